@@ -1,0 +1,64 @@
+# ward: a hardened, checked malloc.  `make` builds build/libward.so (for
+# LD_PRELOAD), build/libward.a (links ward in as the process allocator) and
+# build/libward-prefixed.a (ward_ names only, for harnesses).
+CC ?= cc
+BUILD ?= build
+CSTD ?= -std=gnu11
+WARN := -Wall -Wextra -Werror
+OPT ?= -O2 -g
+# -fno-builtin-*: the compiler must never turn ward's own code into calls to
+# malloc or calloc (it can fuse malloc+memset into calloc).
+CFLAGS_LIB := $(CSTD) $(WARN) $(OPT) -fPIC -pthread -fvisibility=hidden \
+	-fno-builtin-malloc -fno-builtin-calloc -fno-builtin-realloc -fno-builtin-free \
+	-ftls-model=initial-exec $(CFLAGS)
+LIBS := -lsodium -lunwind -pthread
+
+SRC := $(wildcard src/*.c)
+HDRS := $(wildcard src/*.h) include/ward.h
+OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC))
+OBJ_PREFIXED := $(patsubst src/%.c,$(BUILD)/obj-prefixed/%.o,$(SRC))
+
+TEST_SRC := $(wildcard tests/t_*.c)
+TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC)) $(BUILD)/tests/misuse_runner
+CFLAGS_TEST := $(CSTD) $(WARN) -O1 -g -pthread -Iinclude $(CFLAGS)
+
+.PHONY: all check demo deps bench clean test-bins
+all: $(BUILD)/libward.so $(BUILD)/libward.a $(BUILD)/libward-prefixed.a
+
+$(BUILD)/obj/%.o: src/%.c $(HDRS) | $(BUILD)/obj
+	$(CC) $(CFLAGS_LIB) -DWARD_EXPORT_LIBC -c $< -o $@
+$(BUILD)/obj-prefixed/%.o: src/%.c $(HDRS) | $(BUILD)/obj-prefixed
+	$(CC) $(CFLAGS_LIB) -c $< -o $@
+
+$(BUILD)/libward.so: $(OBJ)
+	$(CC) -shared -Wl,-z,now -Wl,--no-undefined -o $@ $(OBJ) $(LIBS)
+$(BUILD)/libward.a: $(OBJ)
+	rm -f $@ && ar rcs $@ $(OBJ)
+$(BUILD)/libward-prefixed.a: $(OBJ_PREFIXED)
+	rm -f $@ && ar rcs $@ $(OBJ_PREFIXED)
+
+$(BUILD)/obj $(BUILD)/obj-prefixed $(BUILD)/tests $(BUILD)/demo:
+	mkdir -p $@
+
+$(BUILD)/tests/t_%: tests/t_%.c $(wildcard tests/*.h) | $(BUILD)/tests
+	$(CC) $(CFLAGS_TEST) $< -o $@ -ldl
+$(BUILD)/tests/misuse_runner: tests/misuse.c include/ward.h | $(BUILD)/tests
+	$(CC) $(CFLAGS_TEST) $< -o $@ -ldl
+test-bins: $(TEST_BIN)
+
+check: all test-bins
+	tests/run.sh $(BUILD)
+
+# The README's first command: what is missing, then ward at work.
+deps:
+	@tools/deps.sh
+demo: deps all $(BUILD)/demo/double_free
+	@tools/demo.sh $(BUILD)
+$(BUILD)/demo/double_free: tools/double_free.c | $(BUILD)/demo
+	$(CC) $(CSTD) -O1 -g $< -o $@
+
+bench: all
+	bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,57 @@
+/* ward: a hardened, checked malloc.
+ *
+ * The library exports the C allocation API (malloc, free, ...) for use with
+ * LD_PRELOAD, and the same functions under ward's own names so a test or a
+ * fuzz harness can drive ward beside the process allocator (link
+ * build/libward.a, or build/libward-prefixed.a which exports only the ward_
+ * names). */
+#ifndef WARD_H
+#define WARD_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+void *ward_malloc(size_t size);
+void ward_free(void *ptr);
+void *ward_calloc(size_t nmemb, size_t size);
+void *ward_realloc(void *ptr, size_t size);
+void *ward_reallocarray(void *ptr, size_t nmemb, size_t size);
+int ward_posix_memalign(void **memptr, size_t alignment, size_t size);
+void *ward_aligned_alloc(size_t alignment, size_t size);
+void *ward_memalign(size_t alignment, size_t size);
+void *ward_valloc(size_t size);
+void *ward_pvalloc(size_t size);
+size_t ward_malloc_usable_size(void *ptr);
+void ward_free_sized(void *ptr, size_t size);
+void ward_free_aligned_sized(void *ptr, size_t alignment, size_t size);
+int ward_malloc_trim(size_t pad);
+
+/* Walk every slab, arena, free list and large mapping, verifying every
+ * header, canary, link and poison, and that no two chunks overlap.  A
+ * failure is reported like any other heap error (the process ends as
+ * WARD_OPTIONS says); returns 0 when the heap is sound. */
+int ward_check_heap(void);
+
+/* Figures from ward's own state (all in bytes unless named a count). */
+struct ward_stats {
+    size_t mapped;          /* address space committed for chunks and large mappings */
+    size_t in_use;          /* bytes in live chunks (chunk sizes, headers included) */
+    size_t requested;       /* bytes callers asked for, in live chunks */
+    size_t free_bytes;      /* committed bytes free for reuse */
+    size_t quarantined;     /* bytes waiting in quarantines */
+    size_t releasable;      /* free bytes that malloc_trim could give back */
+    size_t small_slots;     /* small slots committed */
+    size_t medium_free_chunks; /* count of free medium chunks */
+    size_t large_count;     /* live large mappings */
+    size_t large_bytes;     /* bytes in live large mappings */
+};
+void ward_get_stats(struct ward_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,471 @@
+/* api.c: start-up and the allocation API under ward's own names (ward_malloc,
+ * ...).  Built with WARD_EXPORT_LIBC, the same functions are also exported
+ * under the C library's names (malloc, ...) for LD_PRELOAD or static
+ * linking; that happens in one place, at the end of this file. */
+#include "internal.h"
+
+#include <errno.h>
+#include <malloc.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+
+#define WARD_API __attribute__((visibility("default")))
+
+union ward_ro_page ward_g __attribute__((aligned(4096)));
+int ward_ready;
+
+/* ---- start-up --------------------------------------------------------------
+ * The first malloc can come before any constructor (from the dynamic loader
+ * or another library's constructor), so start-up is lazy, under a lock, and
+ * calls nothing that allocates. */
+
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static __thread int in_init __attribute__((tls_model("initial-exec")));
+
+static void fork_prepare(void) { ward_lock_all(); }
+static void fork_parent(void) { ward_unlock_all(); }
+static void fork_child(void) { ward_reinit_locks_child(); }
+
+static bool reserve_heap(size_t class_region, size_t arena_region)
+{
+    size_t total = NCLASSES * class_region + NARENAS * arena_region;
+    void *heap = os_reserve(total);
+    if (!heap)
+        return false;
+    G.heap_lo = (uintptr_t)heap;
+    G.heap_hi = G.heap_lo + total;
+    G.class_region = class_region;
+    G.arena_region = arena_region;
+    G.small_base = G.heap_lo;
+    G.small_end = G.small_base + NCLASSES * class_region;
+    G.medium_base = G.small_end;
+    G.medium_end = G.medium_base + NARENAS * arena_region;
+    os_name(heap, total, "ward heap");
+    return true;
+}
+
+void ward_init_slow(void)
+{
+    if (in_init)
+        ward_die("malloc called during ward's own start-up");
+    in_init = 1;
+    int e = errno;
+    pthread_mutex_lock(&init_lock);
+    if (__atomic_load_n(&ward_ready, __ATOMIC_ACQUIRE) == 2) {
+        pthread_mutex_unlock(&init_lock);
+        in_init = 0;
+        return;
+    }
+    G.page = getauxval(AT_PAGESZ);
+    if (!G.page)
+        G.page = 4096;
+    ward_options_init(&G.opt);
+    if (sodium_init() < 0)
+        ward_die("libsodium failed to start");
+    os_random(&G.hk0, sizeof G.hk0);
+    os_random(&G.hk1, sizeof G.hk1);
+    os_random(&G.hk2, sizeof G.hk2);
+    os_random(&G.fk0, sizeof G.fk0);
+    os_random(&G.fk1, sizeof G.fk1);
+    os_random(&G.lk0, sizeof G.lk0);
+    os_random(&G.lk1, sizeof G.lk1);
+    os_random(&G.ck0, sizeof G.ck0);
+    os_random(&G.rk, sizeof G.rk);
+    os_random(G.sipkey, sizeof G.sipkey);
+    os_random(&G.guard0, sizeof G.guard0);
+    G.guard1 = ~G.guard0;
+    /* 2 GiB of address space per size class and 4 GiB per arena; a smaller
+     * reservation where the address space is limited (ulimit -v). */
+    if (!reserve_heap(2ull << 30, 4ull << 30) && !reserve_heap(64ull << 20, 256ull << 20))
+        ward_die("cannot reserve address space for the heap");
+    small_init();
+    medium_init();
+    large_init();
+    thread_init();
+    /* secrets and options are read-only from here on */
+    os_protect_ro(&ward_g, sizeof ward_g);
+    __atomic_store_n(&ward_ready, 2, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&init_lock);
+    in_init = 0;
+    /* may allocate: start-up is complete */
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    errno = e;
+}
+
+__attribute__((constructor)) static void ward_constructor(void) { ward_ensure_init(); }
+
+/* ---- allocation -------------------------------------------------------- */
+
+static inline bool size_ok(size_t n, size_t align)
+{
+    return n <= (size_t)PTRDIFF_MAX - 4 * 65536 - align;
+}
+
+static COLD void *alloc_slow(size_t n, size_t align)
+{
+    if (!size_ok(n, align)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *p = NULL;
+    if (n + (align > ALIGN ? align : 0) <= MEDIUM_MAX)
+        p = medium_alloc(n, align);
+    if (!p)
+        p = large_alloc(n, align);
+    if (!p)
+        errno = ENOMEM;
+    return p;
+}
+
+WARD_API void *ward_malloc(size_t n)
+{
+    ward_ensure_init();
+    if (likely(n <= SMALL_MAX)) {
+        void *p = small_alloc(n, small_class(n));
+        if (likely(p != NULL))
+            return p;
+    }
+    return alloc_slow(n, ALIGN);
+}
+
+static void *aligned(size_t align, size_t n)
+{
+    ward_ensure_init();
+    if (align <= ALIGN)
+        return ward_malloc(n);
+    return alloc_slow(n, align);
+}
+
+static COLD _Noreturn void bad_pointer(uintptr_t p, const char *op)
+{
+    ward_fatal("invalid free", op, (void *)p, TIER_NONE, 0, "unaligned pointer: ward never returns one");
+}
+
+static inline void free_with(void *ptr, const char *op)
+{
+    uintptr_t p = (uintptr_t)ptr;
+    if (unlikely(p & 15))
+        bad_pointer(p, op);
+    if (likely(in_small(p)))
+        small_free(p, op);
+    else if (in_medium(p))
+        medium_free(p, op);
+    else
+        large_free(p, op);
+}
+
+WARD_API void ward_free(void *ptr)
+{
+    if (!ptr)
+        return;
+    SAVE_ERRNO;
+    ward_ensure_init();
+    free_with(ptr, "free");
+    RESTORE_ERRNO;
+}
+
+/* The live request size of a pointer; `full` also verifies its canary and
+ * neighbour. */
+static size_t live_size(uintptr_t p, const char *op, bool full)
+{
+    if (unlikely(p & 15))
+        bad_pointer(p, op);
+    if (in_small(p))
+        return small_live(p, op, full);
+    if (in_medium(p))
+        return medium_live(p, op, full);
+    return large_live(p, op);
+}
+
+WARD_API void *ward_calloc(size_t a, size_t b)
+{
+    size_t n;
+    if (__builtin_mul_overflow(a, b, &n)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *p = ward_malloc(n);
+    /* With full poison, every reused byte was just verified zero, and fresh
+     * pages are zero. */
+    if (p && G.opt.poison != POISON_FULL)
+        memset(p, 0, n);
+    return p;
+}
+
+WARD_API void *ward_realloc(void *ptr, size_t n)
+{
+    if (!ptr)
+        return ward_malloc(n);
+    if (n == 0) { /* glibc: frees, returns NULL */
+        ward_free(ptr);
+        return NULL;
+    }
+    ward_ensure_init();
+    uintptr_t p = (uintptr_t)ptr;
+    size_t old = live_size(p, "realloc", true);
+    if (!size_ok(n, ALIGN)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *q = NULL;
+    if (in_small(p)) {
+        if (n <= SMALL_MAX)
+            q = small_realloc_inplace(p, n);
+    } else if (in_medium(p)) {
+        if (n <= MEDIUM_MAX)
+            q = medium_realloc_inplace(p, n);
+    } else if (large_realloc_inplace(p, n)) {
+        q = ptr;
+    }
+    if (q)
+        return q;
+    q = ward_malloc(n);
+    if (!q)
+        return NULL; /* the old block is left as it was */
+    memcpy(q, ptr, old < n ? old : n);
+    SAVE_ERRNO;
+    free_with(ptr, "realloc");
+    RESTORE_ERRNO;
+    return q;
+}
+
+WARD_API void *ward_reallocarray(void *ptr, size_t a, size_t b)
+{
+    size_t n;
+    if (__builtin_mul_overflow(a, b, &n)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return ward_realloc(ptr, n);
+}
+
+static inline bool pow2(size_t a) { return a && !(a & (a - 1)); }
+
+WARD_API int ward_posix_memalign(void **memptr, size_t align, size_t n)
+{
+    if (!pow2(align) || align % sizeof(void *))
+        return EINVAL;
+    int e = errno;
+    void *p = aligned(align, n);
+    if (!p) {
+        errno = e;
+        return ENOMEM;
+    }
+    *memptr = p;
+    return 0;
+}
+
+WARD_API void *ward_aligned_alloc(size_t align, size_t n)
+{
+    if (!pow2(align)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return aligned(align, n);
+}
+
+WARD_API void *ward_memalign(size_t align, size_t n)
+{
+    return ward_aligned_alloc(align, n);
+}
+
+WARD_API void *ward_valloc(size_t n)
+{
+    ward_ensure_init();
+    return aligned(G.page, n);
+}
+
+WARD_API void *ward_pvalloc(size_t n)
+{
+    ward_ensure_init();
+    size_t r;
+    if (__builtin_add_overflow(n, G.page - 1, &r)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    r &= ~(G.page - 1);
+    return aligned(G.page, r ? r : G.page);
+}
+
+WARD_API size_t ward_malloc_usable_size(void *ptr)
+{
+    if (!ptr)
+        return 0;
+    ward_ensure_init();
+    return live_size((uintptr_t)ptr, "malloc_usable_size", false);
+}
+
+static COLD _Noreturn void size_mismatch(void *ptr, const char *op, size_t given, size_t real)
+{
+    ward_fatal("sized free mismatch", op, ptr, TIER_NONE, 0,
+               "size %zu given, but the chunk holds %zu requested bytes", given, real);
+}
+
+WARD_API void ward_free_sized(void *ptr, size_t size)
+{
+    if (!ptr)
+        return;
+    SAVE_ERRNO;
+    ward_ensure_init();
+    size_t real = live_size((uintptr_t)ptr, "free_sized", false);
+    if (size != real)
+        size_mismatch(ptr, "free_sized", size, real);
+    free_with(ptr, "free_sized");
+    RESTORE_ERRNO;
+}
+
+WARD_API void ward_free_aligned_sized(void *ptr, size_t align, size_t size)
+{
+    if (!ptr)
+        return;
+    SAVE_ERRNO;
+    ward_ensure_init();
+    if (!pow2(align) || ((uintptr_t)ptr & (align - 1)))
+        ward_fatal("invalid free", "free_aligned_sized", ptr, TIER_NONE, 0,
+                   "pointer is not aligned to %zu", align);
+    size_t real = live_size((uintptr_t)ptr, "free_aligned_sized", false);
+    if (size != real)
+        size_mismatch(ptr, "free_aligned_sized", size, real);
+    free_with(ptr, "free_aligned_sized");
+    RESTORE_ERRNO;
+}
+
+/* ---- introspection ------------------------------------------------------- */
+
+WARD_API int ward_check_heap(void)
+{
+    ward_ensure_init();
+    if (G.guard0 != ~G.guard1)
+        ward_fatal("allocator state corrupted", "ward_check_heap", &ward_g, TIER_NONE, 0,
+                   "ward's read-only state was changed");
+    small_check();
+    medium_check();
+    large_check();
+    return 0;
+}
+
+WARD_API void ward_get_stats(struct ward_stats *s)
+{
+    ward_ensure_init();
+    memset(s, 0, sizeof *s);
+    small_stats(s);
+    medium_stats(s);
+    large_stats(s);
+    s->quarantined = ward_quarantined_bytes();
+}
+
+WARD_API int ward_malloc_trim(size_t pad)
+{
+    (void)pad;
+    ward_ensure_init();
+    SAVE_ERRNO;
+    struct tcache *tc = tcache_get();
+    if (tc) {
+        quarantine_drain(tc);
+        small_drain_cache(tc);
+    }
+    size_t r = small_trim() + medium_trim() + large_trim();
+    RESTORE_ERRNO;
+    return r != 0;
+}
+
+static size_t clamp_int(size_t v) { return v > 0x7fffffff ? 0x7fffffff : v; }
+
+WARD_API struct mallinfo2 ward_mallinfo2(void)
+{
+    struct ward_stats s;
+    ward_get_stats(&s);
+    struct mallinfo2 m = {0};
+    m.arena = s.mapped - s.large_bytes;
+    m.ordblks = s.medium_free_chunks;
+    m.hblks = s.large_count;
+    m.hblkhd = s.large_bytes;
+    m.uordblks = s.in_use;
+    m.fordblks = s.free_bytes;
+    m.keepcost = s.releasable;
+    return m;
+}
+
+WARD_API struct mallinfo ward_mallinfo(void)
+{
+    struct mallinfo2 m2 = ward_mallinfo2();
+    struct mallinfo m = {0};
+    m.arena = (int)clamp_int(m2.arena);
+    m.ordblks = (int)clamp_int(m2.ordblks);
+    m.hblks = (int)clamp_int(m2.hblks);
+    m.hblkhd = (int)clamp_int(m2.hblkhd);
+    m.uordblks = (int)clamp_int(m2.uordblks);
+    m.fordblks = (int)clamp_int(m2.fordblks);
+    m.keepcost = (int)clamp_int(m2.keepcost);
+    return m;
+}
+
+WARD_API void ward_malloc_stats(void)
+{
+    struct ward_stats s;
+    ward_get_stats(&s);
+    ward_printf("ward heap:\nsystem bytes     = %zu\nin use bytes     = %zu\nfree bytes       = %zu\n"
+                "quarantined      = %zu\nreleasable       = %zu\nlarge mappings   = %zu (%zu bytes)\n",
+                s.mapped, s.in_use + s.large_bytes, s.free_bytes, s.quarantined, s.releasable,
+                s.large_count, s.large_bytes);
+}
+
+WARD_API int ward_malloc_info(int options, FILE *fp)
+{
+    if (options != 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct ward_stats s;
+    ward_get_stats(&s); /* before any stdio call, which may itself allocate */
+    fprintf(fp,
+            "<malloc version=\"ward-1\">\n"
+            "<total type=\"mapped\" size=\"%zu\"/>\n<total type=\"in_use\" size=\"%zu\"/>\n"
+            "<total type=\"free\" size=\"%zu\"/>\n<total type=\"quarantined\" size=\"%zu\"/>\n"
+            "<total type=\"releasable\" size=\"%zu\"/>\n<total type=\"mmap\" count=\"%zu\" size=\"%zu\"/>\n"
+            "</malloc>\n",
+            s.mapped, s.in_use, s.free_bytes, s.quarantined, s.releasable, s.large_count, s.large_bytes);
+    return 0;
+}
+
+WARD_API int ward_mallopt(int param, int value)
+{
+    (void)value;
+    /* glibc's tuning knobs are accepted and have no effect: ward is tuned
+     * through WARD_OPTIONS. */
+    switch (param) {
+    case M_MXFAST: case M_TRIM_THRESHOLD: case M_TOP_PAD: case M_MMAP_THRESHOLD:
+    case M_MMAP_MAX: case M_CHECK_ACTION: case M_PERTURB: case M_ARENA_TEST: case M_ARENA_MAX:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* ---- the C library's names --------------------------------------------- */
+#ifdef WARD_EXPORT_LIBC
+#define EXPORT(name, target) extern __typeof(target) name WARD_API __attribute__((alias(#target)))
+EXPORT(malloc, ward_malloc);
+EXPORT(free, ward_free);
+EXPORT(calloc, ward_calloc);
+EXPORT(realloc, ward_realloc);
+EXPORT(reallocarray, ward_reallocarray);
+EXPORT(posix_memalign, ward_posix_memalign);
+EXPORT(aligned_alloc, ward_aligned_alloc);
+EXPORT(memalign, ward_memalign);
+EXPORT(valloc, ward_valloc);
+EXPORT(pvalloc, ward_pvalloc);
+EXPORT(malloc_usable_size, ward_malloc_usable_size);
+EXPORT(free_sized, ward_free_sized);
+EXPORT(free_aligned_sized, ward_free_aligned_sized);
+EXPORT(malloc_trim, ward_malloc_trim);
+EXPORT(mallinfo, ward_mallinfo);
+EXPORT(mallinfo2, ward_mallinfo2);
+EXPORT(malloc_stats, ward_malloc_stats);
+EXPORT(malloc_info, ward_malloc_info);
+EXPORT(mallopt, ward_mallopt);
+EXPORT(cfree, ward_free);
+#endif

@@ -1,0 +1,127 @@
+/* check.c: the checks shared by every tier: canaries, poison, the racy
+ * header load, and the strict keyed hash. */
+#include "internal.h"
+
+#include <sched.h>
+#include <sodium.h>
+
+uint64_t ward_siphash2(uint64_t a, uint64_t b)
+{
+    unsigned char in[16], out[crypto_shorthash_BYTES];
+    uint64_t r;
+    memcpy(in, &a, 8);
+    memcpy(in + 8, &b, 8);
+    crypto_shorthash(out, in, sizeof in, G.sipkey);
+    memcpy(&r, out, 8);
+    return r;
+}
+
+bool hdr_load_shared(uintptr_t chunk, uint64_t *meta)
+{
+    const struct hdr *h = (const struct hdr *)chunk;
+    for (int tries = 0;; tries++) {
+        uint64_t c1 = __atomic_load_n(&h->check, __ATOMIC_ACQUIRE);
+        uint64_t m = __atomic_load_n(&h->meta, __ATOMIC_ACQUIRE);
+        uint64_t c2 = __atomic_load_n(&h->check, __ATOMIC_ACQUIRE);
+        if (c1 == c2 && c1 != 0) {
+            *meta = m;
+            return c1 == hdr_check_of(chunk, m);
+        } else if (c1 == c2 && m == 0) {
+            *meta = 0; /* never written (or wiped): not busy */
+            return false;
+        }
+        /* Busy or changing: its owner is rewriting it.  A header that stays
+         * busy for long was overwritten with zeros. */
+        if (tries > 200) {
+            *meta = m;
+            return false;
+        }
+        if (tries > 20)
+            sched_yield();
+    }
+}
+
+void canary_write(uintptr_t user, size_t req, size_t unused)
+{
+    if (!G.opt.canary || unused == 0)
+        return;
+    uint64_t pat = canary_pattern(user);
+    unsigned char *c = (unsigned char *)(user + req);
+    size_t n = canary_len(unused);
+    for (size_t i = 0; i < n; i++)
+        c[i] = (unsigned char)(pat >> (8 * ((req + i) & 7)));
+}
+
+bool canary_ok(uintptr_t user, size_t req, size_t unused)
+{
+    if (!G.opt.canary || unused == 0)
+        return true;
+    uint64_t pat = canary_pattern(user);
+    const unsigned char *c = (const unsigned char *)(user + req);
+    size_t n = canary_len(unused);
+    for (size_t i = 0; i < n; i++)
+        if (c[i] != (unsigned char)(pat >> (8 * ((req + i) & 7))))
+            return false;
+    return true;
+}
+
+bool mem_is_zero(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    while (n && ((uintptr_t)b & 7)) {
+        if (*b++)
+            return false;
+        n--;
+    }
+    const uint64_t *w = (const uint64_t *)(const void *)b;
+    while (n >= 32) {
+        if (w[0] | w[1] | w[2] | w[3])
+            return false;
+        w += 4;
+        n -= 32;
+    }
+    b = (const unsigned char *)w;
+    while (n--)
+        if (*b++)
+            return false;
+    return true;
+}
+
+static uintptr_t first_nonzero(uintptr_t p, size_t n)
+{
+    const unsigned char *b = (const unsigned char *)p;
+    for (size_t i = 0; i < n; i++)
+        if (b[i])
+            return p + i;
+    return p;
+}
+
+bool poison_ok(uintptr_t p, size_t n, uintptr_t *bad)
+{
+    switch (G.opt.poison) {
+    case POISON_OFF:
+        return true;
+    case POISON_PARTIAL: {
+        size_t k = (size_t)G.opt.poison_bytes;
+        if (n > 2 * k) {
+            if (!mem_is_zero((void *)p, k)) {
+                *bad = first_nonzero(p, k);
+                return false;
+            }
+            if (!mem_is_zero((void *)(p + n - k), k)) {
+                *bad = first_nonzero(p + n - k, k);
+                return false;
+            }
+            return true;
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    if (!mem_is_zero((void *)p, n)) {
+        *bad = first_nonzero(p, n);
+        return false;
+    }
+    return true;
+}

@@ -1,0 +1,378 @@
+/* ward internals: shared types, compile-time settings, the chunk header and
+ * its verifying accessors.  Every read of a header or a free-list link goes
+ * through the functions here; a raw read of a field elsewhere is a bug. */
+#ifndef WARD_INTERNAL_H
+#define WARD_INTERNAL_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../include/ward.h"
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define INTERNAL __attribute__((visibility("hidden")))
+#define COLD __attribute__((cold, noinline))
+
+/* ---- compile-time settings ---------------------------------------------- */
+
+#define HDR 16u                        /* chunk header size; keeps 16-byte alignment */
+#define ALIGN 16u
+#define NCLASSES 32                    /* small size classes */
+#define SMALL_MAX 1024u                /* largest request served by slabs */
+#define SMALL_SLOT_MAX (SMALL_MAX + HDR)
+#define SLAB_BYTES (64u * 1024)        /* a slab is about this many bytes of slots */
+#define SLAB_MAX_SLOTS 2048u
+#define SLAB_WORDS (SLAB_MAX_SLOTS / 64)
+#define TC_MAX 32                      /* per-thread cache depth per class */
+#define TC_BATCH 16                    /* slots moved per refill / drain */
+#define MEDIUM_MAX (512u * 1024)       /* largest request served by arenas */
+#define MED_MIN_CHUNK 48u              /* header + links + footer */
+#define NARENAS 4
+#define ARENA_GROW (2u * 1024 * 1024)  /* arenas grow by at least this much */
+#define COMMIT_STEP (1u * 1024 * 1024) /* slabs are committed in steps of this */
+#define NBINS 192
+#define Q_SLOTS 4096                   /* per-thread quarantine ring capacity */
+#define LARGE_RING 1024                /* recently freed large chunks remembered */
+#define CANARY_MAX 64u                 /* canary bytes written after the request */
+
+_Static_assert(HDR == 16 && ALIGN == 16, "the header keeps 16-byte alignment");
+_Static_assert(SMALL_SLOT_MAX % 16 == 0, "slots are multiples of 16");
+_Static_assert(SLAB_MAX_SLOTS * 32 >= SLAB_BYTES, "smallest slot fits the bitmap");
+_Static_assert(TC_BATCH <= TC_MAX, "batch fits in the cache");
+_Static_assert(MEDIUM_MAX + 65536 < (1u << 24), "unused bytes fit the 24-bit field");
+_Static_assert((Q_SLOTS & (Q_SLOTS - 1)) == 0, "quarantine ring is a power of two");
+
+/* ---- options (options.c): one table, read-only after start-up ----------- */
+
+enum { ON_ERROR_ABORT, ON_ERROR_EXIT };
+enum { POISON_OFF, POISON_PARTIAL, POISON_FULL };
+enum { CHECKSUM_FAST, CHECKSUM_SIPHASH };
+
+struct ward_options {
+    long on_error;
+    long exitcode;
+    long quarantine_bytes;   /* per thread */
+    long quarantine_max_chunk;
+    long quarantine_large;   /* freed large mappings kept inaccessible */
+    long poison;
+    long poison_bytes;
+    long canary;
+    long checksum;
+    long purge_threshold;    /* dirty free bytes per arena before pages go back */
+    long backtrace;
+};
+
+/* ---- global read-only state --------------------------------------------- */
+
+struct ward_ro {
+    uint64_t guard0;
+    struct ward_options opt;
+    uint64_t hk0, hk1, hk2;      /* header check keys */
+    uint64_t fk0, fk1;           /* footer check keys */
+    uint64_t lk0, lk1;           /* free-list link keys */
+    uint64_t ck0;                /* canary key */
+    uint64_t rk;                 /* seed for per-thread randomness */
+    unsigned char sipkey[16];    /* crypto_shorthash key (checksum=siphash) */
+    size_t page;
+    uintptr_t heap_lo, heap_hi;  /* the whole reservation */
+    uintptr_t small_base, small_end;
+    uintptr_t medium_base, medium_end;
+    size_t class_region, arena_region;
+    uint32_t slot_size[NCLASSES];
+    uint32_t slab_slots[NCLASSES];
+    uint8_t class_of16[SMALL_SLOT_MAX / 16 + 1]; /* (n + HDR + 15) / 16 -> class */
+    pthread_key_t tkey;
+    uint64_t guard1;
+};
+
+union ward_ro_page {
+    struct ward_ro r;
+    char pad[4096];
+};
+_Static_assert(sizeof(struct ward_ro) <= 4096, "read-only state fits one page");
+extern union ward_ro_page ward_g INTERNAL;
+#define G (ward_g.r)
+
+extern int ward_ready INTERNAL; /* 2 once start-up is complete */
+void ward_init_slow(void) INTERNAL;
+static inline void ward_ensure_init(void)
+{
+    if (unlikely(__atomic_load_n(&ward_ready, __ATOMIC_ACQUIRE) != 2))
+        ward_init_slow();
+}
+
+/* ---- report.c: the one fatal path ---------------------------------------- */
+
+enum ward_tier { TIER_NONE, TIER_SMALL, TIER_MEDIUM, TIER_LARGE };
+
+/* Reports a heap error and ends the process as the options say.  `cls` is the
+ * bug class ("double free"), `op` and `ptr` the call that found it, `tier` and
+ * `csize` the chunk (TIER_NONE / 0 when unknown); `fmt` is the detail. */
+_Noreturn void ward_fatal(const char *cls, const char *op, const void *ptr, int tier,
+                          size_t csize, const char *fmt, ...) INTERNAL COLD;
+/* A message at start-up (bad options), then the configured end. */
+_Noreturn void ward_die(const char *fmt, ...) INTERNAL COLD;
+/* A formatted line to stderr, no allocation. */
+void ward_printf(const char *fmt, ...) INTERNAL;
+size_t ward_vfmt(char *buf, size_t cap, const char *fmt, __builtin_va_list ap) INTERNAL;
+
+/* ---- options.c ----------------------------------------------------------- */
+void ward_options_init(struct ward_options *o) INTERNAL;
+
+/* ---- os.c: one thin layer over the kernel -------------------------------- */
+void *os_reserve(size_t size) INTERNAL;          /* PROT_NONE; NULL on ENOMEM */
+bool os_commit(void *p, size_t size) INTERNAL;   /* make read-write */
+void os_decommit(void *p, size_t size) INTERNAL; /* back to PROT_NONE, memory freed */
+void os_release(void *p, size_t size) INTERNAL;  /* give the pages back, keep the range */
+void *os_map(size_t size) INTERNAL;              /* read-write anonymous; NULL on ENOMEM */
+void os_unmap(void *p, size_t size) INTERNAL;
+void os_protect_none(void *p, size_t size) INTERNAL;
+void os_protect_ro(void *p, size_t size) INTERNAL;
+void os_name(void *p, size_t size, const char *name) INTERNAL;
+int os_tid(void) INTERNAL;
+void os_random(void *buf, size_t n) INTERNAL;
+
+/* ---- the keyed check ------------------------------------------------------ */
+
+static inline uint64_t wmix(uint64_t a, uint64_t b)
+{
+    __uint128_t r = (__uint128_t)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+uint64_t ward_siphash2(uint64_t a, uint64_t b) INTERNAL;
+
+/* A keyed 64-bit hash of (address, value): two rounds of a 128-bit multiply
+ * mix by default, SipHash-2-4 (libsodium's crypto_shorthash) when
+ * checksum=siphash.  Not a MAC in the fast mode: see SECURITY.md. */
+static inline uint64_t keyed2(uint64_t addr, uint64_t v, uint64_t k0, uint64_t k1)
+{
+    if (unlikely(G.opt.checksum == CHECKSUM_SIPHASH))
+        return ward_siphash2(addr ^ k0, v ^ k1);
+    uint64_t h = wmix(addr ^ k0, v ^ k1);
+    return wmix(h ^ k1, (addr + v) ^ k0 ^ 0x9e3779b97f4a7c15ull);
+}
+
+/* ---- chunk header ---------------------------------------------------------
+ * 16 bytes before every small and medium chunk's user pointer:
+ *   meta  = size/16 (32 bits) | unused bytes (24 bits) | state (8 bits)
+ *   check = keyed hash of (header address, meta); never 0.
+ * "unused" is chunk size - HDR - requested size: the slack holding the canary.
+ * Writers store check = 0 (busy) first, so a thread reading a neighbour's
+ * header while its owner rewrites it sees "busy", never a torn pair. */
+
+enum chunk_state {
+    ST_ALLOC = 0xA1,
+    ST_QUAR = 0x9E,
+    ST_FREE = 0xF3,
+    ST_SENTINEL = 0x5E,
+};
+
+struct hdr {
+    uint64_t meta;
+    uint64_t check;
+};
+
+static inline uint64_t meta_pack(size_t size, size_t unused, unsigned state)
+{
+    return (uint64_t)(size >> 4) | ((uint64_t)unused << 32) | ((uint64_t)state << 56);
+}
+static inline size_t meta_size(uint64_t m) { return (size_t)(m & 0xffffffffu) << 4; }
+static inline size_t meta_unused(uint64_t m) { return (size_t)((m >> 32) & 0xffffffu); }
+static inline unsigned meta_state(uint64_t m) { return (unsigned)(m >> 56); }
+
+static inline uint64_t hdr_check_of(uintptr_t at, uint64_t meta)
+{
+    uint64_t c = keyed2(at, meta, G.hk0, G.hk1);
+    return c ? c : 1;
+}
+
+static inline void hdr_store(uintptr_t chunk, size_t size, size_t unused, unsigned state)
+{
+    struct hdr *h = (struct hdr *)chunk;
+    uint64_t m = meta_pack(size, unused, state);
+    uint64_t c = hdr_check_of(chunk, m);
+    __atomic_store_n(&h->check, 0, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    __atomic_store_n(&h->meta, m, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->check, c, __ATOMIC_RELEASE);
+}
+
+/* Loads the header at `chunk`; true (and *meta) when it verifies. */
+static inline bool hdr_load(uintptr_t chunk, uint64_t *meta)
+{
+    const struct hdr *h = (const struct hdr *)chunk;
+    uint64_t m = __atomic_load_n(&h->meta, __ATOMIC_RELAXED);
+    uint64_t c = __atomic_load_n(&h->check, __ATOMIC_ACQUIRE);
+    *meta = m;
+    return c == hdr_check_of(chunk, m);
+}
+
+/* The same for a header another thread may be rewriting right now. */
+bool hdr_load_shared(uintptr_t chunk, uint64_t *meta) INTERNAL;
+
+static inline void hdr_wipe(uintptr_t chunk)
+{
+    struct hdr *h = (struct hdr *)chunk;
+    __atomic_store_n(&h->check, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->meta, 0, __ATOMIC_RELAXED);
+}
+
+/* ---- canary: secret-derived bytes in the slack after the request ---------
+ * Every byte has its top bit set, so an overflow by any ASCII byte or NUL
+ * (the common off-by-one) always changes it. */
+
+static inline uint64_t canary_pattern(uintptr_t user)
+{
+    return wmix(user ^ G.ck0, G.hk2) | 0x8080808080808080ull;
+}
+static inline size_t canary_len(size_t unused) { return unused < CANARY_MAX ? unused : CANARY_MAX; }
+void canary_write(uintptr_t user, size_t req, size_t unused) INTERNAL;
+bool canary_ok(uintptr_t user, size_t req, size_t unused) INTERNAL;
+
+/* ---- poison: freed memory is zero, verified before reuse ---------------- */
+bool mem_is_zero(const void *p, size_t n) INTERNAL;
+/* Verifies the poison of [p, p+n) as the poison option says; the first bad
+ * address in *bad. */
+bool poison_ok(uintptr_t p, size_t n, uintptr_t *bad) INTERNAL;
+
+/* ---- free-list links: masked with the secret and the slot's own address,
+ * with a 16-bit check in the top bits. */
+static inline uint64_t link_encode(uintptr_t slot, uintptr_t target)
+{
+    uint64_t tag = keyed2(slot, target, G.lk1, G.lk0) >> 48;
+    return ((uint64_t)target | (tag << 48)) ^ wmix(slot ^ G.lk0, G.lk1);
+}
+static inline bool link_decode(uintptr_t slot, uint64_t enc, uintptr_t *target)
+{
+    uint64_t x = enc ^ wmix(slot ^ G.lk0, G.lk1);
+    uintptr_t t = (uintptr_t)(x & 0xffffffffffffull);
+    *target = t;
+    return (x >> 48) == (keyed2(slot, t, G.lk1, G.lk0) >> 48);
+}
+
+/* ---- per-thread state (thread.c) ------------------------------------------ */
+
+struct tcache {
+    uint32_t count[NCLASSES];
+    uintptr_t slot[NCLASSES][TC_MAX];
+    /* quarantine: a ring of user pointers */
+    uintptr_t q[Q_SLOTS];
+    uint32_t qhead, qlen;
+    size_t qbytes;
+    uint64_t rng[2];
+    int arena;
+    int tid;
+    struct tcache *next, *prev; /* registry */
+};
+
+#define TC_DEAD ((struct tcache *)1)
+extern __thread struct tcache *ward_tls INTERNAL;
+struct tcache *tcache_create(void) INTERNAL;
+static inline struct tcache *tcache_get(void)
+{
+    struct tcache *tc = ward_tls;
+    if (likely(tc > TC_DEAD))
+        return tc;
+    if (tc == TC_DEAD)
+        return NULL;
+    return tcache_create();
+}
+void thread_init(void) INTERNAL;
+void tcache_flush(struct tcache *tc) INTERNAL;
+void ward_lock_all(void) INTERNAL;
+void ward_unlock_all(void) INTERNAL;
+void ward_reinit_locks_child(void) INTERNAL;
+
+static inline uint64_t rng_next(struct tcache *tc)
+{
+    uint64_t s1 = tc->rng[0];
+    const uint64_t s0 = tc->rng[1];
+    tc->rng[0] = s0;
+    s1 ^= s1 << 23;
+    tc->rng[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+    return tc->rng[1] + s0;
+}
+uint64_t ward_rand_global(void) INTERNAL;
+size_t ward_quarantined_bytes(void) INTERNAL;
+
+/* ---- quarantine.c --------------------------------------------------------- */
+void quarantine_push(struct tcache *tc, uintptr_t user, size_t csize) INTERNAL;
+void quarantine_drain(struct tcache *tc) INTERNAL;
+void chunk_release(struct tcache *tc, uintptr_t user) INTERNAL; /* quarantine exit */
+
+/* ---- tiers ---------------------------------------------------------------- */
+
+static inline bool in_small(uintptr_t p) { return p - G.small_base < G.small_end - G.small_base; }
+static inline bool in_medium(uintptr_t p) { return p - G.medium_base < G.medium_end - G.medium_base; }
+
+void small_init(void) INTERNAL;
+void *small_alloc(size_t n, unsigned cls) INTERNAL;
+void small_free(uintptr_t p, const char *op) INTERNAL;
+void small_release(struct tcache *tc, uintptr_t p) INTERNAL; /* QUAR -> free */
+/* Verifies a live small chunk, returns its request size and class. */
+size_t small_live(uintptr_t p, const char *op, bool full) INTERNAL;
+void *small_realloc_inplace(uintptr_t p, size_t n) INTERNAL;
+size_t small_trim(void) INTERNAL;
+void small_check(void) INTERNAL;
+void small_stats(struct ward_stats *s) INTERNAL;
+void small_lock_all(void) INTERNAL;
+void small_unlock_all(void) INTERNAL;
+void small_reinit_locks(void) INTERNAL;
+void small_drain_cache(struct tcache *tc) INTERNAL;
+
+void medium_init(void) INTERNAL;
+void *medium_alloc(size_t n, size_t align) INTERNAL;
+void medium_free(uintptr_t p, const char *op) INTERNAL;
+void medium_release(uintptr_t p) INTERNAL; /* QUAR -> free */
+size_t medium_live(uintptr_t p, const char *op, bool full) INTERNAL;
+void *medium_realloc_inplace(uintptr_t p, size_t n) INTERNAL;
+size_t medium_trim(void) INTERNAL;
+void medium_check(void) INTERNAL;
+void medium_stats(struct ward_stats *s) INTERNAL;
+void medium_lock_all(void) INTERNAL;
+void medium_unlock_all(void) INTERNAL;
+void medium_reinit_locks(void) INTERNAL;
+
+void large_init(void) INTERNAL;
+void *large_alloc(size_t n, size_t align) INTERNAL;
+void large_free(uintptr_t p, const char *op) INTERNAL;
+size_t large_live(uintptr_t p, const char *op) INTERNAL;
+bool large_realloc_inplace(uintptr_t p, size_t n) INTERNAL;
+void large_check(void) INTERNAL;
+void large_stats(struct ward_stats *s) INTERNAL;
+void large_lock_all(void) INTERNAL;
+void large_unlock_all(void) INTERNAL;
+void large_reinit_locks(void) INTERNAL;
+size_t large_trim(void) INTERNAL;
+
+static inline unsigned small_class(size_t n) { return G.class_of16[(n + HDR + 15) >> 4]; }
+
+/* The tier of a pointer ward may own, by address alone. */
+static inline int tier_of(uintptr_t p)
+{
+    if (in_small(p))
+        return TIER_SMALL;
+    if (in_medium(p))
+        return TIER_MEDIUM;
+    return TIER_LARGE;
+}
+
+/* The bug class of a freed chunk reaching `op`. */
+static inline const char *freed_class(const char *op)
+{
+    return (op[0] == 'f' || op[0] == 'o') ? "double free" : "use after free";
+}
+
+/* errno is the caller's: free and friends keep it. */
+#define SAVE_ERRNO int saved_errno_ = errno
+#define RESTORE_ERRNO errno = saved_errno_
+
+#endif

@@ -1,0 +1,276 @@
+/* large.c: requests above MEDIUM_MAX (and big aligned ones), one mapping
+ * each: [guard page][data pages][guard page], the block placed at the end of
+ * its data pages so an overflow past the canary faults at once.  Records
+ * live in a hash table outside the heap; a freed mapping is made
+ * inaccessible and kept for a while, so a use after free faults and a
+ * double free is named as one. */
+#include "internal.h"
+
+#include <errno.h>
+
+struct lrec {
+    uintptr_t p;        /* user pointer; 0: empty slot */
+    uintptr_t map;      /* whole mapping, guards included */
+    size_t map_size;
+    size_t n;           /* requested bytes */
+};
+
+struct fring {
+    uintptr_t p, map;
+    size_t map_size;
+    bool mapped;        /* still reserved PROT_NONE */
+};
+
+static struct {
+    pthread_mutex_t lock;
+    struct lrec *tab;
+    size_t cap, count, bytes, tab_bytes;
+    struct fring ring[LARGE_RING];
+    size_t ring_head, ring_len, ring_mapped;
+} L = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static inline size_t slot_of(uintptr_t p, size_t cap)
+{
+    return (size_t)(((p >> 4) * 0x9e3779b97f4a7c15ull) >> 7) & (cap - 1);
+}
+
+static bool table_grow(void)
+{
+    size_t ncap = L.cap ? L.cap * 2 : 1024;
+    size_t bytes = (ncap * sizeof(struct lrec) + G.page - 1) & ~(G.page - 1);
+    struct lrec *t = os_map(bytes);
+    if (!t)
+        return false;
+    os_name(t, bytes, "ward large records");
+    for (size_t i = 0; i < L.cap; i++)
+        if (L.tab[i].p) {
+            size_t j = slot_of(L.tab[i].p, ncap);
+            while (t[j].p)
+                j = (j + 1) & (ncap - 1);
+            t[j] = L.tab[i];
+        }
+    if (L.tab)
+        os_unmap(L.tab, L.tab_bytes);
+    L.tab = t;
+    L.cap = ncap;
+    L.tab_bytes = bytes;
+    return true;
+}
+
+static struct lrec *lookup(uintptr_t p)
+{
+    if (!L.cap)
+        return NULL;
+    for (size_t j = slot_of(p, L.cap);; j = (j + 1) & (L.cap - 1)) {
+        if (L.tab[j].p == p)
+            return &L.tab[j];
+        if (!L.tab[j].p)
+            return NULL;
+    }
+}
+
+static void remove_rec(struct lrec *r)
+{
+    size_t i = (size_t)(r - L.tab), mask = L.cap - 1;
+    /* backward-shift deletion keeps every probe chain unbroken */
+    for (size_t j = (i + 1) & mask; L.tab[j].p; j = (j + 1) & mask) {
+        size_t home = slot_of(L.tab[j].p, L.cap);
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            L.tab[i] = L.tab[j];
+            i = j;
+        }
+    }
+    L.tab[i].p = 0;
+    L.count--;
+}
+
+void large_init(void) {}
+
+void *large_alloc(size_t n, size_t align)
+{
+    size_t page = G.page;
+    if (align < ALIGN)
+        align = ALIGN;
+    if (n > PTRDIFF_MAX - 4 * page - align)
+        return NULL;
+    size_t data = (n + page - 1) & ~(page - 1);
+    if (data == 0)
+        data = page;
+    if (align > page)
+        data += align;
+    size_t total = data + 2 * page;
+    uintptr_t map = (uintptr_t)os_reserve(total);
+    if (!map)
+        return NULL;
+    if (!os_commit((void *)(map + page), data)) {
+        os_unmap((void *)map, total);
+        return NULL;
+    }
+    os_name((void *)map, total, "ward large");
+    uintptr_t end = map + page + data;
+    uintptr_t p = (end - n) & ~(uintptr_t)(align - 1);
+    canary_write(p, n, end - p - n);
+    pthread_mutex_lock(&L.lock);
+    if ((L.count + 1) * 2 > L.cap && !table_grow()) {
+        pthread_mutex_unlock(&L.lock);
+        os_unmap((void *)map, total);
+        return NULL;
+    }
+    size_t j = slot_of(p, L.cap);
+    while (L.tab[j].p)
+        j = (j + 1) & (L.cap - 1);
+    L.tab[j] = (struct lrec){p, map, total, n};
+    L.count++;
+    L.bytes += total;
+    pthread_mutex_unlock(&L.lock);
+    return (void *)p;
+}
+
+/* Not a live large chunk: say what it is; lock held, never returns. */
+static COLD _Noreturn void not_live(uintptr_t p, const char *op)
+{
+    for (size_t i = 0; i < L.ring_len; i++) {
+        struct fring *f = &L.ring[(L.ring_head + LARGE_RING - 1 - i) % LARGE_RING];
+        if (f->p == p)
+            ward_fatal(freed_class(op), op, (void *)p, TIER_LARGE, f->map_size,
+                       "chunk is already free%s", f->mapped ? " (its pages are kept inaccessible)" : "");
+    }
+    for (size_t i = 0; i < L.cap; i++) {
+        struct lrec *r = &L.tab[i];
+        if (r->p && p >= r->map && p < r->map + r->map_size)
+            ward_fatal("invalid free", op, (void *)p, TIER_LARGE, r->map_size,
+                       "interior pointer, %ld bytes from the start of a chunk", (long)(p - r->p));
+    }
+    ward_fatal("invalid free", op, (void *)p, TIER_NONE, 0,
+               "pointer was not allocated by ward (stack, global, foreign mapping or another allocator)");
+}
+
+static struct lrec *verify_live(uintptr_t p, const char *op, bool full)
+{
+    struct lrec *r = lookup(p);
+    if (unlikely(!r))
+        not_live(p, op);
+    uintptr_t end = r->map + r->map_size - G.page;
+    if (full && unlikely(!canary_ok(p, r->n, end - p - r->n)))
+        ward_fatal("heap buffer overflow", op, (void *)p, TIER_LARGE, r->map_size,
+                   "canary after the %zu requested bytes was overwritten", r->n);
+    return r;
+}
+
+size_t large_live(uintptr_t p, const char *op)
+{
+    pthread_mutex_lock(&L.lock);
+    size_t n = verify_live(p, op, strcmp(op, "malloc_usable_size") != 0)->n;
+    pthread_mutex_unlock(&L.lock);
+    return n;
+}
+
+void large_free(uintptr_t p, const char *op)
+{
+    pthread_mutex_lock(&L.lock);
+    struct lrec *r = verify_live(p, op, true);
+    struct lrec rec = *r;
+    remove_rec(r);
+    L.bytes -= rec.map_size;
+    pthread_mutex_unlock(&L.lock);
+
+    bool keep = G.opt.quarantine_large > 0;
+    if (keep)
+        os_decommit((void *)rec.map, rec.map_size); /* faults from now on; memory freed */
+    else
+        os_unmap((void *)rec.map, rec.map_size);
+
+    struct fring victims[2];
+    int nv = 0;
+    pthread_mutex_lock(&L.lock);
+    struct fring *f = &L.ring[L.ring_head];
+    if (L.ring_len == LARGE_RING && f->mapped) {
+        victims[nv++] = *f;
+        L.ring_mapped--;
+    }
+    *f = (struct fring){rec.p, rec.map, rec.map_size, keep};
+    L.ring_head = (L.ring_head + 1) % LARGE_RING;
+    if (L.ring_len < LARGE_RING)
+        L.ring_len++;
+    L.ring_mapped += keep;
+    /* unmap the oldest mappings still held inaccessible past the limit */
+    for (size_t i = L.ring_len; i-- > 0 && L.ring_mapped > (size_t)G.opt.quarantine_large;) {
+        struct fring *o = &L.ring[(L.ring_head + LARGE_RING - 1 - i) % LARGE_RING];
+        if (o->mapped) {
+            o->mapped = false;
+            L.ring_mapped--;
+            victims[nv++] = *o;
+        }
+    }
+    pthread_mutex_unlock(&L.lock);
+    for (int i = 0; i < nv; i++)
+        os_unmap((void *)victims[i].map, victims[i].map_size);
+}
+
+bool large_realloc_inplace(uintptr_t p, size_t n)
+{
+    pthread_mutex_lock(&L.lock);
+    struct lrec *r = verify_live(p, "realloc", true);
+    uintptr_t end = r->map + r->map_size - G.page;
+    bool ok = n <= end - p && n >= (end - p) / 2;
+    if (ok) {
+        r->n = n;
+        canary_write(p, n, end - p - n);
+    }
+    pthread_mutex_unlock(&L.lock);
+    return ok;
+}
+
+size_t large_trim(void)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&L.lock);
+    for (size_t i = 0; i < L.ring_len; i++) {
+        struct fring *f = &L.ring[i];
+        if (f->mapped) {
+            os_unmap((void *)f->map, f->map_size);
+            f->mapped = false;
+            n += f->map_size;
+        }
+    }
+    L.ring_mapped = 0;
+    pthread_mutex_unlock(&L.lock);
+    return n;
+}
+
+void large_check(void)
+{
+    pthread_mutex_lock(&L.lock);
+    size_t count = 0, bytes = 0;
+    for (size_t i = 0; i < L.cap; i++) {
+        struct lrec *r = &L.tab[i];
+        if (!r->p)
+            continue;
+        count++;
+        bytes += r->map_size;
+        if (r->map < G.heap_hi && r->map + r->map_size > G.heap_lo)
+            ward_fatal("allocator state corrupted", "ward_check_heap", (void *)r->p, TIER_LARGE, r->map_size,
+                       "large mapping overlaps the heap");
+        if (lookup(r->p) != r)
+            ward_fatal("allocator state corrupted", "ward_check_heap", (void *)r->p, TIER_LARGE, r->map_size,
+                       "large record unreachable");
+        (void)verify_live(r->p, "ward_check_heap", true);
+    }
+    if (count != L.count || bytes != L.bytes)
+        ward_fatal("allocator state corrupted", "ward_check_heap", NULL, TIER_LARGE, 0,
+                   "large records disagree with their counts");
+    pthread_mutex_unlock(&L.lock);
+}
+
+void large_stats(struct ward_stats *st)
+{
+    pthread_mutex_lock(&L.lock);
+    st->large_count += L.count;
+    st->large_bytes += L.bytes;
+    st->mapped += L.bytes;
+    pthread_mutex_unlock(&L.lock);
+}
+
+void large_lock_all(void) { pthread_mutex_lock(&L.lock); }
+void large_unlock_all(void) { pthread_mutex_unlock(&L.lock); }
+void large_reinit_locks(void) { pthread_mutex_init(&L.lock, NULL); }

@@ -1,0 +1,663 @@
+/* medium.c: requests above SMALL_MAX up to MEDIUM_MAX, from arenas run by a
+ * boundary-tag allocator: chunks tile each arena from its base up to a
+ * sentinel header; free chunks are split and coalesced, kept in segregated
+ * free lists ordered by size, and carry encoded, checked links and a keyed
+ * footer.  All metadata a chunk's neighbours read is verified before it is
+ * trusted; the chunk-start bitmaps live outside the heap.
+ *
+ * Free chunk:   [header][next link][prev link] zero ... zero [footer]
+ * Live chunk:   [header][user bytes ........][canary][slack]
+ * Quarantined:  [header] zero ...................................... */
+#include "internal.h"
+
+#include <errno.h>
+
+struct arena {
+    pthread_mutex_t lock;
+    uintptr_t base;
+    uintptr_t end;          /* the sentinel header; chunks tile [base, end) */
+    size_t committed;
+    uint64_t *starts;       /* 1 bit per 16 bytes: a chunk starts here */
+    uint64_t *freed;        /* 1 bit per 16 bytes: a chunk started here and was freed and merged */
+    uintptr_t bins[NBINS];  /* list heads: out of the heap, so stored plainly */
+    uint64_t binmap[NBINS / 64];
+    size_t dirty;           /* free bytes not given back since the last purge */
+    size_t live_bytes, free_bytes, nfree;
+} __attribute__((aligned(64)));
+
+static struct arena arenas[NARENAS];
+
+#define FOOT_MAGIC 0xf007000000000000ull
+#define L_NEXT 16
+#define L_PREV 24
+
+/* ---- bitmaps ------------------------------------------------------------ */
+
+static inline size_t bit_of(struct arena *a, uintptr_t c) { return (c - a->base) >> 4; }
+static inline bool bit_get(uint64_t *map, size_t i)
+{
+    return (__atomic_load_n(&map[i / 64], __ATOMIC_ACQUIRE) >> (i % 64)) & 1;
+}
+static inline void bit_set(uint64_t *map, size_t i) { __atomic_fetch_or(&map[i / 64], 1ull << (i % 64), __ATOMIC_RELEASE); }
+static inline void bit_clr(uint64_t *map, size_t i) { __atomic_fetch_and(&map[i / 64], ~(1ull << (i % 64)), __ATOMIC_RELEASE); }
+
+static void bits_clear_range(uint64_t *map, size_t lo, size_t hi)
+{
+    while (lo < hi && (lo % 64)) {
+        bit_clr(map, lo);
+        lo++;
+    }
+    while (lo + 64 <= hi) {
+        if (__atomic_load_n(&map[lo / 64], __ATOMIC_RELAXED))
+            __atomic_store_n(&map[lo / 64], 0, __ATOMIC_RELEASE);
+        lo += 64;
+    }
+    while (lo < hi) {
+        bit_clr(map, lo);
+        lo++;
+    }
+}
+
+/* ---- errors ------------------------------------------------------------- */
+
+static COLD _Noreturn void corrupt(struct arena *a, const char *cls, const char *op, uintptr_t p,
+                                   size_t size, const char *why)
+{
+    (void)a;
+    ward_fatal(cls, op, (void *)p, TIER_MEDIUM, size, "%s", why);
+}
+
+/* ---- footers and links -------------------------------------------------- */
+
+static inline uint64_t foot_check(uintptr_t f, size_t size)
+{
+    uint64_t c = keyed2(f, size | FOOT_MAGIC, G.fk0, G.fk1);
+    return c ? c : 1;
+}
+
+static inline void foot_store(uintptr_t c, size_t size)
+{
+    uint64_t *f = (uint64_t *)(c + size - 16);
+    f[0] = size | FOOT_MAGIC;
+    f[1] = foot_check((uintptr_t)f, size);
+}
+
+static inline bool foot_load(uintptr_t f, size_t *size)
+{
+    const uint64_t *w = (const uint64_t *)f;
+    if ((w[0] & 0xffff000000000000ull) != FOOT_MAGIC)
+        return false;
+    *size = (size_t)(w[0] & ~FOOT_MAGIC);
+    return w[1] == foot_check(f, *size);
+}
+
+static inline void link_set(uintptr_t slot, uintptr_t target)
+{
+    *(uint64_t *)slot = link_encode(slot, target);
+}
+
+static inline uintptr_t link_get(struct arena *a, uintptr_t c, unsigned off, const char *op)
+{
+    uintptr_t t;
+    if (unlikely(!link_decode(c + off, *(const uint64_t *)(c + off), &t) ||
+                 (t && (t < a->base || t >= a->end || (t & 15)))))
+        corrupt(a, "corrupted free-list link", op, c + HDR, 0,
+                "a link stored in a free chunk does not verify (written after free, or forged)");
+    return t;
+}
+
+/* The verified header of a free chunk on a list. */
+static inline size_t free_size(struct arena *a, uintptr_t c, const char *op)
+{
+    uint64_t m;
+    if (unlikely(!hdr_load(c, &m) || meta_state(m) != ST_FREE || !bit_get(a->starts, bit_of(a, c))))
+        corrupt(a, "corrupted chunk header", op, c + HDR, 0, "a free chunk's header does not verify");
+    return meta_size(m);
+}
+
+/* ---- bins ----------------------------------------------------------------- */
+
+static inline unsigned bin_of(size_t size)
+{
+    if (size < 1024)
+        return (unsigned)(size >> 4);
+    unsigned lg = 63u - (unsigned)__builtin_clzll(size);
+    unsigned b = 64 + (lg - 10) * 4 + (unsigned)((size >> (lg - 2)) & 3);
+    return b < NBINS ? b : NBINS - 1;
+}
+
+static void bin_insert(struct arena *a, uintptr_t c, size_t size, const char *op)
+{
+    unsigned b = bin_of(size);
+    uintptr_t prev = 0, next = a->bins[b];
+    if (b >= 64) { /* keep the list ordered by size: the first fit is the best fit */
+        while (next && free_size(a, next, op) < size) {
+            prev = next;
+            next = link_get(a, next, L_NEXT, op);
+        }
+    }
+    hdr_store(c, size, 0, ST_FREE);
+    foot_store(c, size);
+    link_set(c + L_NEXT, next);
+    link_set(c + L_PREV, prev);
+    if (prev)
+        link_set(prev + L_NEXT, c);
+    else
+        a->bins[b] = c;
+    if (next)
+        link_set(next + L_PREV, c);
+    a->binmap[b / 64] |= 1ull << (b % 64);
+    a->free_bytes += size;
+    a->nfree++;
+}
+
+static void bin_unlink(struct arena *a, uintptr_t c, size_t size, const char *op)
+{
+    unsigned b = bin_of(size);
+    uintptr_t next = link_get(a, c, L_NEXT, op), prev = link_get(a, c, L_PREV, op);
+    /* neighbours must point back at us: a forged link does not splice */
+    if (unlikely((next && link_get(a, next, L_PREV, op) != c) ||
+                 (prev ? link_get(a, prev, L_NEXT, op) != c : a->bins[b] != c)))
+        corrupt(a, "corrupted free-list link", op, c + HDR, size,
+                "free-list neighbours do not point back at this chunk");
+    if (prev)
+        link_set(prev + L_NEXT, next);
+    else
+        a->bins[b] = next;
+    if (next)
+        link_set(next + L_PREV, prev);
+    if (!a->bins[b])
+        a->binmap[b / 64] &= ~(1ull << (b % 64));
+    a->free_bytes -= size;
+    a->nfree--;
+}
+
+/* Removes and returns the smallest free chunk of at least `need` bytes. */
+static uintptr_t find_fit(struct arena *a, size_t need, size_t *size)
+{
+    unsigned b = bin_of(need);
+    if (b >= 64 || a->bins[b]) {
+        for (uintptr_t c = a->bins[b]; c; c = link_get(a, c, L_NEXT, "malloc")) {
+            size_t s = free_size(a, c, "malloc");
+            if (s >= need) {
+                bin_unlink(a, c, s, "malloc");
+                *size = s;
+                return c;
+            }
+        }
+    }
+    for (unsigned w = (b + 1) / 64; w < NBINS / 64; w++) {
+        uint64_t m = a->binmap[w];
+        if (w == (b + 1) / 64)
+            m &= ~0ull << ((b + 1) % 64);
+        if (!m)
+            continue;
+        unsigned nb = w * 64 + (unsigned)__builtin_ctzll(m);
+        uintptr_t c = a->bins[nb];
+        size_t s = free_size(a, c, "malloc");
+        if (s < need)
+            corrupt(a, "corrupted chunk header", "malloc", c + HDR, s, "free chunk smaller than its list");
+        bin_unlink(a, c, s, "malloc");
+        *size = s;
+        return c;
+    }
+    return 0;
+}
+
+/* Verifies the poison at both ends of a free chunk's body before it is merged. */
+static void check_edges(struct arena *a, uintptr_t c, size_t size, const char *op)
+{
+    uintptr_t lo = c + 32, hi = c + size - 16, bad;
+    size_t n = hi - lo, k = n < 256 ? n : 256;
+    if (!poison_ok(lo, k, &bad) || !poison_ok(hi - k, k, &bad))
+        corrupt(a, "write after free", op, c + HDR, size, "a free chunk was written after it was freed");
+}
+
+/* Merges the free chunk [c, c+size) with free neighbours and lists it. The
+ * chunk's own header and body are already known good. */
+static void coalesce_insert(struct arena *a, uintptr_t c, size_t size, const char *op)
+{
+    size_t psize;
+    if (c > a->base && foot_load(c - 16, &psize) && psize >= MED_MIN_CHUNK && psize <= c - a->base) {
+        uintptr_t pc = c - psize;
+        uint64_t pm;
+        if (!bit_get(a->starts, bit_of(a, pc)) || !hdr_load(pc, &pm) || meta_state(pm) != ST_FREE ||
+            meta_size(pm) != psize)
+            corrupt(a, "corrupted chunk header", op, c + HDR, size,
+                    "the previous chunk's footer and header disagree");
+        bin_unlink(a, pc, psize, op);
+        check_edges(a, pc, psize, op);
+        memset((void *)(c - 16), 0, 32); /* old footer and our header: now interior */
+        bit_clr(a->starts, bit_of(a, c));
+        bit_set(a->freed, bit_of(a, c));
+        c = pc;
+        size += psize;
+    }
+    uintptr_t nc = c + size;
+    uint64_t nm;
+    if (!hdr_load(nc, &nm))
+        corrupt(a, "heap buffer overflow", op, c + HDR, size, "the next chunk's header was overwritten");
+    if (meta_state(nm) == ST_FREE) {
+        size_t nsize = meta_size(nm);
+        bin_unlink(a, nc, nsize, op);
+        check_edges(a, nc, nsize, op);
+        memset((void *)nc, 0, 32);
+        memset((void *)(nc + nsize - 16), 0, 16);
+        bit_clr(a->starts, bit_of(a, nc));
+        size += nsize;
+    }
+    bin_insert(a, c, size, op);
+}
+
+/* Gives the whole free pages of every free chunk back to the OS.  Freed
+ * memory is zero, so released pages (which read back as zero) stay poisoned. */
+static size_t purge(struct arena *a)
+{
+    size_t released = 0;
+    for (unsigned b = 0; b < NBINS; b++)
+        for (uintptr_t c = a->bins[b]; c; c = link_get(a, c, L_NEXT, "malloc_trim")) {
+            size_t s = free_size(a, c, "malloc_trim");
+            uintptr_t lo = (c + 32 + G.page - 1) & ~(G.page - 1), hi = (c + s - 16) & ~(G.page - 1);
+            if (hi > lo) {
+                os_release((void *)lo, hi - lo);
+                released += hi - lo;
+            }
+        }
+    a->dirty = 0;
+    return released;
+}
+
+/* Grows the arena by at least `need` bytes: the sentinel becomes the header
+ * of a new free chunk. */
+static bool extend(struct arena *a, size_t need)
+{
+    size_t grow = (need + G.page - 1) & ~(G.page - 1);
+    if (grow < ARENA_GROW)
+        grow = ARENA_GROW;
+    uintptr_t old = a->end, limit = a->base + G.arena_region - HDR;
+    if (old + grow > limit) {
+        if (old + need > limit)
+            return false;
+        grow = limit - old;
+    }
+    uintptr_t new_end = old + grow;
+    if (new_end + HDR > a->base + a->committed) {
+        size_t want = (new_end + HDR - a->base + COMMIT_STEP - 1) & ~(size_t)(COMMIT_STEP - 1);
+        if (want > G.arena_region)
+            want = G.arena_region;
+        if (!os_commit((void *)(a->base + a->committed), want - a->committed))
+            return false;
+        a->committed = want;
+    }
+    if (old != a->base) {
+        uint64_t m;
+        if (!hdr_load(old, &m) || meta_state(m) != ST_SENTINEL)
+            corrupt(a, "heap buffer overflow", "malloc", old, 0, "the arena's end sentinel was overwritten");
+    }
+    hdr_store(new_end, HDR, 0, ST_SENTINEL);
+    __atomic_store_n(&a->end, new_end, __ATOMIC_RELEASE);
+    bit_set(a->starts, bit_of(a, old));
+    hdr_wipe(old);
+    coalesce_insert(a, old, grow, "malloc");
+    return true;
+}
+
+/* Hands out `need` bytes (at an `align`ed user pointer) of the unlinked free
+ * chunk [c, c+size); what is left before and after goes back on the lists. */
+static uintptr_t carve(struct arena *a, uintptr_t c, size_t size, size_t need, size_t n, size_t align)
+{
+    uintptr_t s = c;
+    if (align > ALIGN) {
+        uintptr_t p = (c + HDR + align - 1) & ~(uintptr_t)(align - 1);
+        if (p - HDR != c && p - HDR - c < MED_MIN_CHUNK)
+            p = (c + HDR + MED_MIN_CHUNK + align - 1) & ~(uintptr_t)(align - 1);
+        s = p - HDR;
+    }
+    /* the free chunk's own metadata is not poison: clear it first */
+    memset((void *)(c + 16), 0, 16);
+    memset((void *)(c + size - 16), 0, 16);
+    size_t take = need;
+    if (c + size - (s + need) < MED_MIN_CHUNK)
+        take = c + size - s;
+    uintptr_t bad;
+    if (!poison_ok(s + HDR, take - HDR, &bad))
+        corrupt(a, "write after free", "malloc", s + HDR, take,
+                "freed memory was written before it was reused");
+    if (s != c) {
+        bin_insert(a, c, s - c, "malloc");
+        bit_set(a->starts, bit_of(a, s));
+    }
+    if (take != c + size - s) {
+        uintptr_t t = s + take;
+        bit_set(a->starts, bit_of(a, t));
+        bin_insert(a, t, c + size - t, "malloc");
+    }
+    bits_clear_range(a->freed, bit_of(a, s), bit_of(a, s + take));
+    hdr_store(s, take, take - HDR - n, ST_ALLOC);
+    canary_write(s + HDR, n, take - HDR - n);
+    a->live_bytes += take;
+    a->dirty = a->dirty > take ? a->dirty - take : 0;
+    return s + HDR;
+}
+
+static inline size_t need_of(size_t n)
+{
+    size_t need = (n + HDR + 15) & ~(size_t)15;
+    return need < MED_MIN_CHUNK ? MED_MIN_CHUNK : need;
+}
+
+void medium_init(void)
+{
+    size_t bits = G.arena_region / 16 / 8;
+    for (int i = 0; i < NARENAS; i++) {
+        struct arena *a = &arenas[i];
+        pthread_mutex_init(&a->lock, NULL);
+        a->base = a->end = G.medium_base + (size_t)i * G.arena_region;
+        a->starts = os_reserve(2 * bits);
+        if (!a->starts || !os_commit(a->starts, 2 * bits))
+            ward_die("cannot reserve arena bitmaps");
+        os_name(a->starts, 2 * bits, "ward arena bitmaps");
+        a->freed = a->starts + bits / 8;
+    }
+}
+
+void *medium_alloc(size_t n, size_t align)
+{
+    struct tcache *tc = tcache_get();
+    int first = tc ? tc->arena : 0;
+    size_t need = need_of(n);
+    size_t want = align > ALIGN ? need + align + MED_MIN_CHUNK : need;
+    for (int i = 0; i < NARENAS; i++) {
+        struct arena *a = &arenas[(first + i) % NARENAS];
+        pthread_mutex_lock(&a->lock);
+        size_t size;
+        uintptr_t c = find_fit(a, want, &size);
+        if (!c && extend(a, want + MED_MIN_CHUNK))
+            c = find_fit(a, want, &size);
+        if (c) {
+            uintptr_t p = carve(a, c, size, need, n, align);
+            pthread_mutex_unlock(&a->lock);
+            return (void *)p;
+        }
+        pthread_mutex_unlock(&a->lock);
+    }
+    return NULL;
+}
+
+static inline struct arena *arena_of(uintptr_t p)
+{
+    return &arenas[(p - G.medium_base) / G.arena_region];
+}
+
+/* Ownership and the header of a live chunk; lock held. */
+static uint64_t verify_live(struct arena *a, uintptr_t p, const char *op)
+{
+    uintptr_t c = p - HDR;
+    if (unlikely(c < a->base || p >= a->end))
+        ward_fatal("invalid free", op, (void *)p, TIER_NONE, 0,
+                   "pointer into ward's medium-chunk region that ward never handed out");
+    if (unlikely(!bit_get(a->starts, bit_of(a, c)))) {
+        if (bit_get(a->freed, bit_of(a, c)))
+            ward_fatal(freed_class(op), op, (void *)p, TIER_MEDIUM, 0,
+                       "chunk was already freed (and merged with its free neighbours)");
+        ward_fatal("invalid free", op, (void *)p, TIER_MEDIUM, 0,
+                   "interior pointer: not the start of a chunk");
+    }
+    uint64_t m;
+    if (unlikely(!hdr_load(c, &m)))
+        ward_fatal("corrupted chunk header", op, (void *)p, TIER_MEDIUM, 0,
+                   "header check failed (underflow of this chunk, overflow of the one before, or a forged chunk)");
+    unsigned st = meta_state(m);
+    size_t size = meta_size(m);
+    if (unlikely(st != ST_ALLOC)) {
+        if (st == ST_QUAR || st == ST_FREE)
+            ward_fatal(freed_class(op), op, (void *)p, TIER_MEDIUM, size,
+                       st == ST_QUAR ? "chunk is already free (in quarantine)" : "chunk is already free");
+        ward_fatal("corrupted chunk header", op, (void *)p, TIER_MEDIUM, size, "bad state %u", st);
+    }
+    if (unlikely(size < MED_MIN_CHUNK || c + size > a->end || meta_unused(m) > size - HDR))
+        ward_fatal("corrupted chunk header", op, (void *)p, TIER_MEDIUM, size, "impossible size");
+    return m;
+}
+
+static void check_overflow(struct arena *a, uintptr_t p, const char *op, uint64_t m)
+{
+    size_t size = meta_size(m), unused = meta_unused(m), req = size - HDR - unused;
+    uint64_t nm;
+    if (unlikely(!canary_ok(p, req, unused)))
+        ward_fatal("heap buffer overflow", op, (void *)p, TIER_MEDIUM, size,
+                   "canary after the %zu requested bytes was overwritten", req);
+    if (unlikely(!hdr_load(p - HDR + size, &nm)))
+        ward_fatal("heap buffer overflow", op, (void *)p, TIER_MEDIUM, size,
+                   "the header of the next chunk was overwritten (write past the %zu requested bytes)", req);
+    (void)a;
+}
+
+size_t medium_live(uintptr_t p, const char *op, bool full)
+{
+    struct arena *a = arena_of(p);
+    pthread_mutex_lock(&a->lock);
+    uint64_t m = verify_live(a, p, op);
+    if (full)
+        check_overflow(a, p, op, m);
+    pthread_mutex_unlock(&a->lock);
+    return meta_size(m) - HDR - meta_unused(m);
+}
+
+void medium_free(uintptr_t p, const char *op)
+{
+    struct arena *a = arena_of(p);
+    pthread_mutex_lock(&a->lock);
+    uint64_t m = verify_live(a, p, op);
+    check_overflow(a, p, op, m);
+    size_t size = meta_size(m);
+    hdr_store(p - HDR, size, 0, ST_QUAR);
+    a->live_bytes -= size;
+    pthread_mutex_unlock(&a->lock);
+    if (G.opt.poison != POISON_OFF)
+        memset((void *)p, 0, size - HDR);
+    else
+        memset((void *)p, 0, size - HDR < 32 ? size - HDR : 32); /* room for links */
+    struct tcache *tc = tcache_get();
+    if (tc && G.opt.quarantine_bytes && (long)(size - HDR) <= G.opt.quarantine_max_chunk) {
+        quarantine_push(tc, p, size);
+        return;
+    }
+    medium_release(p);
+}
+
+void medium_release(uintptr_t p)
+{
+    struct arena *a = arena_of(p);
+    uintptr_t c = p - HDR, bad;
+    pthread_mutex_lock(&a->lock);
+    uint64_t m;
+    if (unlikely(!hdr_load(c, &m) || meta_state(m) != ST_QUAR))
+        corrupt(a, "corrupted chunk header", "free", p, 0, "the header of a quarantined chunk was overwritten");
+    size_t size = meta_size(m);
+    if (unlikely(!poison_ok(p, size - HDR, &bad)))
+        ward_fatal("write after free", "free", (void *)p, TIER_MEDIUM, size,
+                   "freed memory was written at offset %zu while in quarantine", (size_t)(bad - p));
+    bit_set(a->freed, bit_of(a, c));
+    coalesce_insert(a, c, size, "free");
+    a->dirty += size;
+    if (a->dirty > (size_t)G.opt.purge_threshold) {
+        int e = errno;
+        purge(a);
+        errno = e;
+    }
+    pthread_mutex_unlock(&a->lock);
+}
+
+void *medium_realloc_inplace(uintptr_t p, size_t n)
+{
+    struct arena *a = arena_of(p);
+    uintptr_t c = p - HDR;
+    void *r = NULL;
+    pthread_mutex_lock(&a->lock);
+    uint64_t m = verify_live(a, p, "realloc");
+    size_t size = meta_size(m), need = need_of(n);
+    if (need <= size) {
+        if (size - need >= 4096) { /* give the tail back */
+            uintptr_t t = c + need;
+            memset((void *)t, 0, size - need);
+            bit_set(a->starts, bit_of(a, t));
+            a->live_bytes -= size - need;
+            coalesce_insert(a, t, size - need, "realloc");
+            size = need;
+        }
+        if (size - HDR - n < (1u << 24)) {
+            hdr_store(c, size, size - HDR - n, ST_ALLOC);
+            canary_write(p, n, size - HDR - n);
+            r = (void *)p;
+        }
+    } else {
+        uintptr_t nc = c + size, bad;
+        uint64_t nm;
+        if (hdr_load(nc, &nm) && meta_state(nm) == ST_FREE && size + meta_size(nm) >= need) {
+            size_t nsize = meta_size(nm), total = size + nsize, take = need;
+            bin_unlink(a, nc, nsize, "realloc");
+            memset((void *)nc, 0, 32);
+            memset((void *)(nc + nsize - 16), 0, 16);
+            if (total - need < MED_MIN_CHUNK)
+                take = total;
+            if (!poison_ok(nc, c + take - nc, &bad))
+                corrupt(a, "write after free", "realloc", nc + HDR, nsize,
+                        "freed memory was written before it was reused");
+            bit_clr(a->starts, bit_of(a, nc));
+            bits_clear_range(a->freed, bit_of(a, nc), bit_of(a, c + take));
+            if (take != total) {
+                bit_set(a->starts, bit_of(a, c + take));
+                bin_insert(a, c + take, total - take, "realloc");
+            }
+            a->live_bytes += take - size;
+            hdr_store(c, take, take - HDR - n, ST_ALLOC);
+            canary_write(p, n, take - HDR - n);
+            r = (void *)p;
+        }
+    }
+    pthread_mutex_unlock(&a->lock);
+    return r;
+}
+
+size_t medium_trim(void)
+{
+    size_t r = 0;
+    for (int i = 0; i < NARENAS; i++) {
+        pthread_mutex_lock(&arenas[i].lock);
+        r += purge(&arenas[i]);
+        pthread_mutex_unlock(&arenas[i].lock);
+    }
+    return r;
+}
+
+void medium_lock_all(void)
+{
+    for (int i = 0; i < NARENAS; i++)
+        pthread_mutex_lock(&arenas[i].lock);
+}
+
+void medium_unlock_all(void)
+{
+    for (int i = NARENAS; i-- > 0;)
+        pthread_mutex_unlock(&arenas[i].lock);
+}
+
+void medium_reinit_locks(void)
+{
+    for (int i = 0; i < NARENAS; i++)
+        pthread_mutex_init(&arenas[i].lock, NULL);
+}
+
+void medium_stats(struct ward_stats *st)
+{
+    for (int i = 0; i < NARENAS; i++) {
+        struct arena *a = &arenas[i];
+        pthread_mutex_lock(&a->lock);
+        st->mapped += a->committed;
+        st->in_use += a->live_bytes;
+        st->free_bytes += a->free_bytes;
+        st->medium_free_chunks += a->nfree;
+        st->releasable += a->dirty;
+        pthread_mutex_unlock(&a->lock);
+    }
+}
+
+/* The integrity walk: every chunk from the base to the sentinel, then every
+ * list, then the chunk-start bitmap against the chunks found. */
+void medium_check(void)
+{
+    for (int i = 0; i < NARENAS; i++) {
+        struct arena *a = &arenas[i];
+        pthread_mutex_lock(&a->lock);
+        const char *op = "ward_check_heap";
+        size_t nchunks = 0, nfree = 0, freeb = 0;
+        uintptr_t c = a->base, bad;
+        bool prev_free = false;
+        while (c < a->end) {
+            uint64_t m;
+            if (!bit_get(a->starts, bit_of(a, c)))
+                corrupt(a, "allocator state corrupted", op, c + HDR, 0, "chunk start missing from the bitmap");
+            if (!hdr_load(c, &m))
+                corrupt(a, "corrupted chunk header", op, c + HDR, 0, "header check failed");
+            size_t size = meta_size(m);
+            unsigned st = meta_state(m);
+            if (size < MED_MIN_CHUNK || c + size > a->end || (size & 15))
+                corrupt(a, "corrupted chunk header", op, c + HDR, size, "chunk overlaps its neighbour");
+            nchunks++;
+            if (st == ST_ALLOC) {
+                size_t un = meta_unused(m);
+                if (un > size - HDR || !canary_ok(c + HDR, size - HDR - un, un))
+                    corrupt(a, "heap buffer overflow", op, c + HDR, size, "canary after the request was overwritten");
+            } else if (st == ST_QUAR) {
+                if (!poison_ok(c + HDR, size - HDR, &bad))
+                    corrupt(a, "write after free", op, c + HDR, size, "freed memory was written");
+            } else if (st == ST_FREE) {
+                size_t fs;
+                if (prev_free)
+                    corrupt(a, "allocator state corrupted", op, c + HDR, size, "two free chunks side by side");
+                if (!foot_load(c + size - 16, &fs) || fs != size)
+                    corrupt(a, "corrupted chunk header", op, c + HDR, size, "free chunk's footer does not verify");
+                (void)link_get(a, c, L_NEXT, op);
+                (void)link_get(a, c, L_PREV, op);
+                if (!poison_ok(c + 32, size - 48, &bad))
+                    corrupt(a, "write after free", op, c + HDR, size, "a free chunk was written after it was freed");
+                nfree++;
+                freeb += size;
+            } else {
+                corrupt(a, "corrupted chunk header", op, c + HDR, size, "bad state");
+            }
+            prev_free = st == ST_FREE;
+            c += size;
+        }
+        if (a->end != a->base) {
+            uint64_t m;
+            if (c != a->end || !hdr_load(a->end, &m) || meta_state(m) != ST_SENTINEL)
+                corrupt(a, "heap buffer overflow", op, a->end, 0, "the arena's end sentinel was overwritten");
+        }
+        size_t listed = 0;
+        for (unsigned b = 0; b < NBINS; b++) {
+            uintptr_t prev = 0;
+            size_t last = 0;
+            for (uintptr_t x = a->bins[b]; x; x = link_get(a, x, L_NEXT, op)) {
+                size_t s = free_size(a, x, op);
+                if (bin_of(s) != b || (b >= 64 && s < last) || link_get(a, x, L_PREV, op) != prev)
+                    corrupt(a, "corrupted free-list link", op, x + HDR, s, "free list out of order");
+                if (++listed > nfree)
+                    corrupt(a, "corrupted free-list link", op, x + HDR, s, "free list has a cycle");
+                prev = x;
+                last = s;
+            }
+            if (!a->bins[b] != !((a->binmap[b / 64] >> (b % 64)) & 1))
+                corrupt(a, "allocator state corrupted", op, a->base, 0, "bin map disagrees with the lists");
+        }
+        if (listed != nfree || nfree != a->nfree || freeb != a->free_bytes)
+            corrupt(a, "allocator state corrupted", op, a->base, 0, "free lists disagree with the chunks");
+        size_t set = 0, words = (a->end - a->base + 16 * 64 - 1) / (16 * 64);
+        for (size_t w = 0; w < words; w++)
+            set += (size_t)__builtin_popcountll(a->starts[w]);
+        if (set != nchunks)
+            corrupt(a, "allocator state corrupted", op, a->base, 0, "chunk-start bitmap disagrees with the chunks");
+        pthread_mutex_unlock(&a->lock);
+    }
+}

@@ -1,0 +1,181 @@
+/* options.c: WARD_OPTIONS=key=value:key=value, one table, an allocation-free
+ * parser.  An unknown key or a malformed value stops the program at start-up
+ * with a message: a hardening option that silently does nothing is worse
+ * than no option.  Set-user-ID programs ignore the environment. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <sys/auxv.h>
+
+enum opt_type { T_NUM, T_BOOL, T_CHOICE };
+
+struct opt_desc {
+    const char *name;
+    enum opt_type type;
+    size_t offset;
+    long def;
+    long min, max;
+    const char *choices[4]; /* T_CHOICE: value i is choices[i] */
+    const char *help;
+};
+
+#define O(f) offsetof(struct ward_options, f)
+static const struct opt_desc table[] = {
+    {"on_error", T_CHOICE, O(on_error), ON_ERROR_ABORT, 0, 1, {"abort", "exit"},
+     "what a detected heap error does after the report: abort() or _exit(exitcode)"},
+    {"exitcode", T_NUM, O(exitcode), 1, 0, 255, {0}, "exit status used with on_error=exit"},
+    {"quarantine_bytes", T_NUM, O(quarantine_bytes), 256 << 10, 0, 1L << 32, {0},
+     "bytes of freed small/medium chunks each thread holds back from reuse (0: off)"},
+    {"quarantine_max_chunk", T_NUM, O(quarantine_max_chunk), 64 << 10, 0, 1L << 32, {0},
+     "freed chunks larger than this skip the per-thread quarantine"},
+    {"quarantine_large", T_NUM, O(quarantine_large), 32, 0, LARGE_RING, {0},
+     "freed large mappings kept inaccessible (PROT_NONE) before they are unmapped"},
+    {"poison", T_CHOICE, O(poison), POISON_FULL, 0, 2, {"off", "partial", "full"},
+     "freed memory is zeroed; verify all of it before reuse (full), only poison_bytes at each end (partial), or not at all (off)"},
+    {"poison_bytes", T_NUM, O(poison_bytes), 4096, 16, 1L << 30, {0},
+     "bytes verified at each end of a freed block with poison=partial"},
+    {"canary", T_BOOL, O(canary), 1, 0, 1, {0}, "write and verify a canary after each request"},
+    {"checksum", T_CHOICE, O(checksum), CHECKSUM_FAST, 0, 1, {"fast", "siphash"},
+     "keyed header check: a multiply mix (fast) or SipHash-2-4 (siphash)"},
+    {"purge_threshold", T_NUM, O(purge_threshold), 4 << 20, 0, 1L << 40, {0},
+     "free bytes an arena keeps before giving whole pages back to the OS"},
+    {"backtrace", T_BOOL, O(backtrace), 1, 0, 1, {0}, "print a backtrace with each report"},
+};
+#define NOPTS (sizeof table / sizeof table[0])
+
+static long *field(struct ward_options *o, const struct opt_desc *d)
+{
+    return (long *)(void *)((char *)o + d->offset);
+}
+
+static bool seq(const char *a, size_t an, const char *b)
+{
+    size_t bn = strlen(b);
+    return an == bn && memcmp(a, b, an) == 0;
+}
+
+static bool parse_num(const char *v, size_t n, long *out)
+{
+    if (n == 0)
+        return false;
+    unsigned long long x = 0;
+    size_t i = 0;
+    for (; i < n && v[i] >= '0' && v[i] <= '9'; i++) {
+        if (x > (1ull << 50))
+            return false;
+        x = x * 10 + (unsigned)(v[i] - '0');
+    }
+    if (i == 0)
+        return false;
+    if (i < n) {
+        unsigned shift;
+        switch (v[i]) {
+        case 'k': case 'K': shift = 10; break;
+        case 'm': case 'M': shift = 20; break;
+        case 'g': case 'G': shift = 30; break;
+        default: return false;
+        }
+        if (i + 1 != n || x > (1ull << 33))
+            return false;
+        x <<= shift;
+    }
+    *out = (long)x;
+    return true;
+}
+
+static void print_help(void)
+{
+    ward_printf("ward: WARD_OPTIONS=key=value:key=value, keys:\n");
+    for (size_t i = 0; i < NOPTS; i++) {
+        const struct opt_desc *d = &table[i];
+        if (d->type == T_CHOICE)
+            ward_printf("  %s (default %s): %s\n", d->name, d->choices[d->def], d->help);
+        else
+            ward_printf("  %s (default %ld): %s\n", d->name, d->def, d->help);
+    }
+}
+
+static void set_option(struct ward_options *o, const char *k, size_t kn, const char *v, size_t vn)
+{
+    if (seq(k, kn, "help")) {
+        print_help();
+        return;
+    }
+    char val[64];
+    size_t cn = vn < sizeof val - 1 ? vn : sizeof val - 1;
+    memcpy(val, v, cn);
+    val[cn] = '\0';
+    for (size_t i = 0; i < NOPTS; i++) {
+        const struct opt_desc *d = &table[i];
+        if (!seq(k, kn, d->name))
+            continue;
+        long x;
+        if (d->type == T_CHOICE) {
+            for (long c = 0; c <= d->max; c++)
+                if (seq(v, vn, d->choices[c])) {
+                    *field(o, d) = c;
+                    return;
+                }
+            ward_die("WARD_OPTIONS: bad value '%s' for %s", val, d->name);
+        }
+        if (d->type == T_BOOL) {
+            if (seq(v, vn, "1") || seq(v, vn, "true") || seq(v, vn, "yes")) {
+                *field(o, d) = 1;
+                return;
+            }
+            if (seq(v, vn, "0") || seq(v, vn, "false") || seq(v, vn, "no")) {
+                *field(o, d) = 0;
+                return;
+            }
+        } else if (parse_num(v, vn, &x) && x >= d->min && x <= d->max) {
+            *field(o, d) = x;
+            return;
+        }
+        ward_die("WARD_OPTIONS: bad value '%s' for %s (want %s)", val, d->name,
+                 d->type == T_BOOL ? "0 or 1" : "a number in range, k/m/g suffixes allowed");
+    }
+    ward_die("WARD_OPTIONS: unknown option '%s' (WARD_OPTIONS=help=1 lists them)", k);
+}
+
+void ward_options_init(struct ward_options *o)
+{
+    for (size_t i = 0; i < NOPTS; i++)
+        *field(o, &table[i]) = table[i].def;
+    if (getauxval(AT_SECURE))
+        return;
+    const char *s = getenv("WARD_OPTIONS");
+    if (!s)
+        return;
+    while (*s) {
+        const char *k = s;
+        while (*s && *s != '=' && *s != ':')
+            s++;
+        size_t kn = (size_t)(s - k);
+        if (*s != '=') {
+            if (kn == 0 && *s == ':') {
+                s++;
+                continue;
+            }
+            if (seq(k, kn, "help")) {
+                print_help();
+                if (*s)
+                    s++;
+                continue;
+            }
+            ward_die("WARD_OPTIONS: '%s' is not key=value", k);
+        }
+        s++;
+        const char *v = s;
+        while (*s && *s != ':')
+            s++;
+        /* the key must end at '=' for the messages: copy it to a stack buffer */
+        char key[64];
+        if (kn >= sizeof key)
+            kn = sizeof key - 1;
+        memcpy(key, k, kn);
+        key[kn] = '\0';
+        set_option(o, key, kn, v, (size_t)(s - v));
+        if (*s == ':')
+            s++;
+    }
+}

@@ -1,0 +1,109 @@
+/* os.c: every system call the allocator makes about memory.  A failure other
+ * than ENOMEM means something else in the process broke ward's view of its
+ * own mappings: that is corruption, and it is fatal. */
+#include "internal.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef PR_SET_VMA
+#define PR_SET_VMA 0x53564d41
+#define PR_SET_VMA_ANON_NAME 0
+#endif
+
+static COLD _Noreturn void os_fail(const char *what, void *p, size_t size, int err)
+{
+    ward_fatal("allocator state corrupted", what, p, TIER_NONE, size,
+               "system call failed unexpectedly (errno %d)", err);
+}
+
+void *os_reserve(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        if (errno == ENOMEM)
+            return NULL;
+        os_fail("mmap", NULL, size, errno);
+    }
+    return p;
+}
+
+bool os_commit(void *p, size_t size)
+{
+    if (mprotect(p, size, PROT_READ | PROT_WRITE) != 0) {
+        if (errno == ENOMEM)
+            return false;
+        os_fail("mprotect", p, size, errno);
+    }
+    return true;
+}
+
+void os_decommit(void *p, size_t size)
+{
+    /* Replacing the range frees its memory and leaves it inaccessible in one call. */
+    void *q = mmap(p, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+    if (q == MAP_FAILED) {
+        if (errno == ENOMEM) { /* cannot split the mapping: at least make it fault */
+            if (mprotect(p, size, PROT_NONE) == 0)
+                return;
+        }
+        os_fail("mmap(MAP_FIXED)", p, size, errno);
+    }
+}
+
+void os_release(void *p, size_t size)
+{
+    if (size == 0)
+        return;
+    if (madvise(p, size, MADV_DONTNEED) != 0)
+        os_fail("madvise", p, size, errno);
+}
+
+void *os_map(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        if (errno == ENOMEM)
+            return NULL;
+        os_fail("mmap", NULL, size, errno);
+    }
+    return p;
+}
+
+void os_unmap(void *p, size_t size)
+{
+    if (munmap(p, size) != 0)
+        os_fail("munmap", p, size, errno);
+}
+
+void os_protect_none(void *p, size_t size)
+{
+    if (mprotect(p, size, PROT_NONE) != 0 && errno != ENOMEM)
+        os_fail("mprotect", p, size, errno);
+}
+
+void os_protect_ro(void *p, size_t size)
+{
+    if (mprotect(p, size, PROT_READ) != 0 && errno != ENOMEM)
+        os_fail("mprotect", p, size, errno);
+}
+
+void os_name(void *p, size_t size, const char *name)
+{
+    /* Shows "[anon:ward ...]" in /proc/PID/maps; older kernels say EINVAL. */
+    int e = errno;
+    (void)prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)p, size, (unsigned long)name);
+    errno = e;
+}
+
+int os_tid(void) { return (int)syscall(SYS_gettid); }
+
+void os_random(void *buf, size_t n)
+{
+    /* libsodium reads getrandom(2) (or /dev/urandom); it never calls malloc. */
+    randombytes_buf(buf, n);
+}

@@ -1,0 +1,51 @@
+/* quarantine.c: freed small and medium chunks wait in a per-thread ring,
+ * bounded in bytes and entries, before they can be reused.  A new entry
+ * trades places with a random one of the newer half, so the order of reuse
+ * is FIFO with some randomization: a use after free cannot count on getting
+ * its victim back at a known time.  Chunks wait zeroed, in state QUAR; the
+ * poison is verified when they leave. */
+#include "internal.h"
+
+static void evict_one(struct tcache *tc)
+{
+    uintptr_t p = tc->q[tc->qhead];
+    tc->qhead = (tc->qhead + 1) & (Q_SLOTS - 1);
+    tc->qlen--;
+    size_t size;
+    if (in_small(p)) {
+        size = G.slot_size[(p - G.small_base) / G.class_region];
+        small_release(tc, p);
+    } else {
+        uint64_t m;
+        (void)hdr_load(p - HDR, &m); /* verified again, under the arena lock */
+        size = meta_size(m);
+        medium_release(p);
+    }
+    tc->qbytes = tc->qbytes > size ? tc->qbytes - size : 0;
+}
+
+void quarantine_push(struct tcache *tc, uintptr_t p, size_t csize)
+{
+    if (tc->qlen == Q_SLOTS)
+        evict_one(tc);
+    uint32_t mask = Q_SLOTS - 1, tail = (tc->qhead + tc->qlen) & mask;
+    tc->q[tail] = p;
+    tc->qlen++;
+    tc->qbytes += csize;
+    if (tc->qlen > 1) {
+        uint32_t r = (uint32_t)(rng_next(tc) % ((tc->qlen + 1) / 2));
+        uint32_t j = (tail - r) & mask;
+        uintptr_t t = tc->q[j];
+        tc->q[j] = tc->q[tail];
+        tc->q[tail] = t;
+    }
+    while (tc->qbytes > (size_t)G.opt.quarantine_bytes && tc->qlen)
+        evict_one(tc);
+}
+
+void quarantine_drain(struct tcache *tc)
+{
+    while (tc->qlen)
+        evict_one(tc);
+    tc->qbytes = 0;
+}

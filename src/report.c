@@ -1,0 +1,215 @@
+/* report.c: the one path by which ward reports a heap error.  It formats
+ * into a stack buffer, writes with write(2), prints a backtrace through
+ * libunwind (which unwinds without calling malloc, unlike glibc's
+ * backtrace(3) on first use), then ends the process as WARD_OPTIONS says. */
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <unistd.h>
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+static void put(char *buf, size_t cap, size_t *n, char c)
+{
+    if (*n + 1 < cap)
+        buf[(*n)++] = c;
+}
+
+static void put_str(char *buf, size_t cap, size_t *n, const char *s)
+{
+    if (!s)
+        s = "(null)";
+    while (*s)
+        put(buf, cap, n, *s++);
+}
+
+static void put_num(char *buf, size_t cap, size_t *n, unsigned long long v, unsigned base, int neg)
+{
+    char tmp[24];
+    int i = 0;
+    do {
+        unsigned d = (unsigned)(v % base);
+        tmp[i++] = (char)(d < 10 ? '0' + d : 'a' + d - 10);
+        v /= base;
+    } while (v);
+    if (neg)
+        put(buf, cap, n, '-');
+    while (i)
+        put(buf, cap, n, tmp[--i]);
+}
+
+/* printf for %s %d %u %zu %zx %x %lu %lx %p %c and %%: nothing else is needed,
+ * and nothing here allocates. */
+size_t ward_vfmt(char *buf, size_t cap, const char *fmt, va_list ap)
+{
+    size_t n = 0;
+    for (const char *f = fmt; *f; f++) {
+        if (*f != '%') {
+            put(buf, cap, &n, *f);
+            continue;
+        }
+        f++;
+        int lng = 0;
+        while (*f == 'l' || *f == 'z') {
+            lng = 1;
+            f++;
+        }
+        switch (*f) {
+        case 's':
+            put_str(buf, cap, &n, va_arg(ap, const char *));
+            break;
+        case 'c':
+            put(buf, cap, &n, (char)va_arg(ap, int));
+            break;
+        case 'd': {
+            long long v = lng ? va_arg(ap, long) : va_arg(ap, int);
+            put_num(buf, cap, &n, v < 0 ? (unsigned long long)-v : (unsigned long long)v, 10, v < 0);
+            break;
+        }
+        case 'u':
+            put_num(buf, cap, &n, lng ? va_arg(ap, unsigned long) : va_arg(ap, unsigned), 10, 0);
+            break;
+        case 'x':
+            put_num(buf, cap, &n, lng ? va_arg(ap, unsigned long) : va_arg(ap, unsigned), 16, 0);
+            break;
+        case 'p':
+            put_str(buf, cap, &n, "0x");
+            put_num(buf, cap, &n, (uintptr_t)va_arg(ap, void *), 16, 0);
+            break;
+        case '%':
+            put(buf, cap, &n, '%');
+            break;
+        case '\0':
+            f--;
+            break;
+        default:
+            put(buf, cap, &n, '?');
+            break;
+        }
+    }
+    if (cap)
+        buf[n] = '\0';
+    return n;
+}
+
+static size_t fmt(char *buf, size_t cap, const char *f, ...)
+{
+    va_list ap;
+    va_start(ap, f);
+    size_t n = ward_vfmt(buf, cap, f, ap);
+    va_end(ap);
+    return n;
+}
+
+static void write_all(const char *s, size_t n)
+{
+    while (n) {
+        ssize_t w = write(STDERR_FILENO, s, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+void ward_printf(const char *f, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, f);
+    size_t n = ward_vfmt(buf, sizeof buf, f, ap);
+    va_end(ap);
+    write_all(buf, n);
+}
+
+static void print_backtrace(void)
+{
+    void *pcs[64];
+    int n = unw_backtrace(pcs, 64);
+    char line[512];
+    for (int i = 0; i < n; i++) {
+        Dl_info info;
+        uintptr_t pc = (uintptr_t)pcs[i];
+        size_t len;
+        if (dladdr(pcs[i], &info) && info.dli_fname) {
+            const char *obj = info.dli_fname[0] ? info.dli_fname : "<main>";
+            if (info.dli_sname && info.dli_saddr)
+                len = fmt(line, sizeof line, "    #%d %p in %s+0x%lx (%s+0x%lx)\n", i, pcs[i],
+                          info.dli_sname, (unsigned long)(pc - (uintptr_t)info.dli_saddr), obj,
+                          (unsigned long)(pc - (uintptr_t)info.dli_fbase));
+            else
+                len = fmt(line, sizeof line, "    #%d %p in %s+0x%lx\n", i, pcs[i], obj,
+                          (unsigned long)(pc - (uintptr_t)info.dli_fbase));
+        } else {
+            len = fmt(line, sizeof line, "    #%d %p\n", i, pcs[i]);
+        }
+        write_all(line, len);
+    }
+}
+
+static _Noreturn void end_process(void)
+{
+    if (G.opt.on_error == ON_ERROR_EXIT)
+        _exit((int)G.opt.exitcode);
+    abort();
+}
+
+static int reporting;
+
+static const char *tier_name(int tier)
+{
+    switch (tier) {
+    case TIER_SMALL:
+        return "small";
+    case TIER_MEDIUM:
+        return "medium";
+    case TIER_LARGE:
+        return "large";
+    default:
+        return "";
+    }
+}
+
+void ward_fatal(const char *cls, const char *op, const void *ptr, int tier, size_t csize,
+                const char *f, ...)
+{
+    /* One report per process: a second error (another thread, or a fault in
+     * the report itself) goes straight to the end. */
+    if (__atomic_exchange_n(&reporting, 1, __ATOMIC_ACQ_REL))
+        end_process();
+    char buf[1024];
+    size_t n = fmt(buf, sizeof buf, "ward: %s: %s(%p): ", cls, op, ptr);
+    va_list ap;
+    va_start(ap, f);
+    n += ward_vfmt(buf + n, sizeof buf - n, f, ap);
+    va_end(ap);
+    if (tier != TIER_NONE && n < sizeof buf)
+        n += fmt(buf + n, sizeof buf - n, "; %s chunk of %zu bytes", tier_name(tier), csize);
+    if (n < sizeof buf)
+        n += fmt(buf + n, sizeof buf - n, "; thread %d\n", os_tid());
+    write_all(buf, n);
+    if (G.opt.backtrace) {
+        write_all("ward: backtrace:\n", 17);
+        print_backtrace();
+    }
+    end_process();
+}
+
+void ward_die(const char *f, ...)
+{
+    char buf[1024];
+    size_t n = fmt(buf, sizeof buf, "ward: ");
+    va_list ap;
+    va_start(ap, f);
+    n += ward_vfmt(buf + n, sizeof buf - n, f, ap);
+    va_end(ap);
+    if (n < sizeof buf)
+        n += fmt(buf + n, sizeof buf - n, "\n");
+    write_all(buf, n);
+    end_process();
+}

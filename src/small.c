@@ -1,0 +1,456 @@
+/* small.c: requests up to SMALL_MAX bytes, in size classes.  Each class owns a
+ * contiguous region of the reservation, cut into slots of one size; slabs are
+ * runs of slots whose free/used state lives in bitmaps out of band (nothing
+ * about the free slots is stored inside the heap).  Threads take slots in
+ * batches into their cache; a slab hands out its slots in random order. */
+#include "internal.h"
+
+#include <errno.h>
+
+struct slab {
+    uint64_t bits[SLAB_WORDS]; /* 1: slot is out of the slab (cached, live or quarantined) */
+    uint32_t nfree;
+    uint32_t next;             /* partial list, index + 1 */
+    uint8_t in_partial;
+    uint8_t released;          /* pages given back, headers read as zero */
+};
+
+struct sclass {
+    pthread_mutex_t lock;
+    uintptr_t base;
+    uint32_t slot, per_slab;
+    uint32_t nslabs;           /* slabs made so far (read without the lock) */
+    uint32_t max_slabs;
+    uint32_t partial;          /* head of the partial list, index + 1 */
+    size_t committed;
+    size_t out;                /* slots out of their slabs */
+    struct slab *slabs;
+} __attribute__((aligned(64)));
+
+static struct sclass classes[NCLASSES];
+
+static const uint32_t slot_sizes[NCLASSES] = {
+    32,  48,  64,  80,  96,  112, 128, 144, 160, 176, 192, 208, 224, 240, 256, 288,
+    320, 352, 384, 416, 448, 480, 512, 576, 640, 704, 768, 832, 896, 960, 1024, 1040,
+};
+
+void small_init(void)
+{
+    for (unsigned c = 0, need = 0; need <= SMALL_SLOT_MAX / 16; need++) {
+        while (slot_sizes[c] < need * 16)
+            c++;
+        G.class_of16[need] = (uint8_t)c;
+    }
+    for (unsigned c = 0; c < NCLASSES; c++) {
+        struct sclass *k = &classes[c];
+        uint32_t per = SLAB_BYTES / slot_sizes[c];
+        if (per > SLAB_MAX_SLOTS)
+            per = SLAB_MAX_SLOTS;
+        G.slot_size[c] = slot_sizes[c];
+        G.slab_slots[c] = per;
+        pthread_mutex_init(&k->lock, NULL);
+        k->base = G.small_base + c * G.class_region;
+        k->slot = slot_sizes[c];
+        k->per_slab = per;
+        k->max_slabs = (uint32_t)(G.class_region / ((size_t)per * k->slot));
+        size_t meta = ((size_t)k->max_slabs * sizeof(struct slab) + G.page - 1) & ~(G.page - 1);
+        /* metadata lives in its own mapping, away from the slots */
+        k->slabs = os_reserve(meta);
+        if (!k->slabs || !os_commit(k->slabs, meta))
+            ward_die("cannot reserve slab metadata");
+        os_name(k->slabs, meta, "ward slab metadata");
+    }
+}
+
+static inline struct sclass *class_of_ptr(uintptr_t p)
+{
+    return &classes[(p - G.small_base) / G.class_region];
+}
+
+static inline bool slot_out(struct sclass *k, size_t idx)
+{
+    struct slab *s = &k->slabs[idx / k->per_slab];
+    size_t b = idx % k->per_slab;
+    return (__atomic_load_n(&s->bits[b / 64], __ATOMIC_ACQUIRE) >> (b % 64)) & 1;
+}
+
+/* Makes slab number k->nslabs; lock held. */
+static bool slab_new(struct sclass *k)
+{
+    if (k->nslabs >= k->max_slabs)
+        return false;
+    size_t end = (size_t)(k->nslabs + 1) * k->per_slab * k->slot;
+    if (end > k->committed) {
+        size_t want = (end + COMMIT_STEP - 1) & ~(size_t)(COMMIT_STEP - 1);
+        if (want > G.class_region)
+            want = G.class_region;
+        if (!os_commit((void *)(k->base + k->committed), want - k->committed))
+            return false;
+        k->committed = want;
+    }
+    uint32_t i = k->nslabs;
+    struct slab *s = &k->slabs[i];
+    memset(s, 0, sizeof *s);
+    for (uint32_t b = k->per_slab; b < SLAB_WORDS * 64; b++)
+        s->bits[b / 64] |= 1ull << (b % 64);
+    s->nfree = k->per_slab;
+    s->next = k->partial;
+    s->in_partial = 1;
+    k->partial = i + 1;
+    __atomic_store_n(&k->nslabs, i + 1, __ATOMIC_RELEASE);
+    return true;
+}
+
+/* Takes one slot at a random position of a partial slab; lock held. */
+static uintptr_t slab_take(struct sclass *k, uint64_t r)
+{
+    for (;;) {
+        if (!k->partial && !slab_new(k))
+            return 0;
+        uint32_t si = k->partial - 1;
+        struct slab *s = &k->slabs[si];
+        if (s->nfree == 0) { /* full: leave the list */
+            k->partial = s->next;
+            s->in_partial = 0;
+            continue;
+        }
+        uint32_t start = (uint32_t)(r % k->per_slab);
+        uint32_t w = start / 64, words = (k->per_slab + 63) / 64;
+        uint64_t m = ~s->bits[w] & (~0ull << (start % 64));
+        for (uint32_t i = 1; !m && i <= words; i++) {
+            w = (w + 1) % words;
+            m = ~s->bits[w];
+        }
+        uint32_t b = w * 64 + (uint32_t)__builtin_ctzll(m);
+        size_t idx = (size_t)si * k->per_slab + b;
+        uintptr_t chunk = k->base + idx * k->slot;
+        /* The header before the bit, so a lock-free reader that sees the bit
+         * also sees the header. */
+        hdr_store(chunk, k->slot, 0, ST_FREE);
+        __atomic_store_n(&s->bits[w], s->bits[w] | (1ull << (b % 64)), __ATOMIC_RELEASE);
+        s->nfree--;
+        s->released = 0;
+        k->out++;
+        if (s->nfree == 0) {
+            k->partial = s->next;
+            s->in_partial = 0;
+        }
+        return chunk;
+    }
+}
+
+/* Gives one slot back to its slab; lock held.  Its header stays a valid
+ * FREE header and its memory is zero (or the slab is released). */
+static void slab_put(struct sclass *k, uintptr_t chunk)
+{
+    size_t idx = (chunk - k->base) / k->slot;
+    uint32_t si = (uint32_t)(idx / k->per_slab), b = (uint32_t)(idx % k->per_slab);
+    struct slab *s = &k->slabs[si];
+    if (!((s->bits[b / 64] >> (b % 64)) & 1))
+        ward_fatal("allocator state corrupted", "free", (void *)(chunk + HDR), TIER_SMALL, k->slot,
+                   "slot returned twice to its slab");
+    __atomic_store_n(&s->bits[b / 64], s->bits[b / 64] & ~(1ull << (b % 64)), __ATOMIC_RELEASE);
+    s->nfree++;
+    k->out--;
+    if (!s->in_partial) {
+        s->in_partial = 1;
+        s->next = k->partial;
+        k->partial = si + 1;
+    }
+}
+
+static bool refill(struct tcache *tc, unsigned cls)
+{
+    struct sclass *k = &classes[cls];
+    pthread_mutex_lock(&k->lock);
+    while (tc->count[cls] < TC_BATCH) {
+        uintptr_t c = slab_take(k, rng_next(tc));
+        if (!c)
+            break;
+        tc->slot[cls][tc->count[cls]++] = c;
+    }
+    pthread_mutex_unlock(&k->lock);
+    return tc->count[cls] != 0;
+}
+
+static void drain(struct tcache *tc, unsigned cls, uint32_t n)
+{
+    struct sclass *k = &classes[cls];
+    pthread_mutex_lock(&k->lock);
+    /* the oldest entries go back: the cache stays a stack of recent frees */
+    for (uint32_t i = 0; i < n; i++)
+        slab_put(k, tc->slot[cls][i]);
+    pthread_mutex_unlock(&k->lock);
+    memmove(&tc->slot[cls][0], &tc->slot[cls][n], (tc->count[cls] - n) * sizeof(uintptr_t));
+    tc->count[cls] -= n;
+}
+
+void small_drain_cache(struct tcache *tc)
+{
+    for (unsigned c = 0; c < NCLASSES; c++)
+        if (tc->count[c])
+            drain(tc, c, tc->count[c]);
+}
+
+void *small_alloc(size_t n, unsigned cls)
+{
+    struct sclass *k = &classes[cls];
+    struct tcache *tc = tcache_get();
+    uintptr_t chunk;
+    if (likely(tc != NULL)) {
+        if (unlikely(tc->count[cls] == 0) && !refill(tc, cls))
+            return NULL;
+        chunk = tc->slot[cls][--tc->count[cls]];
+    } else {
+        pthread_mutex_lock(&k->lock);
+        chunk = slab_take(k, ward_rand_global());
+        pthread_mutex_unlock(&k->lock);
+        if (!chunk)
+            return NULL;
+    }
+    uint64_t m;
+    uintptr_t p = chunk + HDR, bad;
+    if (unlikely(!hdr_load(chunk, &m) || meta_state(m) != ST_FREE || meta_size(m) != k->slot))
+        ward_fatal("corrupted chunk header", "malloc", (void *)p, TIER_SMALL, k->slot,
+                   "the header of a free chunk was overwritten (underflow of this chunk, or overflow of the one before)");
+    if (unlikely(!poison_ok(p, k->slot - HDR, &bad)))
+        ward_fatal("write after free", "malloc", (void *)p, TIER_SMALL, k->slot,
+                   "freed memory was written at offset %zu before it was reused", (size_t)(bad - p));
+    size_t unused = k->slot - HDR - n;
+    hdr_store(chunk, k->slot, unused, ST_ALLOC);
+    canary_write(p, n, unused);
+    return (void *)p;
+}
+
+/* Checks that p is a live small chunk: ownership by address, then the header.
+ * Returns the header's meta. */
+static uint64_t verify_live(uintptr_t p, const char *op, struct sclass **kp, size_t *idxp)
+{
+    struct sclass *k = class_of_ptr(p);
+    uintptr_t rel = p - HDR - k->base;
+    size_t idx = rel / k->slot;
+    if (unlikely(p - HDR < k->base || idx >= (size_t)__atomic_load_n(&k->nslabs, __ATOMIC_ACQUIRE) * k->per_slab))
+        ward_fatal("invalid free", op, (void *)p, TIER_NONE, 0,
+                   "pointer into ward's small-chunk region that ward never handed out");
+    if (unlikely(rel % k->slot))
+        ward_fatal("invalid free", op, (void *)p, TIER_SMALL, k->slot,
+                   "interior pointer, %zu bytes into a chunk", (size_t)(rel % k->slot) + HDR);
+    uintptr_t chunk = p - HDR;
+    uint64_t m;
+    if (unlikely(!hdr_load(chunk, &m))) {
+        if (!slot_out(k, idx))
+            ward_fatal(freed_class(op), op, (void *)p, TIER_SMALL, k->slot,
+                       "chunk is already free");
+        ward_fatal("corrupted chunk header", op, (void *)p, TIER_SMALL, k->slot,
+                   "header check failed (underflow of this chunk, overflow of the one before, or a forged chunk)");
+    }
+    unsigned st = meta_state(m);
+    if (unlikely(st != ST_ALLOC)) {
+        if (st == ST_QUAR || st == ST_FREE)
+            ward_fatal(freed_class(op), op, (void *)p, TIER_SMALL, k->slot,
+                       st == ST_QUAR ? "chunk is already free (in quarantine)" : "chunk is already free");
+        ward_fatal("corrupted chunk header", op, (void *)p, TIER_SMALL, k->slot, "bad state %u", st);
+    }
+    if (unlikely(meta_size(m) != k->slot || meta_unused(m) > k->slot - HDR))
+        ward_fatal("corrupted chunk header", op, (void *)p, TIER_SMALL, k->slot,
+                   "size field %zu does not match the slot", meta_size(m));
+    *kp = k;
+    *idxp = idx;
+    return m;
+}
+
+static void check_overflow(uintptr_t p, const char *op, struct sclass *k, size_t idx, uint64_t m)
+{
+    size_t unused = meta_unused(m), req = k->slot - HDR - unused;
+    if (unlikely(!canary_ok(p, req, unused)))
+        ward_fatal("heap buffer overflow", op, (void *)p, TIER_SMALL, k->slot,
+                   "canary after the %zu requested bytes was overwritten", req);
+    /* The next slot's header: an overflow past the slack lands there. */
+    if (idx + 1 < (size_t)__atomic_load_n(&k->nslabs, __ATOMIC_ACQUIRE) * k->per_slab) {
+        bool out = slot_out(k, idx + 1);
+        uint64_t nm;
+        if (unlikely(!hdr_load_shared(p - HDR + k->slot, &nm) && (nm != 0 || out)))
+            ward_fatal("heap buffer overflow", op, (void *)p, TIER_SMALL, k->slot,
+                       "the header of the next chunk was overwritten (write past the %zu requested bytes)", req);
+    }
+}
+
+size_t small_live(uintptr_t p, const char *op, bool full)
+{
+    struct sclass *k;
+    size_t idx;
+    uint64_t m = verify_live(p, op, &k, &idx);
+    if (full)
+        check_overflow(p, op, k, idx, m);
+    return k->slot - HDR - meta_unused(m);
+}
+
+static void to_cache(struct tcache *tc, struct sclass *k, uintptr_t chunk)
+{
+    unsigned cls = (unsigned)(k - classes);
+    if (tc) {
+        if (tc->count[cls] == TC_MAX)
+            drain(tc, cls, TC_BATCH);
+        tc->slot[cls][tc->count[cls]++] = chunk;
+    } else {
+        pthread_mutex_lock(&k->lock);
+        slab_put(k, chunk);
+        pthread_mutex_unlock(&k->lock);
+    }
+}
+
+void small_free(uintptr_t p, const char *op)
+{
+    struct sclass *k;
+    size_t idx;
+    uint64_t m = verify_live(p, op, &k, &idx);
+    check_overflow(p, op, k, idx, m);
+    uintptr_t chunk = p - HDR;
+    if (G.opt.poison != POISON_OFF)
+        memset((void *)p, 0, k->slot - HDR);
+    struct tcache *tc = tcache_get();
+    if (tc && G.opt.quarantine_bytes && (long)(k->slot - HDR) <= G.opt.quarantine_max_chunk) {
+        hdr_store(chunk, k->slot, 0, ST_QUAR);
+        quarantine_push(tc, p, k->slot);
+        return;
+    }
+    hdr_store(chunk, k->slot, 0, ST_FREE);
+    to_cache(tc, k, chunk);
+}
+
+void small_release(struct tcache *tc, uintptr_t p)
+{
+    struct sclass *k = class_of_ptr(p);
+    uintptr_t chunk = p - HDR, bad;
+    uint64_t m;
+    if (unlikely(!hdr_load(chunk, &m) || meta_state(m) != ST_QUAR || meta_size(m) != k->slot))
+        ward_fatal("corrupted chunk header", "free", (void *)p, TIER_SMALL, k->slot,
+                   "the header of a quarantined chunk was overwritten");
+    if (unlikely(!poison_ok(p, k->slot - HDR, &bad)))
+        ward_fatal("write after free", "free", (void *)p, TIER_SMALL, k->slot,
+                   "freed memory was written at offset %zu while in quarantine", (size_t)(bad - p));
+    hdr_store(chunk, k->slot, 0, ST_FREE);
+    to_cache(tc, k, chunk);
+}
+
+void *small_realloc_inplace(uintptr_t p, size_t n)
+{
+    struct sclass *k = class_of_ptr(p);
+    if (n > SMALL_MAX || &classes[small_class(n)] != k)
+        return NULL;
+    size_t unused = k->slot - HDR - n;
+    hdr_store(p - HDR, k->slot, unused, ST_ALLOC);
+    canary_write(p, n, unused);
+    return (void *)p;
+}
+
+size_t small_trim(void)
+{
+    size_t released = 0;
+    for (unsigned c = 0; c < NCLASSES; c++) {
+        struct sclass *k = &classes[c];
+        pthread_mutex_lock(&k->lock);
+        for (uint32_t i = 0; i < k->nslabs; i++) {
+            struct slab *s = &k->slabs[i];
+            if (s->nfree != k->per_slab || s->released)
+                continue;
+            uintptr_t lo = k->base + (size_t)i * k->per_slab * k->slot;
+            uintptr_t hi = lo + (size_t)k->per_slab * k->slot;
+            lo = (lo + G.page - 1) & ~(G.page - 1);
+            hi &= ~(G.page - 1);
+            if (hi > lo) {
+                os_release((void *)lo, hi - lo);
+                released += hi - lo;
+            }
+            s->released = 1;
+        }
+        pthread_mutex_unlock(&k->lock);
+    }
+    return released;
+}
+
+void small_lock_all(void)
+{
+    for (unsigned c = 0; c < NCLASSES; c++)
+        pthread_mutex_lock(&classes[c].lock);
+}
+
+void small_unlock_all(void)
+{
+    for (unsigned c = NCLASSES; c-- > 0;)
+        pthread_mutex_unlock(&classes[c].lock);
+}
+
+void small_reinit_locks(void)
+{
+    for (unsigned c = 0; c < NCLASSES; c++)
+        pthread_mutex_init(&classes[c].lock, NULL);
+}
+
+void small_stats(struct ward_stats *st)
+{
+    for (unsigned c = 0; c < NCLASSES; c++) {
+        struct sclass *k = &classes[c];
+        pthread_mutex_lock(&k->lock);
+        size_t slots = (size_t)k->nslabs * k->per_slab;
+        st->mapped += k->committed;
+        st->small_slots += slots;
+        st->in_use += k->out * k->slot;
+        st->free_bytes += (slots - k->out) * k->slot;
+        for (uint32_t i = 0; i < k->nslabs; i++)
+            if (k->slabs[i].nfree == k->per_slab && !k->slabs[i].released)
+                st->releasable += (size_t)k->per_slab * k->slot;
+        pthread_mutex_unlock(&k->lock);
+    }
+}
+
+/* The integrity walk of every committed slot.  Chunks owned by other threads
+ * may change state under us: a failed check is re-read before it counts. */
+void small_check(void)
+{
+    for (unsigned c = 0; c < NCLASSES; c++) {
+        struct sclass *k = &classes[c];
+        pthread_mutex_lock(&k->lock);
+        size_t slots = (size_t)k->nslabs * k->per_slab, out = 0;
+        for (size_t idx = 0; idx < slots; idx++) {
+            uintptr_t chunk = k->base + idx * k->slot, p = chunk + HDR, bad;
+            bool is_out = slot_out(k, idx);
+            uint64_t m;
+            out += is_out;
+            for (int tries = 0;; tries++) {
+                bool ok = hdr_load_shared(chunk, &m);
+                const char *cls = NULL, *why = NULL;
+                if (!ok) {
+                    if (m == 0 && !is_out)
+                        break; /* never used, or released */
+                    cls = "corrupted chunk header", why = "header check failed";
+                } else if (meta_size(m) != k->slot) {
+                    cls = "corrupted chunk header", why = "size does not match the slot";
+                } else if (meta_state(m) == ST_ALLOC) {
+                    size_t un = meta_unused(m);
+                    if (!is_out)
+                        cls = "allocator state corrupted", why = "live chunk in a slab's free set";
+                    else if (un > k->slot - HDR || !canary_ok(p, k->slot - HDR - un, un))
+                        cls = "heap buffer overflow", why = "canary after the request was overwritten";
+                } else if (meta_state(m) == ST_FREE || meta_state(m) == ST_QUAR) {
+                    if (!poison_ok(p, k->slot - HDR, &bad))
+                        cls = "write after free", why = "freed memory was written";
+                } else {
+                    cls = "corrupted chunk header", why = "bad state";
+                }
+                if (!cls)
+                    break;
+                uint64_t m2;
+                if (tries < 3 && (!hdr_load_shared(chunk, &m2) || m2 != m || is_out != slot_out(k, idx)))
+                    continue; /* changed under us: its owner is using it */
+                if (tries < 3)
+                    continue;
+                ward_fatal(cls, "ward_check_heap", (void *)p, TIER_SMALL, k->slot, "%s", why);
+            }
+        }
+        if (out != k->out)
+            ward_fatal("allocator state corrupted", "ward_check_heap", (void *)k->base, TIER_SMALL, k->slot,
+                       "slab bitmaps count %zu slots out, the class %zu", out, k->out);
+        pthread_mutex_unlock(&k->lock);
+    }
+}

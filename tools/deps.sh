@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages ward needs to build and test, if any is missing.
+set -euo pipefail
+pkgs=(gcc make clang libsodium-dev libunwind-dev libclang-rt-14-dev python3 git sqlite3 xz-utils coreutils binutils time)
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "deps: all present"
+    exit 0
+fi
+echo "deps: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
