@@ -141,7 +141,7 @@ static void *aligned(size_t align, size_t n)
 
 static COLD _Noreturn void bad_pointer(uintptr_t p, const char *op)
 {
-    ward_fatal("invalid free", op, (void *)p, TIER_NONE, 0, "unaligned pointer: ward never returns one");
+    ward_fatal(invalid_class(op), op, (void *)p, TIER_NONE, 0, "unaligned pointer: ward never returns one");
 }
 
 static inline void free_with(void *ptr, const char *op)

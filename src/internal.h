@@ -39,7 +39,7 @@
 #define COMMIT_STEP (1u * 1024 * 1024) /* slabs are committed in steps of this */
 #define NBINS 192
 #define Q_SLOTS 4096                   /* per-thread quarantine ring capacity */
-#define LARGE_RING 1024                /* recently freed large chunks remembered */
+#define LARGE_RING 65536               /* recently freed large chunks remembered */
 #define CANARY_MAX 64u                 /* canary bytes written after the request */
 
 _Static_assert(HDR == 16 && ALIGN == 16, "the header keeps 16-byte alignment");
@@ -369,6 +369,12 @@ static inline int tier_of(uintptr_t p)
 static inline const char *freed_class(const char *op)
 {
     return (op[0] == 'f' || op[0] == 'o') ? "double free" : "use after free";
+}
+
+/* The bug class of a pointer ward does not own reaching `op`. */
+static inline const char *invalid_class(const char *op)
+{
+    return (op[0] == 'f' || op[0] == 'o') ? "invalid free" : "invalid pointer";
 }
 
 /* errno is the caller's: free and friends keep it. */

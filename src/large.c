@@ -86,6 +86,27 @@ static void remove_rec(struct lrec *r)
 
 void large_init(void) {}
 
+/* The bytes just before a large block (when it does not start on its page,
+ * right after the guard) hold a canary too: an underflow changes them. */
+static inline size_t front_len(uintptr_t map, uintptr_t p)
+{
+    size_t room = p - (map + G.page);
+    return room < HDR ? room : HDR;
+}
+
+static void front_write(uintptr_t map, uintptr_t p)
+{
+    size_t k = front_len(map, p);
+    if (k)
+        canary_write(p - k, 0, k);
+}
+
+static bool front_ok(uintptr_t map, uintptr_t p)
+{
+    size_t k = front_len(map, p);
+    return !k || canary_ok(p - k, 0, k);
+}
+
 void *large_alloc(size_t n, size_t align)
 {
     size_t page = G.page;
@@ -110,6 +131,7 @@ void *large_alloc(size_t n, size_t align)
     uintptr_t end = map + page + data;
     uintptr_t p = (end - n) & ~(uintptr_t)(align - 1);
     canary_write(p, n, end - p - n);
+    front_write(map, p);
     pthread_mutex_lock(&L.lock);
     if ((L.count + 1) * 2 > L.cap && !table_grow()) {
         pthread_mutex_unlock(&L.lock);
@@ -138,10 +160,10 @@ static COLD _Noreturn void not_live(uintptr_t p, const char *op)
     for (size_t i = 0; i < L.cap; i++) {
         struct lrec *r = &L.tab[i];
         if (r->p && p >= r->map && p < r->map + r->map_size)
-            ward_fatal("invalid free", op, (void *)p, TIER_LARGE, r->map_size,
+            ward_fatal(invalid_class(op), op, (void *)p, TIER_LARGE, r->map_size,
                        "interior pointer, %ld bytes from the start of a chunk", (long)(p - r->p));
     }
-    ward_fatal("invalid free", op, (void *)p, TIER_NONE, 0,
+    ward_fatal(invalid_class(op), op, (void *)p, TIER_NONE, 0,
                "pointer was not allocated by ward (stack, global, foreign mapping or another allocator)");
 }
 
@@ -151,6 +173,9 @@ static struct lrec *verify_live(uintptr_t p, const char *op, bool full)
     if (unlikely(!r))
         not_live(p, op);
     uintptr_t end = r->map + r->map_size - G.page;
+    if (full && unlikely(!front_ok(r->map, p)))
+        ward_fatal("corrupted chunk header", op, (void *)p, TIER_LARGE, r->map_size,
+                   "the bytes before the chunk were overwritten (underflow)");
     if (full && unlikely(!canary_ok(p, r->n, end - p - r->n)))
         ward_fatal("heap buffer overflow", op, (void *)p, TIER_LARGE, r->map_size,
                    "canary after the %zu requested bytes was overwritten", r->n);

@@ -394,13 +394,13 @@ static uint64_t verify_live(struct arena *a, uintptr_t p, const char *op)
 {
     uintptr_t c = p - HDR;
     if (unlikely(c < a->base || p >= a->end))
-        ward_fatal("invalid free", op, (void *)p, TIER_NONE, 0,
+        ward_fatal(invalid_class(op), op, (void *)p, TIER_NONE, 0,
                    "pointer into ward's medium-chunk region that ward never handed out");
     if (unlikely(!bit_get(a->starts, bit_of(a, c)))) {
         if (bit_get(a->freed, bit_of(a, c)))
             ward_fatal(freed_class(op), op, (void *)p, TIER_MEDIUM, 0,
                        "chunk was already freed (and merged with its free neighbours)");
-        ward_fatal("invalid free", op, (void *)p, TIER_MEDIUM, 0,
+        ward_fatal(invalid_class(op), op, (void *)p, TIER_MEDIUM, 0,
                    "interior pointer: not the start of a chunk");
     }
     uint64_t m;

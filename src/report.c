@@ -132,21 +132,32 @@ static void print_backtrace(void)
     void *pcs[64];
     int n = unw_backtrace(pcs, 64);
     char line[512];
-    for (int i = 0; i < n; i++) {
+    /* Start at the API call that found the error: skip ward's own frames
+     * but the last one before the caller's code. */
+    Dl_info self;
+    int first = 0;
+    if (dladdr((void *)print_backtrace, &self)) {
+        Dl_info fi;
+        while (first + 1 < n && dladdr(pcs[first + 1], &fi) && fi.dli_fbase == self.dli_fbase)
+            first++;
+        if (first + 1 >= n)
+            first = 0;
+    }
+    for (int i = first; i < n; i++) {
         Dl_info info;
         uintptr_t pc = (uintptr_t)pcs[i];
         size_t len;
         if (dladdr(pcs[i], &info) && info.dli_fname) {
             const char *obj = info.dli_fname[0] ? info.dli_fname : "<main>";
             if (info.dli_sname && info.dli_saddr)
-                len = fmt(line, sizeof line, "    #%d %p in %s+0x%lx (%s+0x%lx)\n", i, pcs[i],
+                len = fmt(line, sizeof line, "    #%d %p in %s+0x%lx (%s+0x%lx)\n", i - first, pcs[i],
                           info.dli_sname, (unsigned long)(pc - (uintptr_t)info.dli_saddr), obj,
                           (unsigned long)(pc - (uintptr_t)info.dli_fbase));
             else
-                len = fmt(line, sizeof line, "    #%d %p in %s+0x%lx\n", i, pcs[i], obj,
+                len = fmt(line, sizeof line, "    #%d %p in %s+0x%lx\n", i - first, pcs[i], obj,
                           (unsigned long)(pc - (uintptr_t)info.dli_fbase));
         } else {
-            len = fmt(line, sizeof line, "    #%d %p\n", i, pcs[i]);
+            len = fmt(line, sizeof line, "    #%d %p\n", i - first, pcs[i]);
         }
         write_all(line, len);
     }

@@ -230,10 +230,10 @@ static uint64_t verify_live(uintptr_t p, const char *op, struct sclass **kp, siz
     uintptr_t rel = p - HDR - k->base;
     size_t idx = rel / k->slot;
     if (unlikely(p - HDR < k->base || idx >= (size_t)__atomic_load_n(&k->nslabs, __ATOMIC_ACQUIRE) * k->per_slab))
-        ward_fatal("invalid free", op, (void *)p, TIER_NONE, 0,
+        ward_fatal(invalid_class(op), op, (void *)p, TIER_NONE, 0,
                    "pointer into ward's small-chunk region that ward never handed out");
     if (unlikely(rel % k->slot))
-        ward_fatal("invalid free", op, (void *)p, TIER_SMALL, k->slot,
+        ward_fatal(invalid_class(op), op, (void *)p, TIER_SMALL, k->slot,
                    "interior pointer, %zu bytes into a chunk", (size_t)(rel % k->slot) + HDR);
     uintptr_t chunk = p - HDR;
     uint64_t m;

@@ -1,0 +1,420 @@
+/* Misuse tests: every bug class in every tier where it applies.  Each case
+ * runs in a child process (this program re-executed with the case's name,
+ * under LD_PRELOAD=build/libward.so); the parent asserts the first line of
+ * the child's stderr and how the child ended.
+ *
+ *   misuse_runner            run every case (the library is found next to
+ *                            this binary: ../libward.so)
+ *   misuse_runner CASE       commit one bug (what the children do)
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ward.h"
+
+/* Calls through volatile pointers: the compiler must not see (and warn
+ * about, or remove) the bugs we commit on purpose. */
+static void *(*volatile xmalloc)(size_t) = malloc;
+static void (*volatile xfree)(void *) = free;
+static void *(*volatile xrealloc)(void *, size_t) = realloc;
+static size_t (*volatile xusable)(void *) = malloc_usable_size;
+static void *(*volatile xmemalign)(size_t, size_t) = memalign;
+
+static char *hide(void *p)
+{
+    __asm__ volatile("" : "+r"(p));
+    return p;
+}
+
+#define SMALL 24
+#define SMALL_FULL 32     /* no slack after the request: the next header is right there */
+#define MEDIUM 3000
+#define MEDIUM_BIG 100000 /* past the quarantine's largest chunk */
+#define LARGE (1000000 + 5)
+#define LARGE_PAGE (1 << 20) /* ends exactly at the guard page */
+
+static char global_buf[256] __attribute__((aligned(16)));
+
+static void churn(size_t n, int count)
+{
+    for (int i = 0; i < count; i++) {
+        char *q = xmalloc(n + (size_t)(i % 3) * 8);
+        q[0] = 1;
+        xfree(q);
+    }
+}
+
+static void churn_all(int count)
+{
+    static const size_t sizes[] = {8, 24, 40, 100, 500, 1000, 2000, 9000, 40000};
+    for (int i = 0; i < count; i++) {
+        char *q = xmalloc(sizes[i % 9]);
+        q[0] = 1;
+        xfree(q);
+    }
+}
+
+/* ---- the bugs ---------------------------------------------------------- */
+
+static void double_free(size_t n) { char *p = xmalloc(n); xfree(p); xfree(p); }
+static void double_free_delayed(size_t n) { char *p = xmalloc(n); xfree(p); churn(n, 20000); churn_all(20000); xfree(p); }
+static void double_free_calloc(size_t n) { char *p = calloc(1, n); xfree(p); xfree(p); }
+static void double_free_aligned(size_t n) { char *p = xmemalign(256, n); xfree(p); xfree(p); }
+static void overflow(size_t n, size_t by) { char *p = xmalloc(n); memset(hide(p), 'A', n + by); xfree(p); }
+static void overflow_nul(size_t n) { char *p = xmalloc(n); hide(p)[n] = 0; xfree(p); }
+static void overflow_realloc(size_t n) { char *p = xmalloc(n); hide(p)[n] = 'x'; p = xrealloc(p, n * 2); xfree(p); }
+static void underflow(size_t n, int at) { char *p = xmalloc(n); hide(p)[at] ^= 0x41; xfree(p); }
+static void size_grow(size_t n)
+{
+    /* a bigger size written into the header, the rest left alone */
+    char *p = xmalloc(n);
+    uint32_t *size16 = (uint32_t *)(void *)(hide(p) - 16);
+    *size16 += 64;
+    xfree(p);
+}
+static void size_grow_realloc(size_t n)
+{
+    char *p = xmalloc(n);
+    uint32_t *size16 = (uint32_t *)(void *)(hide(p) - 16);
+    *size16 *= 4;
+    p = xrealloc(p, n + 1);
+    xfree(p);
+}
+static void header_copy(size_t n)
+{
+    /* a valid header copied from another chunk of the same size */
+    char *a = xmalloc(n), *b = xmalloc(n);
+    memcpy(hide(b) - 16, hide(a) - 16, 16);
+    xfree(b);
+}
+static void write_after_free(size_t n, size_t off)
+{
+    char *p = xmalloc(n);
+    xfree(p);
+    hide(p)[off] = 'X';
+    for (int i = 0; i < 200000; i++) { /* reuse until the chunk comes back */
+        char *q = xmalloc(n);
+        xfree(q);
+    }
+    churn_all(20000);
+}
+static void write_after_free_check(size_t n)
+{
+    char *p = xmalloc(n);
+    xfree(p);
+    hide(p)[n / 2] = 'X';
+    int (*check)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "ward_check_heap");
+    check();
+}
+static void link_poison(size_t n)
+{
+    /* free-list poisoning: plant an address in a freed chunk's link words */
+    char *keep = xmalloc(n);
+    char *p = xmalloc(n);
+    char *guard = xmalloc(n);
+    xfree(p);
+    uintptr_t target = (uintptr_t)global_buf;
+    memcpy(hide(p), &target, sizeof target);
+    memcpy(hide(p) + 8, &target, sizeof target);
+    for (int i = 0; i < 200000; i++) { /* until the chunk leaves quarantine */
+        char *q = xmalloc(n);
+        if (q <= global_buf + sizeof global_buf && q + n > global_buf) {
+            fprintf(stderr, "FAIL: malloc returned the planted address\n");
+            _exit(3);
+        }
+        xfree(q);
+    }
+    (void)keep, (void)guard;
+}
+static void fake_chunk(size_t n)
+{
+    /* a header copied into the caller's own buffer, then freed */
+    char *real = xmalloc(n);
+    char *buf = xmalloc(4096);
+    memcpy(hide(buf) + 64, hide(real) - 16, 16);
+    xfree(buf + 80);
+}
+static void fake_chunk_global(void)
+{
+    char *real = xmalloc(SMALL);
+    memcpy(global_buf, hide(real) - 16, 16);
+    xfree(global_buf + 16);
+}
+static void invalid_stack(void) { char buf[64] __attribute__((aligned(16))); xfree(hide(buf) + 16); }
+static void invalid_global(void) { xfree(hide(global_buf) + 32); }
+static void invalid_mmap(void)
+{
+    char *m = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    xfree(m + 64);
+}
+static void invalid_interior(size_t n, size_t off) { char *p = xmalloc(n); xfree(hide(p) + off); }
+static void invalid_unaligned(size_t n) { char *p = xmalloc(n); xfree(hide(p) + 1); }
+static void realloc_freed(size_t n) { char *p = xmalloc(n); xfree(p); p = xrealloc(p, n + 100); xfree(p); }
+static void realloc_invalid(void) { char buf[64] __attribute__((aligned(16))); xrealloc(hide(buf), 100); }
+static void usable_freed(size_t n) { char *p = xmalloc(n); xfree(p); printf("%zu\n", xusable(p)); }
+static void usable_invalid(void) { printf("%zu\n", xusable(hide(global_buf) + 16)); }
+static void sized_mismatch(size_t n)
+{
+    void (*fs)(void *, size_t) = (void (*)(void *, size_t))dlsym(RTLD_DEFAULT, "free_sized");
+    char *p = xmalloc(n);
+    fs(p, n + 1);
+}
+static void large_uaf(void) { char *p = xmalloc(LARGE); xfree(p); hide(p)[100] = 1; }
+static void large_guard_after(void) { char *p = xmalloc(LARGE_PAGE); hide(p)[LARGE_PAGE] = 1; }
+static void large_guard_before(void) { char *p = xmalloc(LARGE_PAGE); hide(p)[-1] = 1; }
+static void *thread_free(void *p) { xfree(p); return NULL; }
+static void double_free_threads(size_t n)
+{
+    char *p = xmalloc(n);
+    pthread_t t;
+    pthread_create(&t, NULL, thread_free, p);
+    pthread_join(t, NULL);
+    xfree(p);
+}
+static void fine(void)
+{
+    char *p = xmalloc(100);
+    xfree(p);
+    puts("fine");
+}
+
+/* ---- the table ----------------------------------------------------------- */
+
+enum end { ABORT, SEGV, EXIT42, EXIT0, DIES };
+
+struct tcase {
+    const char *name;
+    void (*run)(void);
+    const char *expect; /* first line contains one of these, '|'-separated; NULL: nothing */
+    enum end end;
+    const char *options;
+};
+
+#define C(name, expr, expect, end) {#name, name##_fn, expect, end, NULL}
+#define F(name, expr) static void name##_fn(void) { expr; }
+#define CASES(X)                                                                                  \
+    X(df_small, double_free(SMALL), "ward: double free:", ABORT)                                   \
+    X(df_medium, double_free(MEDIUM), "ward: double free:", ABORT)                                 \
+    X(df_medium_big, double_free(MEDIUM_BIG), "ward: double free:", ABORT)                         \
+    X(df_large, double_free(LARGE), "ward: double free:", ABORT)                                   \
+    X(df_delayed_small, double_free_delayed(SMALL), "ward: double free:", ABORT)                   \
+    X(df_delayed_medium, double_free_delayed(MEDIUM), "ward: double free:", ABORT)                 \
+    X(df_delayed_medium_big, double_free_delayed(MEDIUM_BIG), "ward: double free:", ABORT)         \
+    X(df_delayed_large, double_free_delayed(LARGE), "ward: double free:", ABORT)                   \
+    X(df_calloc, double_free_calloc(SMALL), "ward: double free:", ABORT)                           \
+    X(df_memalign, double_free_aligned(SMALL), "ward: double free:", ABORT)                        \
+    X(df_threads, double_free_threads(SMALL), "ward: double free:", ABORT)                         \
+    X(of1_small, overflow(SMALL, 1), "ward: heap buffer overflow:", ABORT)                         \
+    X(of8_small, overflow(SMALL, 8), "ward: heap buffer overflow:", ABORT)                         \
+    X(of1_small_full, overflow(SMALL_FULL, 1), "ward: heap buffer overflow:", ABORT)               \
+    X(of8_small_full, overflow(SMALL_FULL, 8), "ward: heap buffer overflow:", ABORT)               \
+    X(of16_small_full, overflow(SMALL_FULL, 16), "ward: heap buffer overflow:", ABORT)             \
+    X(ofnul_small, overflow_nul(SMALL), "ward: heap buffer overflow:", ABORT)                      \
+    X(of1_medium, overflow(MEDIUM + 3, 1), "ward: heap buffer overflow:", ABORT)                   \
+    X(of8_medium, overflow(MEDIUM, 8), "ward: heap buffer overflow:", ABORT)                       \
+    X(of1_large, overflow(LARGE, 1), "ward: heap buffer overflow:", ABORT)                         \
+    X(of_realloc_small, overflow_realloc(SMALL), "ward: heap buffer overflow:", ABORT)             \
+    X(of_realloc_medium, overflow_realloc(MEDIUM + 1), "ward: heap buffer overflow:", ABORT)       \
+    X(of_guard_large, large_guard_after(), NULL, SEGV)                                             \
+    X(uf_guard_large, large_guard_before(), NULL, SEGV)                                            \
+    X(uf_small, underflow(SMALL, -8), "ward: corrupted chunk header:", ABORT)                      \
+    X(uf_small_size, underflow(SMALL, -16), "ward: corrupted chunk header:", ABORT)                \
+    X(uf_medium, underflow(MEDIUM, -3), "ward: corrupted chunk header:", ABORT)                    \
+    X(uf_large, underflow(LARGE, -2), "ward: corrupted chunk header:", ABORT)                      \
+    X(size_small, size_grow(SMALL), "ward: corrupted chunk header:", ABORT)                        \
+    X(size_medium, size_grow(MEDIUM), "ward: corrupted chunk header:", ABORT)                      \
+    X(size_realloc_medium, size_grow_realloc(MEDIUM), "ward: corrupted chunk header:", ABORT)      \
+    X(hdrcopy_small, header_copy(SMALL), "ward: corrupted chunk header:", ABORT)                   \
+    X(hdrcopy_medium, header_copy(MEDIUM), "ward: corrupted chunk header:", ABORT)                 \
+    X(waf_small, write_after_free(SMALL, 5), "ward: write after free:", ABORT)                     \
+    X(waf_medium, write_after_free(MEDIUM, 700), "ward: write after free:", ABORT)                 \
+    X(waf_medium_big, write_after_free(MEDIUM_BIG, 50000),                                         \
+      "ward: write after free:", ABORT)                                                            \
+    X(waf_check_small, write_after_free_check(SMALL), "ward: write after free:", ABORT)           \
+    X(waf_check_medium, write_after_free_check(MEDIUM), "ward: write after free:", ABORT)         \
+    X(uaf_large, large_uaf(), NULL, SEGV)                                                          \
+    X(link_small, link_poison(SMALL), "ward: write after free:", ABORT)                            \
+    X(link_medium, link_poison(MEDIUM), "ward: write after free:|ward: corrupted free-list link:", \
+      ABORT)                                                                                       \
+    X(link_medium_big, link_poison(MEDIUM_BIG),                                                    \
+      "ward: corrupted free-list link:|ward: write after free:", ABORT)                            \
+    X(fake_small, fake_chunk(SMALL), "ward: invalid free:", ABORT)                                 \
+    X(fake_medium, fake_chunk(MEDIUM), "ward: invalid free:", ABORT)                               \
+    X(fake_global, fake_chunk_global(), "ward: invalid free:", ABORT)                              \
+    X(inv_stack, invalid_stack(), "ward: invalid free:", ABORT)                                    \
+    X(inv_global, invalid_global(), "ward: invalid free:", ABORT)                                  \
+    X(inv_mmap, invalid_mmap(), "ward: invalid free:", ABORT)                                      \
+    X(inv_interior_small, invalid_interior(200, 32), "ward: invalid free:", ABORT)                 \
+    X(inv_interior_medium, invalid_interior(MEDIUM, 64), "ward: invalid free:", ABORT)             \
+    X(inv_interior_large, invalid_interior(LARGE, 4096), "ward: invalid free:", ABORT)             \
+    X(inv_unaligned_small, invalid_unaligned(SMALL), "ward: invalid free:", ABORT)                 \
+    X(inv_unaligned_large, invalid_unaligned(LARGE), "ward: invalid free:", ABORT)                 \
+    X(realloc_freed_small, realloc_freed(SMALL), "ward: use after free: realloc", ABORT)           \
+    X(realloc_freed_medium, realloc_freed(MEDIUM), "ward: use after free: realloc", ABORT)         \
+    X(realloc_freed_large, realloc_freed(LARGE), "ward: use after free: realloc", ABORT)           \
+    X(realloc_invalid, realloc_invalid(), "ward: invalid pointer: realloc", ABORT)                 \
+    X(usable_freed_small, usable_freed(SMALL), "ward: use after free: malloc_usable_size", ABORT)   \
+    X(usable_freed_medium, usable_freed(MEDIUM), "ward: use after free: malloc_usable_size", ABORT) \
+    X(usable_freed_large, usable_freed(LARGE), "ward: use after free: malloc_usable_size", ABORT)   \
+    X(usable_invalid, usable_invalid(), "ward: invalid pointer: malloc_usable_size", ABORT)        \
+    X(sized_mismatch, sized_mismatch(SMALL), "ward: sized free mismatch:", ABORT)                  \
+    X(fine, fine(), NULL, EXIT0)
+
+#define DEF(name, expr, expect, end) F(name, expr)
+CASES(DEF)
+#define ROW(name, expr, expect, end) C(name, expr, expect, end),
+static const struct tcase cases[] = {
+    CASES(ROW)
+    /* the configured end */
+    {"exit_code", df_small_fn, "ward: double free:", EXIT42, "on_error=exit:exitcode=42"},
+    {"no_quarantine_df", df_small_fn, "ward: double free:", ABORT, "quarantine_bytes=0"},
+    {"no_quarantine_df_medium", df_medium_fn, "ward: double free:", ABORT, "quarantine_bytes=0"},
+    {"siphash_df", df_medium_fn, "ward: double free:", ABORT, "checksum=siphash"},
+    {"siphash_hdrcopy", hdrcopy_small_fn, "ward: corrupted chunk header:", ABORT, "checksum=siphash"},
+    {"partial_poison_waf", waf_medium_fn, "ward: write after free:", ABORT, "poison=partial:poison_bytes=1024"},
+    {"bad_option", fine_fn, "ward: WARD_OPTIONS: unknown option 'bogus'", ABORT, "bogus=1"},
+    {"bad_value", fine_fn, "ward: WARD_OPTIONS: bad value 'maybe' for on_error", ABORT, "on_error=maybe"},
+    {"good_options", fine_fn, NULL, EXIT0, "quarantine_bytes=1m:poison=partial:canary=0:backtrace=0"},
+};
+
+static int run_case(const struct tcase *c, const char *self, const char *lib)
+{
+    int pfd[2];
+    if (pipe(pfd))
+        return 0;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(pfd[1], 2);
+        close(pfd[0]);
+        close(pfd[1]);
+        int devnull = open("/dev/null", 1);
+        if (devnull >= 0)
+            dup2(devnull, 1);
+        setenv("LD_PRELOAD", lib, 1);
+        if (c->options)
+            setenv("WARD_OPTIONS", c->options, 1);
+        else
+            unsetenv("WARD_OPTIONS");
+        execl(self, self, c->name, (char *)NULL);
+        _exit(127);
+    }
+    close(pfd[1]);
+    char out[8192];
+    size_t len = 0;
+    ssize_t r;
+    while ((r = read(pfd[0], out + len, sizeof out - 1 - len)) > 0)
+        len += (size_t)r;
+    out[len] = '\0';
+    close(pfd[0]);
+    int st;
+    waitpid(pid, &st, 0);
+
+    char first[1024];
+    size_t fl = strcspn(out, "\n");
+    if (fl >= sizeof first)
+        fl = sizeof first - 1;
+    memcpy(first, out, fl);
+    first[fl] = '\0';
+
+    const char *why = NULL;
+    switch (c->end) {
+    case ABORT:
+        if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGABRT)
+            why = "expected SIGABRT";
+        break;
+    case SEGV:
+        if (!WIFSIGNALED(st) || (WTERMSIG(st) != SIGSEGV && WTERMSIG(st) != SIGBUS))
+            why = "expected SIGSEGV";
+        break;
+    case EXIT42:
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 42)
+            why = "expected exit status 42";
+        break;
+    case EXIT0:
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            why = "expected exit status 0";
+        break;
+    case DIES:
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+            why = "expected an abnormal end";
+        break;
+    }
+    if (!why && c->expect) {
+        bool found = false;
+        char alt[256];
+        snprintf(alt, sizeof alt, "%s", c->expect);
+        for (char *s = strtok(alt, "|"); s; s = strtok(NULL, "|"))
+            if (strstr(first, s) == first)
+                found = true;
+        if (!found)
+            why = "first line of the report does not match";
+    }
+    if (!why && !c->expect && c->end != EXIT0 && strstr(out, "ward:"))
+        why = "unexpected report";
+    if (!why && c->end == EXIT0 && strstr(out, "ward:"))
+        why = "unexpected report";
+    if (why) {
+        printf("FAIL misuse/%s: %s (status 0x%x); expected \"%s\"; stderr:\n%s\n", c->name, why, st,
+               c->expect ? c->expect : "", out);
+        return 0;
+    }
+    printf("PASS misuse/%s\n", c->name);
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    size_t ncases = sizeof cases / sizeof cases[0];
+    if (argc == 2 && strcmp(argv[1], "--list") != 0) {
+        for (size_t i = 0; i < ncases; i++)
+            if (!strcmp(cases[i].name, argv[1])) {
+                cases[i].run();
+                return 0;
+            }
+        fprintf(stderr, "no case %s\n", argv[1]);
+        return 2;
+    }
+    char self[4096], lib[4200];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return 2;
+    self[n] = '\0';
+    const char *env = getenv("WARD_LIB");
+    if (env) {
+        snprintf(lib, sizeof lib, "%s", env);
+    } else {
+        snprintf(lib, sizeof lib, "%s", self);
+        char *slash = strrchr(lib, '/');
+        *slash = '\0';
+        slash = strrchr(lib, '/');
+        snprintf(slash, sizeof lib - (size_t)(slash - lib), "/libward.so");
+    }
+    if (access(lib, R_OK)) {
+        printf("FAIL misuse: %s not found\n", lib);
+        return 1;
+    }
+    int failed = 0;
+    for (size_t i = 0; i < ncases; i++) {
+        if (argc == 2 && strcmp(argv[1], "--list") == 0) {
+            puts(cases[i].name);
+            continue;
+        }
+        fflush(stdout);
+        failed += !run_case(&cases[i], self, lib);
+    }
+    printf("misuse: %zu cases run, %d failing\n", ncases, failed);
+    return failed != 0;
+}
