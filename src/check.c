@@ -16,26 +16,20 @@ uint64_t ward_siphash2(uint64_t a, uint64_t b)
     return r;
 }
 
-bool hdr_load_shared(uintptr_t chunk, uint64_t *meta)
+int hdr_load_shared(uintptr_t chunk, uint64_t *meta, int max_tries)
 {
     const struct hdr *h = (const struct hdr *)chunk;
     for (int tries = 0;; tries++) {
         uint64_t c1 = __atomic_load_n(&h->check, __ATOMIC_ACQUIRE);
         uint64_t m = __atomic_load_n(&h->meta, __ATOMIC_ACQUIRE);
         uint64_t c2 = __atomic_load_n(&h->check, __ATOMIC_ACQUIRE);
-        if (c1 == c2 && c1 != 0) {
-            *meta = m;
+        *meta = m;
+        if (c1 == c2 && c1 != 0)
             return c1 == hdr_check_of(chunk, m);
-        } else if (c1 == c2 && m == 0) {
-            *meta = 0; /* never written (or wiped): not busy */
-            return false;
-        }
-        /* Busy or changing: its owner is rewriting it.  A header that stays
-         * busy for long was overwritten with zeros. */
-        if (tries > 200) {
-            *meta = m;
-            return false;
-        }
+        if (c1 == c2 && m == 0)
+            return 0; /* never written, or wiped */
+        if (tries >= max_tries)
+            return -1;
         if (tries > 20)
             sched_yield();
     }

@@ -215,8 +215,18 @@ static inline bool hdr_load(uintptr_t chunk, uint64_t *meta)
     return c == hdr_check_of(chunk, m);
 }
 
-/* The same for a header another thread may be rewriting right now. */
-bool hdr_load_shared(uintptr_t chunk, uint64_t *meta) INTERNAL;
+/* The same for a header another thread may be rewriting right now: 1 when it
+ * verifies, 0 when it does not, -1 when it stays busy (check word 0: its
+ * owner is mid-transition, or, in a forked child, was when the fork came). */
+int hdr_load_shared(uintptr_t chunk, uint64_t *meta, int tries) INTERNAL;
+
+/* Marks a chunk busy for a transition that takes more than one store (its
+ * memory zeroed, its canary written); hdr_store ends it. */
+static inline void hdr_begin(uintptr_t chunk)
+{
+    __atomic_store_n(&((struct hdr *)chunk)->check, 0, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+}
 
 static inline void hdr_wipe(uintptr_t chunk)
 {

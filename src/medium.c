@@ -235,9 +235,10 @@ static void coalesce_insert(struct arena *a, uintptr_t c, size_t size, const cha
     }
     uintptr_t nc = c + size;
     uint64_t nm;
-    if (!hdr_load(nc, &nm))
+    int ok = hdr_load_shared(nc, &nm, 200);
+    if (!ok)
         corrupt(a, "heap buffer overflow", op, c + HDR, size, "the next chunk's header was overwritten");
-    if (meta_state(nm) == ST_FREE) {
+    if (ok > 0 && meta_state(nm) == ST_FREE) {
         size_t nsize = meta_size(nm);
         bin_unlink(a, nc, nsize, op);
         check_edges(a, nc, nsize, op);
@@ -427,7 +428,7 @@ static void check_overflow(struct arena *a, uintptr_t p, const char *op, uint64_
     if (unlikely(!canary_ok(p, req, unused)))
         ward_fatal("heap buffer overflow", op, (void *)p, TIER_MEDIUM, size,
                    "canary after the %zu requested bytes was overwritten", req);
-    if (unlikely(!hdr_load(p - HDR + size, &nm)))
+    if (unlikely(!hdr_load_shared(p - HDR + size, &nm, 200)))
         ward_fatal("heap buffer overflow", op, (void *)p, TIER_MEDIUM, size,
                    "the header of the next chunk was overwritten (write past the %zu requested bytes)", req);
     (void)a;
@@ -451,13 +452,14 @@ void medium_free(uintptr_t p, const char *op)
     uint64_t m = verify_live(a, p, op);
     check_overflow(a, p, op, m);
     size_t size = meta_size(m);
-    hdr_store(p - HDR, size, 0, ST_QUAR);
+    hdr_begin(p - HDR);
     a->live_bytes -= size;
     pthread_mutex_unlock(&a->lock);
     if (G.opt.poison != POISON_OFF)
         memset((void *)p, 0, size - HDR);
     else
         memset((void *)p, 0, size - HDR < 32 ? size - HDR : 32); /* room for links */
+    hdr_store(p - HDR, size, 0, ST_QUAR);
     struct tcache *tc = tcache_get();
     if (tc && G.opt.quarantine_bytes && (long)(size - HDR) <= G.opt.quarantine_max_chunk) {
         quarantine_push(tc, p, size);
@@ -514,7 +516,7 @@ void *medium_realloc_inplace(uintptr_t p, size_t n)
     } else {
         uintptr_t nc = c + size, bad;
         uint64_t nm;
-        if (hdr_load(nc, &nm) && meta_state(nm) == ST_FREE && size + meta_size(nm) >= need) {
+        if (hdr_load_shared(nc, &nm, 200) > 0 && meta_state(nm) == ST_FREE && size + meta_size(nm) >= need) {
             size_t nsize = meta_size(nm), total = size + nsize, take = need;
             bin_unlink(a, nc, nsize, "realloc");
             memset((void *)nc, 0, 32);
@@ -598,14 +600,17 @@ void medium_check(void)
             uint64_t m;
             if (!bit_get(a->starts, bit_of(a, c)))
                 corrupt(a, "allocator state corrupted", op, c + HDR, 0, "chunk start missing from the bitmap");
-            if (!hdr_load(c, &m))
+            int ok = hdr_load_shared(c, &m, 50);
+            if (!ok)
                 corrupt(a, "corrupted chunk header", op, c + HDR, 0, "header check failed");
             size_t size = meta_size(m);
-            unsigned st = meta_state(m);
+            unsigned st = ok < 0 ? 0 : meta_state(m);
             if (size < MED_MIN_CHUNK || c + size > a->end || (size & 15))
                 corrupt(a, "corrupted chunk header", op, c + HDR, size, "chunk overlaps its neighbour");
             nchunks++;
-            if (st == ST_ALLOC) {
+            if (ok < 0) {
+                /* mid-transition (or abandoned by a fork): its size is still its own */
+            } else if (st == ST_ALLOC) {
                 size_t un = meta_unused(m);
                 if (un > size - HDR || !canary_ok(c + HDR, size - HDR - un, un))
                     corrupt(a, "heap buffer overflow", op, c + HDR, size, "canary after the request was overwritten");

@@ -217,8 +217,9 @@ void *small_alloc(size_t n, unsigned cls)
         ward_fatal("write after free", "malloc", (void *)p, TIER_SMALL, k->slot,
                    "freed memory was written at offset %zu before it was reused", (size_t)(bad - p));
     size_t unused = k->slot - HDR - n;
-    hdr_store(chunk, k->slot, unused, ST_ALLOC);
+    hdr_begin(chunk);
     canary_write(p, n, unused);
+    hdr_store(chunk, k->slot, unused, ST_ALLOC);
     return (void *)p;
 }
 
@@ -269,7 +270,18 @@ static void check_overflow(uintptr_t p, const char *op, struct sclass *k, size_t
     if (idx + 1 < (size_t)__atomic_load_n(&k->nslabs, __ATOMIC_ACQUIRE) * k->per_slab) {
         bool out = slot_out(k, idx + 1);
         uint64_t nm;
-        if (unlikely(!hdr_load_shared(p - HDR + k->slot, &nm) && (nm != 0 || out)))
+        int ok = hdr_load_shared(p - HDR + k->slot, &nm, 200);
+        if (unlikely(ok < 0 && !out)) {
+            /* A slot in its slab is busy only while a refill writes its
+             * header, under the lock: look again holding it. */
+            pthread_mutex_lock(&k->lock);
+            out = slot_out(k, idx + 1);
+            ok = hdr_load_shared(p - HDR + k->slot, &nm, 0);
+            pthread_mutex_unlock(&k->lock);
+            if (ok < 0 && !out)
+                ok = 0;
+        }
+        if (unlikely(ok == 0 && (nm != 0 || out)))
             ward_fatal("heap buffer overflow", op, (void *)p, TIER_SMALL, k->slot,
                        "the header of the next chunk was overwritten (write past the %zu requested bytes)", req);
     }
@@ -306,6 +318,7 @@ void small_free(uintptr_t p, const char *op)
     uint64_t m = verify_live(p, op, &k, &idx);
     check_overflow(p, op, k, idx, m);
     uintptr_t chunk = p - HDR;
+    hdr_begin(chunk);
     if (G.opt.poison != POISON_OFF)
         memset((void *)p, 0, k->slot - HDR);
     struct tcache *tc = tcache_get();
@@ -339,8 +352,9 @@ void *small_realloc_inplace(uintptr_t p, size_t n)
     if (n > SMALL_MAX || &classes[small_class(n)] != k)
         return NULL;
     size_t unused = k->slot - HDR - n;
-    hdr_store(p - HDR, k->slot, unused, ST_ALLOC);
+    hdr_begin(p - HDR);
     canary_write(p, n, unused);
+    hdr_store(p - HDR, k->slot, unused, ST_ALLOC);
     return (void *)p;
 }
 
@@ -418,8 +432,10 @@ void small_check(void)
             uint64_t m;
             out += is_out;
             for (int tries = 0;; tries++) {
-                bool ok = hdr_load_shared(chunk, &m);
+                int ok = hdr_load_shared(chunk, &m, 50);
                 const char *cls = NULL, *why = NULL;
+                if (ok < 0)
+                    break; /* mid-transition (or abandoned by a fork): skip */
                 if (!ok) {
                     if (m == 0 && !is_out)
                         break; /* never used, or released */
@@ -441,7 +457,7 @@ void small_check(void)
                 if (!cls)
                     break;
                 uint64_t m2;
-                if (tries < 3 && (!hdr_load_shared(chunk, &m2) || m2 != m || is_out != slot_out(k, idx)))
+                if (tries < 3 && (hdr_load_shared(chunk, &m2, 50) != 1 || m2 != m || is_out != slot_out(k, idx)))
                     continue; /* changed under us: its owner is using it */
                 if (tries < 3)
                     continue;
