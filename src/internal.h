@@ -40,6 +40,7 @@
 #define NBINS 192
 #define Q_SLOTS 4096                   /* per-thread quarantine ring capacity */
 #define LARGE_RING 65536               /* recently freed large chunks remembered */
+#define LCACHE_SLOTS 64                /* freed large mappings cached for reuse */
 #define CANARY_MAX 64u                 /* canary bytes written after the request */
 
 _Static_assert(HDR == 16 && ALIGN == 16, "the header keeps 16-byte alignment");
@@ -61,6 +62,7 @@ struct ward_options {
     long quarantine_bytes;   /* per thread */
     long quarantine_max_chunk;
     long quarantine_large;   /* freed large mappings kept inaccessible */
+    long large_cache_bytes;  /* freed large mappings kept (inaccessible) for reuse */
     long poison;
     long poison_bytes;
     long canary;

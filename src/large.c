@@ -21,8 +21,15 @@ struct fring {
     bool mapped;        /* still reserved PROT_NONE */
 };
 
+struct lcache {
+    uintptr_t map;
+    size_t map_size;
+};
+
 static struct {
     pthread_mutex_t lock;
+    struct lcache cache[LCACHE_SLOTS];
+    size_t ncache, cache_bytes;
     struct lrec *tab;
     size_t cap, count, bytes, tab_bytes;
     struct fring ring[LARGE_RING];
@@ -86,6 +93,66 @@ static void remove_rec(struct lrec *r)
 
 void large_init(void) {}
 
+/* ---- the cache ----------------------------------------------------------
+ * A freed mapping that fits the budget keeps its pages but becomes
+ * inaccessible (a use after free still faults); a later request of about the
+ * same size takes it back without a page fault per page.  Its old contents
+ * are zeroed before reuse. */
+
+static uintptr_t cache_take(size_t total, size_t *got)
+{
+    if (!G.opt.large_cache_bytes)
+        return 0;
+    pthread_mutex_lock(&L.lock);
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; i < L.ncache; i++) {
+        size_t s = L.cache[i].map_size;
+        if (s >= total && s - total <= total / 4 && (best == SIZE_MAX || s < L.cache[best].map_size))
+            best = i;
+    }
+    if (best == SIZE_MAX) {
+        pthread_mutex_unlock(&L.lock);
+        return 0;
+    }
+    struct lcache e = L.cache[best];
+    memmove(&L.cache[best], &L.cache[best + 1], (L.ncache - best - 1) * sizeof e);
+    L.ncache--;
+    L.cache_bytes -= e.map_size;
+    pthread_mutex_unlock(&L.lock);
+    size_t data = e.map_size - 2 * G.page;
+    if (!os_commit((void *)(e.map + G.page), data)) {
+        os_unmap((void *)e.map, e.map_size);
+        return 0;
+    }
+    memset((void *)(e.map + G.page), 0, data);
+    *got = e.map_size;
+    return e.map;
+}
+
+/* Puts a freed mapping in the cache; false when it does not fit. */
+static bool cache_put(uintptr_t map, size_t map_size)
+{
+    size_t budget = (size_t)G.opt.large_cache_bytes;
+    if (map_size > budget / 4)
+        return false;
+    os_protect_none((void *)(map + G.page), map_size - 2 * G.page);
+    struct lcache evicted[LCACHE_SLOTS];
+    size_t ne = 0;
+    pthread_mutex_lock(&L.lock);
+    while (L.ncache && (L.ncache == LCACHE_SLOTS || L.cache_bytes + map_size > budget)) {
+        evicted[ne++] = L.cache[0]; /* the oldest goes */
+        L.cache_bytes -= L.cache[0].map_size;
+        memmove(&L.cache[0], &L.cache[1], (L.ncache - 1) * sizeof L.cache[0]);
+        L.ncache--;
+    }
+    L.cache[L.ncache++] = (struct lcache){map, map_size};
+    L.cache_bytes += map_size;
+    pthread_mutex_unlock(&L.lock);
+    for (size_t i = 0; i < ne; i++)
+        os_unmap((void *)evicted[i].map, evicted[i].map_size);
+    return true;
+}
+
 /* The bytes just before a large block (when it does not start on its page,
  * right after the guard) hold a canary too: an underflow changes them. */
 static inline size_t front_len(uintptr_t map, uintptr_t p)
@@ -120,14 +187,19 @@ void *large_alloc(size_t n, size_t align)
     if (align > page)
         data += align;
     size_t total = data + 2 * page;
-    uintptr_t map = (uintptr_t)os_reserve(total);
-    if (!map)
-        return NULL;
-    if (!os_commit((void *)(map + page), data)) {
-        os_unmap((void *)map, total);
-        return NULL;
+    uintptr_t map = align <= page ? cache_take(total, &total) : 0;
+    if (map) {
+        data = total - 2 * page;
+    } else {
+        map = (uintptr_t)os_reserve(total);
+        if (!map)
+            return NULL;
+        if (!os_commit((void *)(map + page), data)) {
+            os_unmap((void *)map, total);
+            return NULL;
+        }
+        os_name((void *)map, total, "ward large");
     }
-    os_name((void *)map, total, "ward large");
     uintptr_t end = map + page + data;
     uintptr_t p = (end - n) & ~(uintptr_t)(align - 1);
     canary_write(p, n, end - p - n);
@@ -199,10 +271,11 @@ void large_free(uintptr_t p, const char *op)
     L.bytes -= rec.map_size;
     pthread_mutex_unlock(&L.lock);
 
-    bool keep = G.opt.quarantine_large > 0;
+    bool cached = cache_put(rec.map, rec.map_size);
+    bool keep = !cached && G.opt.quarantine_large > 0;
     if (keep)
         os_decommit((void *)rec.map, rec.map_size); /* faults from now on; memory freed */
-    else
+    else if (!cached)
         os_unmap((void *)rec.map, rec.map_size);
 
     struct fring victims[2];
@@ -259,6 +332,12 @@ size_t large_trim(void)
         }
     }
     L.ring_mapped = 0;
+    for (size_t i = 0; i < L.ncache; i++) {
+        os_unmap((void *)L.cache[i].map, L.cache[i].map_size);
+        n += L.cache[i].map_size;
+    }
+    L.ncache = 0;
+    L.cache_bytes = 0;
     pthread_mutex_unlock(&L.lock);
     return n;
 }
@@ -292,7 +371,9 @@ void large_stats(struct ward_stats *st)
     pthread_mutex_lock(&L.lock);
     st->large_count += L.count;
     st->large_bytes += L.bytes;
-    st->mapped += L.bytes;
+    st->mapped += L.bytes + L.cache_bytes;
+    st->free_bytes += L.cache_bytes;
+    st->releasable += L.cache_bytes;
     pthread_mutex_unlock(&L.lock);
 }
 

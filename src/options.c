@@ -30,6 +30,8 @@ static const struct opt_desc table[] = {
      "freed chunks larger than this skip the per-thread quarantine"},
     {"quarantine_large", T_NUM, O(quarantine_large), 32, 0, LARGE_RING, {0},
      "freed large mappings kept inaccessible (PROT_NONE) before they are unmapped"},
+    {"large_cache_bytes", T_NUM, O(large_cache_bytes), 32 << 20, 0, 1L << 40, {0},
+     "bytes of freed large mappings kept, inaccessible, for reuse without page faults (0: off)"},
     {"poison", T_CHOICE, O(poison), POISON_FULL, 0, 2, {"off", "partial", "full"},
      "freed memory is zeroed; verify all of it before reuse (full), only poison_bytes at each end (partial), or not at all (off)"},
     {"poison_bytes", T_NUM, O(poison_bytes), 4096, 16, 1L << 30, {0},

@@ -92,11 +92,18 @@ void os_protect_ro(void *p, size_t size)
         os_fail("mprotect", p, size, errno);
 }
 
+static int naming_unsupported;
+
 void os_name(void *p, size_t size, const char *name)
 {
-    /* Shows "[anon:ward ...]" in /proc/PID/maps; older kernels say EINVAL. */
+    /* Shows "[anon:ward ...]" in /proc/PID/maps; kernels before 5.17 (or
+     * built without it) say EINVAL, and then we stop asking. */
+    if (__atomic_load_n(&naming_unsupported, __ATOMIC_RELAXED))
+        return;
     int e = errno;
-    (void)prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)p, size, (unsigned long)name);
+    if (prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)p, size, (unsigned long)name) != 0 &&
+        errno == EINVAL)
+        __atomic_store_n(&naming_unsupported, 1, __ATOMIC_RELAXED);
     errno = e;
 }
 
