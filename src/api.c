@@ -38,6 +38,8 @@ static bool reserve_heap(size_t class_region, size_t arena_region)
     G.heap_lo = (uintptr_t)heap;
     G.heap_hi = G.heap_lo + total;
     G.class_region = class_region;
+    G.class_shift = (unsigned)__builtin_ctzll(class_region);
+    G.arena_shift = (unsigned)__builtin_ctzll(arena_region);
     G.arena_region = arena_region;
     G.small_base = G.heap_lo;
     G.small_end = G.small_base + NCLASSES * class_region;

@@ -87,6 +87,8 @@ struct ward_ro {
     uintptr_t small_base, small_end;
     uintptr_t medium_base, medium_end;
     size_t class_region, arena_region;
+    unsigned class_shift;        /* class_region == 1 << class_shift */
+    unsigned arena_shift;        /* arena_region == 1 << arena_shift */
     uint32_t slot_size[NCLASSES];
     uint32_t slab_slots[NCLASSES];
     uint8_t class_of16[SMALL_SLOT_MAX / 16 + 1]; /* (n + HDR + 15) / 16 -> class */

@@ -387,7 +387,7 @@ void *medium_alloc(size_t n, size_t align)
 
 static inline struct arena *arena_of(uintptr_t p)
 {
-    return &arenas[(p - G.medium_base) / G.arena_region];
+    return &arenas[(p - G.medium_base) >> G.arena_shift];
 }
 
 /* Ownership and the header of a live chunk; lock held. */

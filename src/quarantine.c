@@ -11,9 +11,11 @@ static void evict_one(struct tcache *tc)
     uintptr_t p = tc->q[tc->qhead];
     tc->qhead = (tc->qhead + 1) & (Q_SLOTS - 1);
     tc->qlen--;
+    if (tc->qlen) /* the next one out was freed long ago: fetch it ahead */
+        __builtin_prefetch((void *)(tc->q[tc->qhead] - HDR), 1);
     size_t size;
     if (in_small(p)) {
-        size = G.slot_size[(p - G.small_base) / G.class_region];
+        size = G.slot_size[(p - G.small_base) >> G.class_shift];
         small_release(tc, p);
     } else {
         uint64_t m;

@@ -23,6 +23,7 @@ struct sclass {
     uint32_t max_slabs;
     uint32_t partial;          /* head of the partial list, index + 1 */
     size_t committed;
+    uint64_t recip;            /* divides by slot without a div instruction */
     size_t out;                /* slots out of their slabs */
     struct slab *slabs;
 } __attribute__((aligned(64)));
@@ -51,6 +52,7 @@ void small_init(void)
         pthread_mutex_init(&k->lock, NULL);
         k->base = G.small_base + c * G.class_region;
         k->slot = slot_sizes[c];
+        k->recip = UINT64_MAX / k->slot + 1;
         k->per_slab = per;
         k->max_slabs = (uint32_t)(G.class_region / ((size_t)per * k->slot));
         size_t meta = ((size_t)k->max_slabs * sizeof(struct slab) + G.page - 1) & ~(G.page - 1);
@@ -64,7 +66,20 @@ void small_init(void)
 
 static inline struct sclass *class_of_ptr(uintptr_t p)
 {
-    return &classes[(p - G.small_base) / G.class_region];
+    return &classes[(p - G.small_base) >> G.class_shift];
+}
+
+/* Division and remainder by the slot size, exact for offsets below 2^32
+ * (Lemire's fastdiv): a class region is at most 2 GiB. */
+_Static_assert((2ull << 30) <= (1ull << 32), "class offsets fit 32 bits");
+static inline size_t slot_div(const struct sclass *k, uint64_t off)
+{
+    return (size_t)(((__uint128_t)k->recip * off) >> 64);
+}
+static inline size_t slot_mod(const struct sclass *k, uint64_t off)
+{
+    uint64_t low = k->recip * off;
+    return (size_t)(((__uint128_t)low * k->slot) >> 64);
 }
 
 static inline bool slot_out(struct sclass *k, size_t idx)
@@ -143,7 +158,7 @@ static uintptr_t slab_take(struct sclass *k, uint64_t r)
  * FREE header and its memory is zero (or the slab is released). */
 static void slab_put(struct sclass *k, uintptr_t chunk)
 {
-    size_t idx = (chunk - k->base) / k->slot;
+    size_t idx = slot_div(k, chunk - k->base);
     uint32_t si = (uint32_t)(idx / k->per_slab), b = (uint32_t)(idx % k->per_slab);
     struct slab *s = &k->slabs[si];
     if (!((s->bits[b / 64] >> (b % 64)) & 1))
@@ -229,13 +244,16 @@ static uint64_t verify_live(uintptr_t p, const char *op, struct sclass **kp, siz
 {
     struct sclass *k = class_of_ptr(p);
     uintptr_t rel = p - HDR - k->base;
-    size_t idx = rel / k->slot;
-    if (unlikely(p - HDR < k->base || idx >= (size_t)__atomic_load_n(&k->nslabs, __ATOMIC_ACQUIRE) * k->per_slab))
+    if (unlikely(p - HDR < k->base))
         ward_fatal(invalid_class(op), op, (void *)p, TIER_NONE, 0,
                    "pointer into ward's small-chunk region that ward never handed out");
-    if (unlikely(rel % k->slot))
+    size_t idx = slot_div(k, rel);
+    if (unlikely(idx >= (size_t)__atomic_load_n(&k->nslabs, __ATOMIC_ACQUIRE) * k->per_slab))
+        ward_fatal(invalid_class(op), op, (void *)p, TIER_NONE, 0,
+                   "pointer into ward's small-chunk region that ward never handed out");
+    if (unlikely(slot_mod(k, rel)))
         ward_fatal(invalid_class(op), op, (void *)p, TIER_SMALL, k->slot,
-                   "interior pointer, %zu bytes into a chunk", (size_t)(rel % k->slot) + HDR);
+                   "interior pointer, %zu bytes into a chunk", slot_mod(k, rel) + HDR);
     uintptr_t chunk = p - HDR;
     uint64_t m;
     if (unlikely(!hdr_load(chunk, &m))) {
