@@ -106,7 +106,7 @@ static inline bool size_ok(size_t n, size_t align)
     return n <= (size_t)PTRDIFF_MAX - 4 * 65536 - align;
 }
 
-static COLD void *alloc_slow(size_t n, size_t align)
+static COLD void *alloc_slow(size_t n, size_t align, bool zero)
 {
     if (!size_ok(n, align)) {
         errno = ENOMEM;
@@ -114,31 +114,35 @@ static COLD void *alloc_slow(size_t n, size_t align)
     }
     void *p = NULL;
     if (n + (align > ALIGN ? align : 0) <= MEDIUM_MAX)
-        p = medium_alloc(n, align);
+        p = medium_alloc(n, align, zero);
     if (!p)
-        p = large_alloc(n, align);
+        p = large_alloc(n, align, zero);
     if (!p)
         errno = ENOMEM;
     return p;
 }
 
-WARD_API void *ward_malloc(size_t n)
+/* `zero`: calloc's request; each tier knows whether its memory is already
+ * zero (verified poison, fresh pages) or must be cleared. */
+static inline void *alloc(size_t n, bool zero)
 {
     ward_ensure_init();
     if (likely(n <= SMALL_MAX)) {
-        void *p = small_alloc(n, small_class(n));
+        void *p = small_alloc(n, small_class(n), zero);
         if (likely(p != NULL))
             return p;
     }
-    return alloc_slow(n, ALIGN);
+    return alloc_slow(n, ALIGN, zero);
 }
+
+WARD_API void *ward_malloc(size_t n) { return alloc(n, false); }
 
 static void *aligned(size_t align, size_t n)
 {
     ward_ensure_init();
     if (align <= ALIGN)
         return ward_malloc(n);
-    return alloc_slow(n, align);
+    return alloc_slow(n, align, false);
 }
 
 static COLD _Noreturn void bad_pointer(uintptr_t p, const char *op)
@@ -189,12 +193,7 @@ WARD_API void *ward_calloc(size_t a, size_t b)
         errno = ENOMEM;
         return NULL;
     }
-    void *p = ward_malloc(n);
-    /* With full poison, every reused byte was just verified zero, and fresh
-     * pages are zero. */
-    if (p && G.opt.poison != POISON_FULL)
-        memset(p, 0, n);
-    return p;
+    return alloc(n, true);
 }
 
 WARD_API void *ward_realloc(void *ptr, size_t n)

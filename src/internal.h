@@ -328,7 +328,7 @@ static inline bool in_small(uintptr_t p) { return p - G.small_base < G.small_end
 static inline bool in_medium(uintptr_t p) { return p - G.medium_base < G.medium_end - G.medium_base; }
 
 void small_init(void) INTERNAL;
-void *small_alloc(size_t n, unsigned cls) INTERNAL;
+void *small_alloc(size_t n, unsigned cls, bool zero) INTERNAL;
 void small_free(uintptr_t p, const char *op) INTERNAL;
 void small_release(struct tcache *tc, uintptr_t p) INTERNAL; /* QUAR -> free */
 /* Verifies a live small chunk, returns its request size and class. */
@@ -343,7 +343,7 @@ void small_reinit_locks(void) INTERNAL;
 void small_drain_cache(struct tcache *tc) INTERNAL;
 
 void medium_init(void) INTERNAL;
-void *medium_alloc(size_t n, size_t align) INTERNAL;
+void *medium_alloc(size_t n, size_t align, bool zero) INTERNAL;
 void medium_free(uintptr_t p, const char *op) INTERNAL;
 void medium_release(uintptr_t p) INTERNAL; /* QUAR -> free */
 size_t medium_live(uintptr_t p, const char *op, bool full) INTERNAL;
@@ -356,7 +356,7 @@ void medium_unlock_all(void) INTERNAL;
 void medium_reinit_locks(void) INTERNAL;
 
 void large_init(void) INTERNAL;
-void *large_alloc(size_t n, size_t align) INTERNAL;
+void *large_alloc(size_t n, size_t align, bool zero) INTERNAL;
 void large_free(uintptr_t p, const char *op) INTERNAL;
 size_t large_live(uintptr_t p, const char *op) INTERNAL;
 bool large_realloc_inplace(uintptr_t p, size_t n) INTERNAL;

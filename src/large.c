@@ -95,9 +95,10 @@ void large_init(void) {}
 
 /* ---- the cache ----------------------------------------------------------
  * A freed mapping that fits the budget keeps its pages but becomes
- * inaccessible (a use after free still faults); a later request of about the
- * same size takes it back without a page fault per page.  Its old contents
- * are zeroed before reuse. */
+ * inaccessible (a use after free still faults); a later request of at most
+ * its size takes it back without a system call to map and a page fault per
+ * page.  Like any reused memory it holds old bytes: calloc zeroes what it
+ * hands out. */
 
 static uintptr_t cache_take(size_t total, size_t *got)
 {
@@ -107,7 +108,7 @@ static uintptr_t cache_take(size_t total, size_t *got)
     size_t best = SIZE_MAX;
     for (size_t i = 0; i < L.ncache; i++) {
         size_t s = L.cache[i].map_size;
-        if (s >= total && s - total <= total / 4 && (best == SIZE_MAX || s < L.cache[best].map_size))
+        if (s >= total && s - total <= total && (best == SIZE_MAX || s < L.cache[best].map_size))
             best = i;
     }
     if (best == SIZE_MAX) {
@@ -124,7 +125,9 @@ static uintptr_t cache_take(size_t total, size_t *got)
         os_unmap((void *)e.map, e.map_size);
         return 0;
     }
-    memset((void *)(e.map + G.page), 0, data);
+    /* the block sits at the end: give back the pages in front it will not use */
+    if (e.map_size - total >= total / 4)
+        os_release((void *)(e.map + G.page), e.map_size - total);
     *got = e.map_size;
     return e.map;
 }
@@ -174,7 +177,7 @@ static bool front_ok(uintptr_t map, uintptr_t p)
     return !k || canary_ok(p - k, 0, k);
 }
 
-void *large_alloc(size_t n, size_t align)
+void *large_alloc(size_t n, size_t align, bool zero)
 {
     size_t page = G.page;
     if (align < ALIGN)
@@ -188,6 +191,7 @@ void *large_alloc(size_t n, size_t align)
         data += align;
     size_t total = data + 2 * page;
     uintptr_t map = align <= page ? cache_take(total, &total) : 0;
+    bool reused = map != 0;
     if (map) {
         data = total - 2 * page;
     } else {
@@ -202,6 +206,8 @@ void *large_alloc(size_t n, size_t align)
     }
     uintptr_t end = map + page + data;
     uintptr_t p = (end - n) & ~(uintptr_t)(align - 1);
+    if (zero && reused)
+        memset((void *)p, 0, n);
     canary_write(p, n, end - p - n);
     front_write(map, p);
     pthread_mutex_lock(&L.lock);

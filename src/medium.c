@@ -7,7 +7,13 @@
  *
  * Free chunk:   [header][next link][prev link] zero ... zero [footer]
  * Live chunk:   [header][user bytes ........][canary][slack]
- * Quarantined:  [header] zero ...................................... */
+ * Quarantined:  [header] zero ...................................... 
+ *
+ * With poison=partial, a block bigger than twice poison_bytes is zeroed (and
+ * later verified) only at its two ends; its chunk is then "dirty": the
+ * F_DIRTY bit in the unused-bytes field of a FREE or QUAR header says its
+ * body is not known to be zero, and every chunk merged with it or cut from
+ * it is dirty too.  Only clean chunks are verified in full when reused. */
 #include "internal.h"
 
 #include <errno.h>
@@ -28,6 +34,7 @@ struct arena {
 static struct arena arenas[NARENAS];
 
 #define FOOT_MAGIC 0xf007000000000000ull
+#define F_DIRTY 1u
 #define L_NEXT 16
 #define L_PREV 24
 
@@ -106,13 +113,27 @@ static inline uintptr_t link_get(struct arena *a, uintptr_t c, unsigned off, con
     return t;
 }
 
-/* The verified header of a free chunk on a list. */
-static inline size_t free_size(struct arena *a, uintptr_t c, const char *op)
+/* The verified header of a free chunk on a list: its size (and dirty bit). */
+static inline size_t free_size2(struct arena *a, uintptr_t c, const char *op, bool *dirty)
 {
     uint64_t m;
     if (unlikely(!hdr_load(c, &m) || meta_state(m) != ST_FREE || !bit_get(a->starts, bit_of(a, c))))
         corrupt(a, "corrupted chunk header", op, c + HDR, 0, "a free chunk's header does not verify");
+    *dirty = meta_unused(m) & F_DIRTY;
     return meta_size(m);
+}
+
+static inline size_t free_size(struct arena *a, uintptr_t c, const char *op)
+{
+    bool d;
+    return free_size2(a, c, op, &d);
+}
+
+/* Bytes zeroed and verified at each end of a freed body; 0: all of it. */
+static inline size_t edge_of(size_t body)
+{
+    size_t pb = (size_t)G.opt.poison_bytes;
+    return G.opt.poison == POISON_PARTIAL && body > 2 * pb ? pb : 0;
 }
 
 /* ---- bins ----------------------------------------------------------------- */
@@ -126,7 +147,7 @@ static inline unsigned bin_of(size_t size)
     return b < NBINS ? b : NBINS - 1;
 }
 
-static void bin_insert(struct arena *a, uintptr_t c, size_t size, const char *op)
+static void bin_insert(struct arena *a, uintptr_t c, size_t size, bool dirty, const char *op)
 {
     unsigned b = bin_of(size);
     uintptr_t prev = 0, next = a->bins[b];
@@ -136,7 +157,7 @@ static void bin_insert(struct arena *a, uintptr_t c, size_t size, const char *op
             next = link_get(a, next, L_NEXT, op);
         }
     }
-    hdr_store(c, size, 0, ST_FREE);
+    hdr_store(c, size, dirty ? F_DIRTY : 0, ST_FREE);
     foot_store(c, size);
     link_set(c + L_NEXT, next);
     link_set(c + L_PREV, prev);
@@ -173,12 +194,12 @@ static void bin_unlink(struct arena *a, uintptr_t c, size_t size, const char *op
 }
 
 /* Removes and returns the smallest free chunk of at least `need` bytes. */
-static uintptr_t find_fit(struct arena *a, size_t need, size_t *size)
+static uintptr_t find_fit(struct arena *a, size_t need, size_t *size, bool *dirty)
 {
     unsigned b = bin_of(need);
     if (b >= 64 || a->bins[b]) {
         for (uintptr_t c = a->bins[b]; c; c = link_get(a, c, L_NEXT, "malloc")) {
-            size_t s = free_size(a, c, "malloc");
+            size_t s = free_size2(a, c, "malloc", dirty);
             if (s >= need) {
                 bin_unlink(a, c, s, "malloc");
                 *size = s;
@@ -194,7 +215,7 @@ static uintptr_t find_fit(struct arena *a, size_t need, size_t *size)
             continue;
         unsigned nb = w * 64 + (unsigned)__builtin_ctzll(m);
         uintptr_t c = a->bins[nb];
-        size_t s = free_size(a, c, "malloc");
+        size_t s = free_size2(a, c, "malloc", dirty);
         if (s < need)
             corrupt(a, "corrupted chunk header", "malloc", c + HDR, s, "free chunk smaller than its list");
         bin_unlink(a, c, s, "malloc");
@@ -215,7 +236,7 @@ static void check_edges(struct arena *a, uintptr_t c, size_t size, const char *o
 
 /* Merges the free chunk [c, c+size) with free neighbours and lists it. The
  * chunk's own header and body are already known good. */
-static void coalesce_insert(struct arena *a, uintptr_t c, size_t size, const char *op)
+static void coalesce_insert(struct arena *a, uintptr_t c, size_t size, bool dirty, const char *op)
 {
     size_t psize;
     if (c > a->base && foot_load(c - 16, &psize) && psize >= MED_MIN_CHUNK && psize <= c - a->base) {
@@ -226,7 +247,10 @@ static void coalesce_insert(struct arena *a, uintptr_t c, size_t size, const cha
             corrupt(a, "corrupted chunk header", op, c + HDR, size,
                     "the previous chunk's footer and header disagree");
         bin_unlink(a, pc, psize, op);
-        check_edges(a, pc, psize, op);
+        if (meta_unused(pm) & F_DIRTY)
+            dirty = true;
+        else
+            check_edges(a, pc, psize, op);
         memset((void *)(c - 16), 0, 32); /* old footer and our header: now interior */
         bit_clr(a->starts, bit_of(a, c));
         bit_set(a->freed, bit_of(a, c));
@@ -241,21 +265,25 @@ static void coalesce_insert(struct arena *a, uintptr_t c, size_t size, const cha
     if (ok > 0 && meta_state(nm) == ST_FREE) {
         size_t nsize = meta_size(nm);
         bin_unlink(a, nc, nsize, op);
-        check_edges(a, nc, nsize, op);
+        if (meta_unused(nm) & F_DIRTY)
+            dirty = true;
+        else
+            check_edges(a, nc, nsize, op);
         memset((void *)nc, 0, 32);
         memset((void *)(nc + nsize - 16), 0, 16);
         bit_clr(a->starts, bit_of(a, nc));
         size += nsize;
     }
-    bin_insert(a, c, size, op);
+    bin_insert(a, c, size, dirty, op);
 }
 
-/* Gives the whole free pages of every free chunk back to the OS.  Freed
- * memory is zero, so released pages (which read back as zero) stay poisoned. */
-static size_t purge(struct arena *a)
+/* Gives whole free pages back to the OS, largest free chunks first, until
+ * `keep` bytes of free memory are left unreleased.  Released pages read back
+ * as zero, which is the poison. */
+static size_t purge(struct arena *a, size_t keep)
 {
     size_t released = 0;
-    for (unsigned b = 0; b < NBINS; b++)
+    for (unsigned b = NBINS; b-- > 0 && a->dirty > keep;)
         for (uintptr_t c = a->bins[b]; c; c = link_get(a, c, L_NEXT, "malloc_trim")) {
             size_t s = free_size(a, c, "malloc_trim");
             uintptr_t lo = (c + 32 + G.page - 1) & ~(G.page - 1), hi = (c + s - 16) & ~(G.page - 1);
@@ -263,8 +291,10 @@ static size_t purge(struct arena *a)
                 os_release((void *)lo, hi - lo);
                 released += hi - lo;
             }
+            a->dirty = a->dirty > s ? a->dirty - s : 0;
         }
-    a->dirty = 0;
+    if (!keep)
+        a->dirty = 0;
     return released;
 }
 
@@ -299,13 +329,15 @@ static bool extend(struct arena *a, size_t need)
     __atomic_store_n(&a->end, new_end, __ATOMIC_RELEASE);
     bit_set(a->starts, bit_of(a, old));
     hdr_wipe(old);
-    coalesce_insert(a, old, grow, "malloc");
+    coalesce_insert(a, old, grow, false, "malloc");
     return true;
 }
 
 /* Hands out `need` bytes (at an `align`ed user pointer) of the unlinked free
- * chunk [c, c+size); what is left before and after goes back on the lists. */
-static uintptr_t carve(struct arena *a, uintptr_t c, size_t size, size_t need, size_t n, size_t align)
+ * chunk [c, c+size); what is left before and after goes back on the lists.
+ * `zero`: the caller wants the n bytes zeroed (calloc). */
+static uintptr_t carve(struct arena *a, uintptr_t c, size_t size, bool dirty, size_t need, size_t n,
+                       size_t align, bool zero)
 {
     uintptr_t s = c;
     if (align > ALIGN) {
@@ -321,18 +353,20 @@ static uintptr_t carve(struct arena *a, uintptr_t c, size_t size, size_t need, s
     if (c + size - (s + need) < MED_MIN_CHUNK)
         take = c + size - s;
     uintptr_t bad;
-    if (!poison_ok(s + HDR, take - HDR, &bad))
+    if (!dirty && !poison_ok(s + HDR, take - HDR, &bad))
         corrupt(a, "write after free", "malloc", s + HDR, take,
                 "freed memory was written before it was reused");
     if (s != c) {
-        bin_insert(a, c, s - c, "malloc");
+        bin_insert(a, c, s - c, dirty, "malloc");
         bit_set(a->starts, bit_of(a, s));
     }
     if (take != c + size - s) {
         uintptr_t t = s + take;
         bit_set(a->starts, bit_of(a, t));
-        bin_insert(a, t, c + size - t, "malloc");
+        bin_insert(a, t, c + size - t, dirty, "malloc");
     }
+    if (zero && (dirty || G.opt.poison != POISON_FULL))
+        memset((void *)(s + HDR), 0, n);
     bits_clear_range(a->freed, bit_of(a, s), bit_of(a, s + take));
     hdr_store(s, take, take - HDR - n, ST_ALLOC);
     canary_write(s + HDR, n, take - HDR - n);
@@ -362,7 +396,7 @@ void medium_init(void)
     }
 }
 
-void *medium_alloc(size_t n, size_t align)
+void *medium_alloc(size_t n, size_t align, bool zero)
 {
     struct tcache *tc = tcache_get();
     int first = tc ? tc->arena : 0;
@@ -372,11 +406,12 @@ void *medium_alloc(size_t n, size_t align)
         struct arena *a = &arenas[(first + i) % NARENAS];
         pthread_mutex_lock(&a->lock);
         size_t size;
-        uintptr_t c = find_fit(a, want, &size);
+        bool dirty;
+        uintptr_t c = find_fit(a, want, &size, &dirty);
         if (!c && extend(a, want + MED_MIN_CHUNK))
-            c = find_fit(a, want, &size);
+            c = find_fit(a, want, &size, &dirty);
         if (c) {
-            uintptr_t p = carve(a, c, size, need, n, align);
+            uintptr_t p = carve(a, c, size, dirty, need, n, align, zero);
             pthread_mutex_unlock(&a->lock);
             return (void *)p;
         }
@@ -455,11 +490,18 @@ void medium_free(uintptr_t p, const char *op)
     hdr_begin(p - HDR);
     a->live_bytes -= size;
     pthread_mutex_unlock(&a->lock);
-    if (G.opt.poison != POISON_OFF)
-        memset((void *)p, 0, size - HDR);
-    else
-        memset((void *)p, 0, size - HDR < 32 ? size - HDR : 32); /* room for links */
-    hdr_store(p - HDR, size, 0, ST_QUAR);
+    size_t body = size - HDR, e = edge_of(body);
+    unsigned flag = 0;
+    if (G.opt.poison == POISON_OFF) {
+        flag = F_DIRTY;
+    } else if (e) { /* partial: the two ends */
+        memset((void *)p, 0, e);
+        memset((void *)(p + body - e), 0, e);
+        flag = F_DIRTY;
+    } else {
+        memset((void *)p, 0, body);
+    }
+    hdr_store(p - HDR, size, flag, ST_QUAR);
     struct tcache *tc = tcache_get();
     if (tc && G.opt.quarantine_bytes && (long)(size - HDR) <= G.opt.quarantine_max_chunk) {
         quarantine_push(tc, p, size);
@@ -476,16 +518,18 @@ void medium_release(uintptr_t p)
     uint64_t m;
     if (unlikely(!hdr_load(c, &m) || meta_state(m) != ST_QUAR))
         corrupt(a, "corrupted chunk header", "free", p, 0, "the header of a quarantined chunk was overwritten");
-    size_t size = meta_size(m);
-    if (unlikely(!poison_ok(p, size - HDR, &bad)))
+    size_t size = meta_size(m), body = size - HDR, e = edge_of(body);
+    bool dirty = meta_unused(m) & F_DIRTY;
+    bool ok = e ? poison_ok(p, e, &bad) && poison_ok(p + body - e, e, &bad) : poison_ok(p, body, &bad);
+    if (unlikely(G.opt.poison != POISON_OFF && !ok))
         ward_fatal("write after free", "free", (void *)p, TIER_MEDIUM, size,
                    "freed memory was written at offset %zu while in quarantine", (size_t)(bad - p));
     bit_set(a->freed, bit_of(a, c));
-    coalesce_insert(a, c, size, "free");
+    coalesce_insert(a, c, size, dirty, "free");
     a->dirty += size;
     if (a->dirty > (size_t)G.opt.purge_threshold) {
         int e = errno;
-        purge(a);
+        purge(a, (size_t)G.opt.purge_threshold / 2);
         errno = e;
     }
     pthread_mutex_unlock(&a->lock);
@@ -502,10 +546,11 @@ void *medium_realloc_inplace(uintptr_t p, size_t n)
     if (need <= size) {
         if (size - need >= 4096) { /* give the tail back */
             uintptr_t t = c + need;
-            memset((void *)t, 0, size - need);
+            bool full = G.opt.poison == POISON_FULL;
+            memset((void *)t, 0, full ? size - need : 32);
             bit_set(a->starts, bit_of(a, t));
             a->live_bytes -= size - need;
-            coalesce_insert(a, t, size - need, "realloc");
+            coalesce_insert(a, t, size - need, !full, "realloc");
             size = need;
         }
         if (size - HDR - n < (1u << 24)) {
@@ -518,19 +563,20 @@ void *medium_realloc_inplace(uintptr_t p, size_t n)
         uint64_t nm;
         if (hdr_load_shared(nc, &nm, 200) > 0 && meta_state(nm) == ST_FREE && size + meta_size(nm) >= need) {
             size_t nsize = meta_size(nm), total = size + nsize, take = need;
+            bool dirty = meta_unused(nm) & F_DIRTY;
             bin_unlink(a, nc, nsize, "realloc");
             memset((void *)nc, 0, 32);
             memset((void *)(nc + nsize - 16), 0, 16);
             if (total - need < MED_MIN_CHUNK)
                 take = total;
-            if (!poison_ok(nc, c + take - nc, &bad))
+            if (!dirty && !poison_ok(nc, c + take - nc, &bad))
                 corrupt(a, "write after free", "realloc", nc + HDR, nsize,
                         "freed memory was written before it was reused");
             bit_clr(a->starts, bit_of(a, nc));
             bits_clear_range(a->freed, bit_of(a, nc), bit_of(a, c + take));
             if (take != total) {
                 bit_set(a->starts, bit_of(a, c + take));
-                bin_insert(a, c + take, total - take, "realloc");
+                bin_insert(a, c + take, total - take, dirty, "realloc");
             }
             a->live_bytes += take - size;
             hdr_store(c, take, take - HDR - n, ST_ALLOC);
@@ -547,7 +593,8 @@ size_t medium_trim(void)
     size_t r = 0;
     for (int i = 0; i < NARENAS; i++) {
         pthread_mutex_lock(&arenas[i].lock);
-        r += purge(&arenas[i]);
+        arenas[i].dirty = SIZE_MAX;
+        r += purge(&arenas[i], 0);
         pthread_mutex_unlock(&arenas[i].lock);
     }
     return r;
@@ -615,7 +662,10 @@ void medium_check(void)
                 if (un > size - HDR || !canary_ok(c + HDR, size - HDR - un, un))
                     corrupt(a, "heap buffer overflow", op, c + HDR, size, "canary after the request was overwritten");
             } else if (st == ST_QUAR) {
-                if (!poison_ok(c + HDR, size - HDR, &bad))
+                size_t body = size - HDR, e = (meta_unused(m) & F_DIRTY) ? edge_of(body) : 0;
+                bool ok2 = e ? poison_ok(c + HDR, e, &bad) && poison_ok(c + HDR + body - e, e, &bad)
+                             : poison_ok(c + HDR, body, &bad);
+                if (!ok2 && G.opt.poison != POISON_OFF)
                     corrupt(a, "write after free", op, c + HDR, size, "freed memory was written");
             } else if (st == ST_FREE) {
                 size_t fs;
@@ -625,7 +675,7 @@ void medium_check(void)
                     corrupt(a, "corrupted chunk header", op, c + HDR, size, "free chunk's footer does not verify");
                 (void)link_get(a, c, L_NEXT, op);
                 (void)link_get(a, c, L_PREV, op);
-                if (!poison_ok(c + 32, size - 48, &bad))
+                if (!(meta_unused(m) & F_DIRTY) && !poison_ok(c + 32, size - 48, &bad))
                     corrupt(a, "write after free", op, c + HDR, size, "a free chunk was written after it was freed");
                 nfree++;
                 freeb += size;

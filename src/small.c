@@ -207,7 +207,19 @@ void small_drain_cache(struct tcache *tc)
             drain(tc, c, tc->count[c]);
 }
 
-void *small_alloc(size_t n, unsigned cls)
+/* Small slots are always poisoned whole (poison=partial matters only for
+ * bigger blocks). */
+static inline bool slot_clean(uintptr_t p, size_t body, uintptr_t *bad)
+{
+    if (G.opt.poison == POISON_OFF || mem_is_zero((void *)p, body))
+        return true;
+    *bad = p;
+    while (!*(unsigned char *)*bad)
+        (*bad)++;
+    return false;
+}
+
+void *small_alloc(size_t n, unsigned cls, bool zero)
 {
     struct sclass *k = &classes[cls];
     struct tcache *tc = tcache_get();
@@ -228,11 +240,13 @@ void *small_alloc(size_t n, unsigned cls)
     if (unlikely(!hdr_load(chunk, &m) || meta_state(m) != ST_FREE || meta_size(m) != k->slot))
         ward_fatal("corrupted chunk header", "malloc", (void *)p, TIER_SMALL, k->slot,
                    "the header of a free chunk was overwritten (underflow of this chunk, or overflow of the one before)");
-    if (unlikely(!poison_ok(p, k->slot - HDR, &bad)))
+    if (unlikely(!slot_clean(p, k->slot - HDR, &bad)))
         ward_fatal("write after free", "malloc", (void *)p, TIER_SMALL, k->slot,
                    "freed memory was written at offset %zu before it was reused", (size_t)(bad - p));
     size_t unused = k->slot - HDR - n;
     hdr_begin(chunk);
+    if (zero && G.opt.poison == POISON_OFF)
+        memset((void *)p, 0, n);
     canary_write(p, n, unused);
     hdr_store(chunk, k->slot, unused, ST_ALLOC);
     return (void *)p;
@@ -357,7 +371,7 @@ void small_release(struct tcache *tc, uintptr_t p)
     if (unlikely(!hdr_load(chunk, &m) || meta_state(m) != ST_QUAR || meta_size(m) != k->slot))
         ward_fatal("corrupted chunk header", "free", (void *)p, TIER_SMALL, k->slot,
                    "the header of a quarantined chunk was overwritten");
-    if (unlikely(!poison_ok(p, k->slot - HDR, &bad)))
+    if (unlikely(!slot_clean(p, k->slot - HDR, &bad)))
         ward_fatal("write after free", "free", (void *)p, TIER_SMALL, k->slot,
                    "freed memory was written at offset %zu while in quarantine", (size_t)(bad - p));
     hdr_store(chunk, k->slot, 0, ST_FREE);
@@ -467,7 +481,7 @@ void small_check(void)
                     else if (un > k->slot - HDR || !canary_ok(p, k->slot - HDR - un, un))
                         cls = "heap buffer overflow", why = "canary after the request was overwritten";
                 } else if (meta_state(m) == ST_FREE || meta_state(m) == ST_QUAR) {
-                    if (!poison_ok(p, k->slot - HDR, &bad))
+                    if (!slot_clean(p, k->slot - HDR, &bad))
                         cls = "write after free", why = "freed memory was written";
                 } else {
                     cls = "corrupted chunk header", why = "bad state";
