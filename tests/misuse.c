@@ -42,7 +42,8 @@ static char *hide(void *p)
 #define SMALL 24
 #define SMALL_FULL 32     /* no slack after the request: the next header is right there */
 #define MEDIUM 3000
-#define MEDIUM_BIG 100000 /* past the quarantine's largest chunk */
+#define MEDIUM_BIG 100000 /* zeroed and verified only at its ends (poison=partial) */
+#define MEDIUM_HUGE 300000 /* past the quarantine's largest chunk */
 #define LARGE (1000000 + 5)
 #define LARGE_PAGE (1 << 20) /* ends exactly at the guard page */
 
@@ -209,6 +210,8 @@ struct tcase {
     X(df_small, double_free(SMALL), "ward: double free:", ABORT)                                   \
     X(df_medium, double_free(MEDIUM), "ward: double free:", ABORT)                                 \
     X(df_medium_big, double_free(MEDIUM_BIG), "ward: double free:", ABORT)                         \
+    X(df_medium_huge, double_free(MEDIUM_HUGE), "ward: double free:", ABORT)                       \
+    X(df_delayed_medium_huge, double_free_delayed(MEDIUM_HUGE), "ward: double free:", ABORT)       \
     X(df_large, double_free(LARGE), "ward: double free:", ABORT)                                   \
     X(df_delayed_small, double_free_delayed(SMALL), "ward: double free:", ABORT)                   \
     X(df_delayed_medium, double_free_delayed(MEDIUM), "ward: double free:", ABORT)                 \
@@ -241,8 +244,9 @@ struct tcase {
     X(hdrcopy_medium, header_copy(MEDIUM), "ward: corrupted chunk header:", ABORT)                 \
     X(waf_small, write_after_free(SMALL, 5), "ward: write after free:", ABORT)                     \
     X(waf_medium, write_after_free(MEDIUM, 700), "ward: write after free:", ABORT)                 \
-    X(waf_medium_big, write_after_free(MEDIUM_BIG, 50000),                                         \
-      "ward: write after free:", ABORT)                                                            \
+    X(waf_medium_big, write_after_free(MEDIUM_BIG, 100), "ward: write after free:", ABORT)         \
+    X(waf_medium_big_end, write_after_free(MEDIUM_BIG, MEDIUM_BIG - 3), "ward: write after free:", \
+      ABORT)                                                                                       \
     X(waf_check_small, write_after_free_check(SMALL), "ward: write after free:", ABORT)           \
     X(waf_check_medium, write_after_free_check(MEDIUM), "ward: write after free:", ABORT)         \
     X(uaf_large, large_uaf(), NULL, SEGV)                                                          \
@@ -275,9 +279,12 @@ struct tcase {
 
 #define DEF(name, expr, expect, end) F(name, expr)
 CASES(DEF)
+F(waf_medium_big_middle, write_after_free(MEDIUM_BIG, 50000))
+F(waf_medium_huge, write_after_free(MEDIUM_HUGE, 100))
 #define ROW(name, expr, expect, end) C(name, expr, expect, end),
 static const struct tcase cases[] = {
     CASES(ROW)
+    /* poison=partial (the default) verifies only the ends of big blocks */
     /* the configured end */
     {"exit_code", df_small_fn, "ward: double free:", EXIT42, "on_error=exit:exitcode=42"},
     {"no_quarantine_df", df_small_fn, "ward: double free:", ABORT, "quarantine_bytes=0"},
@@ -285,6 +292,8 @@ static const struct tcase cases[] = {
     {"siphash_df", df_medium_fn, "ward: double free:", ABORT, "checksum=siphash"},
     {"siphash_hdrcopy", hdrcopy_small_fn, "ward: corrupted chunk header:", ABORT, "checksum=siphash"},
     {"partial_poison_waf", waf_medium_fn, "ward: write after free:", ABORT, "poison=partial:poison_bytes=1024"},
+    {"full_poison_waf_middle", waf_medium_big_middle_fn, "ward: write after free:", ABORT, "poison=full"},
+    {"full_poison_waf_huge", waf_medium_huge_fn, "ward: write after free:", ABORT, "poison=full"},
     {"bad_option", fine_fn, "ward: WARD_OPTIONS: unknown option 'bogus'", ABORT, "bogus=1"},
     {"bad_value", fine_fn, "ward: WARD_OPTIONS: bad value 'maybe' for on_error", ABORT, "on_error=maybe"},
     {"good_options", fine_fn, NULL, EXIT0, "quarantine_bytes=1m:poison=partial:canary=0:backtrace=0"},
