@@ -18,8 +18,10 @@ HDRS := $(wildcard src/*.h) include/ward.h
 OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC))
 OBJ_PREFIXED := $(patsubst src/%.c,$(BUILD)/obj-prefixed/%.o,$(SRC))
 
+CXX ?= c++
 TEST_SRC := $(wildcard tests/t_*.c)
-TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC)) $(BUILD)/tests/misuse_runner
+TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC)) $(BUILD)/tests/misuse_runner \
+	$(BUILD)/tests/t_cxx
 CFLAGS_TEST := $(CSTD) $(WARN) -O1 -g -pthread -Iinclude $(CFLAGS)
 
 .PHONY: all check demo deps bench clean test-bins
@@ -42,6 +44,8 @@ $(BUILD)/obj $(BUILD)/obj-prefixed $(BUILD)/tests $(BUILD)/demo:
 
 $(BUILD)/tests/t_%: tests/t_%.c $(wildcard tests/*.h) | $(BUILD)/tests
 	$(CC) $(CFLAGS_TEST) $< -o $@ -ldl
+$(BUILD)/tests/t_cxx: tests/t_cxx.cc | $(BUILD)/tests
+	$(CXX) -std=c++17 -fsized-deallocation $(WARN) -O1 -g -pthread $< -o $@ -ldl
 $(BUILD)/tests/misuse_runner: tests/misuse.c include/ward.h | $(BUILD)/tests
 	$(CC) $(CFLAGS_TEST) $< -o $@ -ldl
 test-bins: $(TEST_BIN)

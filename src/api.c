@@ -305,16 +305,33 @@ static COLD _Noreturn void size_mismatch(void *ptr, const char *op, size_t given
                "size %zu given, but the chunk holds %zu requested bytes", given, real);
 }
 
+void ward_free_checked(void *ptr, const char *op)
+{
+    ward_ensure_init();
+    free_with(ptr, op);
+}
+
+/* A free that states the size (SIZE_MAX: not stated) and alignment (0: not
+ * stated) the caller believes the block has: a mismatch is a report. */
+void ward_free_sized_checked(void *ptr, size_t size, size_t align, const char *op)
+{
+    ward_ensure_init();
+    if (align && (!pow2(align) || ((uintptr_t)ptr & (align - 1))))
+        ward_fatal("invalid free", op, ptr, TIER_NONE, 0, "pointer is not aligned to %zu", align);
+    if (size != SIZE_MAX) {
+        size_t real = live_size((uintptr_t)ptr, op, false);
+        if (size != real)
+            size_mismatch(ptr, op, size, real);
+    }
+    free_with(ptr, op);
+}
+
 WARD_API void ward_free_sized(void *ptr, size_t size)
 {
     if (!ptr)
         return;
     SAVE_ERRNO;
-    ward_ensure_init();
-    size_t real = live_size((uintptr_t)ptr, "free_sized", false);
-    if (size != real)
-        size_mismatch(ptr, "free_sized", size, real);
-    free_with(ptr, "free_sized");
+    ward_free_sized_checked(ptr, size, 0, "free_sized");
     RESTORE_ERRNO;
 }
 
@@ -323,14 +340,7 @@ WARD_API void ward_free_aligned_sized(void *ptr, size_t align, size_t size)
     if (!ptr)
         return;
     SAVE_ERRNO;
-    ward_ensure_init();
-    if (!pow2(align) || ((uintptr_t)ptr & (align - 1)))
-        ward_fatal("invalid free", "free_aligned_sized", ptr, TIER_NONE, 0,
-                   "pointer is not aligned to %zu", align);
-    size_t real = live_size((uintptr_t)ptr, "free_aligned_sized", false);
-    if (size != real)
-        size_mismatch(ptr, "free_aligned_sized", size, real);
-    free_with(ptr, "free_aligned_sized");
+    ward_free_sized_checked(ptr, size, align, "free_aligned_sized");
     RESTORE_ERRNO;
 }
 

@@ -379,6 +379,9 @@ static inline int tier_of(uintptr_t p)
     return TIER_LARGE;
 }
 
+void ward_free_checked(void *ptr, const char *op) INTERNAL;
+void ward_free_sized_checked(void *ptr, size_t size, size_t align, const char *op) INTERNAL;
+
 /* The bug class of a freed chunk reaching `op`. */
 static inline const char *freed_class(const char *op)
 {
