@@ -24,7 +24,7 @@ TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC)) $(BUILD)/tests/mi
 	$(BUILD)/tests/t_cxx
 CFLAGS_TEST := $(CSTD) $(WARN) -O1 -g -pthread -Iinclude $(CFLAGS)
 
-.PHONY: all check demo deps bench clean test-bins
+.PHONY: all check check-clang demo deps bench clean test-bins fuzz
 all: $(BUILD)/libward.so $(BUILD)/libward.a $(BUILD)/libward-prefixed.a
 
 $(BUILD)/obj/%.o: src/%.c $(HDRS) | $(BUILD)/obj
@@ -50,8 +50,12 @@ $(BUILD)/tests/misuse_runner: tests/misuse.c include/ward.h | $(BUILD)/tests
 	$(CC) $(CFLAGS_TEST) $< -o $@ -ldl
 test-bins: $(TEST_BIN)
 
-check: all test-bins
+# The library and the misuse cases are also built with clang: both compilers
+# must build ward warning-free, and the clang build must pass the same cases.
+check: all test-bins check-clang
 	tests/run.sh $(BUILD)
+check-clang:
+	$(MAKE) CC=clang CXX=clang++ BUILD=$(BUILD)/clang all $(BUILD)/clang/tests/misuse_runner
 
 # The README's first command: what is missing, then ward at work.
 deps:

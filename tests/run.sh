@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# ward's test runner: `tests/run.sh BUILD_DIR [NAME...]` (make check runs
+# `tests/run.sh build`).
+#
+# Runs, each under a timeout and with its output captured to
+# BUILD_DIR/test-logs/NAME.log:
+#   - every BUILD_DIR/tests/t_* program with LD_PRELOAD=<abs BUILD_DIR>/libward.so;
+#   - every tests/real/*.sh with WARD_LIB exported (the same absolute path);
+#     exit 77 from one of them is a skip;
+#   - BUILD_DIR/tests/misuse_runner (and BUILD_DIR/clang/tests/misuse_runner,
+#     the library built with clang), each of its cases counted as a test.
+# Prints "PASS name", "FAIL name" or "SKIP name" per test (a failing test's
+# reason and log follow its FAIL line), then one summary line "N passed,
+# N failed" (", N skipped" when some were).  Exits 1 if anything failed.
+# BUILD_DIR/test-logs/summary.txt has each result with its duration.
+#
+# NAME... (optional) runs only the tests with those names (t_api, python,
+# misuse_runner, ...).  WARD_TEST_TIMEOUT overrides the per-test timeout in
+# seconds (default 300).
+
+set -u
+
+if [ $# -lt 1 ]; then
+    echo "usage: $0 BUILD_DIR [NAME...]" >&2
+    exit 2
+fi
+build=$1
+shift
+only=" $* "
+
+tests_dir=$(cd "$(dirname "$0")" && pwd)
+if ! build=$(cd "$build" 2>/dev/null && pwd); then
+    echo "run.sh: build directory $1 does not exist (run make first)" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+lib="$build/libward.so"
+logs="$build/test-logs"
+timeout_s=${WARD_TEST_TIMEOUT:-300}
+mkdir -p "$logs"
+: >"$logs/summary.txt"
+# a test that aborts (as ward does on a heap error) leaves no core file
+ulimit -c 0 2>/dev/null
+
+npass=0
+nfail=0
+nskip=0
+
+selected() {
+    [ "$only" = "  " ] || [[ "$only" == *" $1 "* ]]
+}
+
+# report NAME STATUS [NOTE]
+report() {
+    local name=$1 status=$2 note=${3:-}
+    case "$status" in
+    PASS) npass=$((npass + 1)) ;;
+    SKIP) nskip=$((nskip + 1)) ;;
+    *) nfail=$((nfail + 1)) ;;
+    esac
+    echo "$status $name"
+    echo "$status $name${note:+ ($note)}" >>"$logs/summary.txt"
+    if [ "$status" = FAIL ]; then
+        echo "    ($note)"
+        if [ -s "$logs/$name.log" ]; then
+            echo "---- output of $name (last 100 lines of $logs/$name.log) ----"
+            tail -n 100 "$logs/$name.log"
+            echo "---- end of $name ----"
+        fi
+    fi
+}
+
+# run_one NAME CMD...: run under the timeout, output to the log; sets rc
+# and dur (seconds)
+run_one() {
+    local name=$1 t0
+    shift
+    t0=$(date +%s)
+    timeout -k 10 "$timeout_s" "$@" </dev/null >"$logs/$name.log" 2>&1
+    rc=$?
+    dur=$(($(date +%s) - t0))
+}
+
+# classify RC: sets status (PASS / FAIL / SKIP for 77) and note (duration,
+# timeout, signal)
+classify() {
+    note="${dur}s"
+    case "$1" in
+    0) status=PASS ;;
+    77) status=SKIP ;;
+    124 | 137) status=FAIL note="timed out after ${timeout_s}s" ;;
+    *)
+        status=FAIL
+        if [ "$1" -gt 128 ]; then
+            note="killed by signal $(($1 - 128)), ${dur}s"
+        else
+            note="exit $1, ${dur}s"
+        fi
+        ;;
+    esac
+}
+
+if [ ! -f "$lib" ]; then
+    echo "run.sh: $lib not found (run make first)" >&2
+    report libward.so FAIL "not built"
+fi
+
+# 1. the standalone test programs, under ward
+for t in "$build"/tests/t_*; do
+    if [ ! -f "$t" ] || [ ! -x "$t" ]; then continue; fi
+    name=$(basename "$t")
+    selected "$name" || continue
+    if [ ! -f "$lib" ]; then
+        report "$name" FAIL "no libward.so"
+        continue
+    fi
+    run_one "$name" env LD_PRELOAD="$lib" "$t"
+    classify "$rc"
+    report "$name" "$status" "$note"
+done
+
+# 2. real programs, plainly and under ward
+export WARD_LIB="$lib"
+for s in "$tests_dir"/real/*.sh; do
+    [ -f "$s" ] || continue
+    name=$(basename "$s" .sh)
+    selected "$name" || continue
+    if [ ! -f "$lib" ]; then
+        report "$name" FAIL "no libward.so"
+        continue
+    fi
+    run_one "$name" bash "$s"
+    classify "$rc"
+    report "$name" "$status" "$note"
+done
+
+# 3. the misuse cases: each line PASS/FAIL misuse/CASE of the runner counts
+#    as one test; the runner's exit status must agree with them
+run_misuse() { # NAME RUNNER LIB
+    local name=$1 m=$2 mlib=$3 line case_name nbad=0
+    [ -f "$m" ] && [ -x "$m" ] && selected "$name" || return 0
+    run_one "$name" env WARD_LIB="$mlib" "$m"
+    local mrc=$rc
+    while IFS= read -r line; do
+        case "$line" in
+        "PASS misuse/"*)
+            case_name=${line#PASS }
+            report "$name/${case_name#misuse/}" PASS
+            ;;
+        "FAIL misuse/"*)
+            case_name=${line#FAIL }
+            case_name=${case_name%%:*}
+            nbad=$((nbad + 1))
+            grep -A12 -F "$line" "$logs/$name.log" | sed 's/^/    /'
+            report "$name/${case_name#misuse/}" FAIL "see above"
+            ;;
+        esac
+    done <"$logs/$name.log"
+    if [ "$mrc" -ne 0 ] && [ "$nbad" -eq 0 ]; then
+        classify "$mrc"
+        report "$name" FAIL "$note"
+    fi
+}
+run_misuse misuse "$build/tests/misuse_runner" "$lib"
+# the same cases against the library built with clang (make check builds it)
+run_misuse misuse-clang "$build/clang/tests/misuse_runner" "$build/clang/libward.so"
+
+if [ "$nskip" -gt 0 ]; then
+    echo "$npass passed, $nfail failed, $nskip skipped"
+else
+    echo "$npass passed, $nfail failed"
+fi
+[ "$nfail" -eq 0 ]
