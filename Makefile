@@ -21,7 +21,7 @@ OBJ_PREFIXED := $(patsubst src/%.c,$(BUILD)/obj-prefixed/%.o,$(SRC))
 CXX ?= c++
 TEST_SRC := $(wildcard tests/t_*.c)
 TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC)) $(BUILD)/tests/misuse_runner \
-	$(BUILD)/tests/t_cxx
+	$(BUILD)/tests/t_cxx $(BUILD)/tests/t_fuzz_ops
 CFLAGS_TEST := $(CSTD) $(WARN) -O1 -g -pthread -Iinclude $(CFLAGS)
 
 .PHONY: all check check-clang demo deps bench clean test-bins fuzz
@@ -46,6 +46,10 @@ $(BUILD)/tests/t_%: tests/t_%.c $(wildcard tests/*.h) | $(BUILD)/tests
 	$(CC) $(CFLAGS_TEST) $< -o $@ -ldl
 $(BUILD)/tests/t_cxx: tests/t_cxx.cc | $(BUILD)/tests
 	$(CXX) -std=c++17 -fsized-deallocation $(WARN) -O1 -g -pthread $< -o $@ -ldl
+# the fuzz harness replaying its seed corpus: a short deterministic run
+$(BUILD)/tests/t_fuzz_ops: fuzz/ops.c $(BUILD)/libward-prefixed.a | $(BUILD)/tests
+	$(CC) $(CFLAGS_TEST) -DWARD_FUZZ_MAIN -DWARD_CORPUS='"$(CURDIR)/corpus/ops"' $< \
+		$(BUILD)/libward-prefixed.a -o $@ $(LIBS)
 $(BUILD)/tests/misuse_runner: tests/misuse.c include/ward.h | $(BUILD)/tests
 	$(CC) $(CFLAGS_TEST) $< -o $@ -ldl
 test-bins: $(TEST_BIN)
@@ -64,6 +68,18 @@ demo: deps all $(BUILD)/demo/double_free
 	@tools/demo.sh $(BUILD)
 $(BUILD)/demo/double_free: tools/double_free.c | $(BUILD)/demo
 	$(CC) $(CSTD) -O1 -g $< -o $@
+
+# libFuzzer (clang): make fuzz [FUZZ_TIME=seconds]; new inputs land in
+# $(BUILD)/fuzz/corpus, crashes in $(BUILD)/fuzz/ as crash-* files.
+FUZZ_TIME ?= 60
+$(BUILD)/fuzz/ops: fuzz/ops.c $(SRC) $(HDRS)
+	$(MAKE) CC=clang BUILD=$(BUILD)/fuzz-lib $(BUILD)/fuzz-lib/libward-prefixed.a
+	mkdir -p $(BUILD)/fuzz
+	clang -O1 -g -fsanitize=fuzzer -Iinclude $< $(BUILD)/fuzz-lib/libward-prefixed.a -o $@ $(LIBS)
+fuzz: $(BUILD)/fuzz/ops
+	mkdir -p $(BUILD)/fuzz/corpus
+	cd $(BUILD)/fuzz && ./ops -max_total_time=$(FUZZ_TIME) -max_len=4096 -rss_limit_mb=4096 \
+		corpus $(CURDIR)/corpus/ops
 
 bench: all
 	bench/run.sh $(BUILD)
