@@ -45,23 +45,20 @@ static inline bool bit_get(uint64_t *map, size_t i)
 {
     return (__atomic_load_n(&map[i / 64], __ATOMIC_ACQUIRE) >> (i % 64)) & 1;
 }
-static inline void bit_set(uint64_t *map, size_t i) { __atomic_fetch_or(&map[i / 64], 1ull << (i % 64), __ATOMIC_RELEASE); }
-static inline void bit_clr(uint64_t *map, size_t i) { __atomic_fetch_and(&map[i / 64], ~(1ull << (i % 64)), __ATOMIC_RELEASE); }
+/* Writers hold the arena lock; lock-free readers load whole words, so a
+ * plain store of the new word is enough (no locked read-modify-write). */
+static inline void word_store(uint64_t *w, uint64_t v) { __atomic_store_n(w, v, __ATOMIC_RELEASE); }
+static inline void bit_set(uint64_t *map, size_t i) { word_store(&map[i / 64], map[i / 64] | 1ull << (i % 64)); }
+static inline void bit_clr(uint64_t *map, size_t i) { word_store(&map[i / 64], map[i / 64] & ~(1ull << (i % 64))); }
 
 static void bits_clear_range(uint64_t *map, size_t lo, size_t hi)
 {
-    while (lo < hi && (lo % 64)) {
-        bit_clr(map, lo);
-        lo++;
-    }
-    while (lo + 64 <= hi) {
-        if (__atomic_load_n(&map[lo / 64], __ATOMIC_RELAXED))
-            __atomic_store_n(&map[lo / 64], 0, __ATOMIC_RELEASE);
-        lo += 64;
-    }
     while (lo < hi) {
-        bit_clr(map, lo);
-        lo++;
+        size_t w = lo / 64, end = (w + 1) * 64 < hi ? (w + 1) * 64 : hi;
+        uint64_t mask = (end - lo == 64 ? ~0ull : ((1ull << (end - lo)) - 1) << (lo % 64));
+        if (map[w] & mask)
+            word_store(&map[w], map[w] & ~mask);
+        lo = end;
     }
 }
 

@@ -34,7 +34,7 @@ static const struct opt_desc table[] = {
      "bytes of freed large mappings kept, inaccessible, for reuse without page faults (0: off)"},
     {"poison", T_CHOICE, O(poison), POISON_PARTIAL, 0, 2, {"off", "partial", "full"},
      "freed memory is zeroed and verified before reuse: all of it (full), or for blocks over twice poison_bytes only poison_bytes at each end (partial); off: neither"},
-    {"poison_bytes", T_NUM, O(poison_bytes), 4096, 16, 1L << 30, {0},
+    {"poison_bytes", T_NUM, O(poison_bytes), 2048, 16, 1L << 30, {0},
      "bytes verified at each end of a freed block with poison=partial"},
     {"canary", T_BOOL, O(canary), 1, 0, 1, {0}, "write and verify a canary after each request"},
     {"checksum", T_CHOICE, O(checksum), CHECKSUM_FAST, 0, 1, {"fast", "siphash"},
