@@ -200,7 +200,8 @@ void ward_fatal(const char *cls, const char *op, const void *ptr, int tier, size
     n += ward_vfmt(buf + n, sizeof buf - n, f, ap);
     va_end(ap);
     if (tier != TIER_NONE && n < sizeof buf)
-        n += fmt(buf + n, sizeof buf - n, "; %s chunk of %zu bytes", tier_name(tier), csize);
+        n += csize ? fmt(buf + n, sizeof buf - n, "; %s chunk of %zu bytes", tier_name(tier), csize)
+                   : fmt(buf + n, sizeof buf - n, "; %s tier", tier_name(tier));
     if (n < sizeof buf)
         n += fmt(buf + n, sizeof buf - n, "; thread %d\n", os_tid());
     write_all(buf, n);
