@@ -73,7 +73,7 @@ $(BUILD)/demo/double_free: tools/double_free.c | $(BUILD)/demo
 # $(BUILD)/fuzz/corpus, crashes in $(BUILD)/fuzz/ as crash-* files.
 FUZZ_TIME ?= 60
 $(BUILD)/fuzz/ops: fuzz/ops.c $(SRC) $(HDRS)
-	$(MAKE) CC=clang BUILD=$(BUILD)/fuzz-lib $(BUILD)/fuzz-lib/libward-prefixed.a
+	$(MAKE) CC=clang BUILD=$(BUILD)/fuzz-lib CFLAGS=-fsanitize=fuzzer-no-link $(BUILD)/fuzz-lib/libward-prefixed.a
 	mkdir -p $(BUILD)/fuzz
 	clang -O1 -g -fsanitize=fuzzer -Iinclude $< $(BUILD)/fuzz-lib/libward-prefixed.a -o $@ $(LIBS)
 fuzz: $(BUILD)/fuzz/ops
