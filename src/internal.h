@@ -37,7 +37,7 @@
 #define NARENAS 4
 #define ARENA_GROW (2u * 1024 * 1024)  /* arenas grow by at least this much */
 #define COMMIT_STEP (1u * 1024 * 1024) /* slabs are committed in steps of this */
-#define NBINS 192
+#define NBINS 576                      /* 64 exact, then 16 per power of two */
 #define Q_SLOTS 4096                   /* per-thread quarantine ring capacity */
 #define LARGE_RING 65536               /* recently freed large chunks remembered */
 #define LCACHE_SLOTS 64                /* freed large mappings cached for reuse */

@@ -35,6 +35,7 @@ static struct arena arenas[NARENAS];
 
 #define FOOT_MAGIC 0xf007000000000000ull
 #define F_DIRTY 1u
+#define BIN_WALK 16 /* list entries a search or an insertion looks at, at most */
 #define L_NEXT 16
 #define L_PREV 24
 
@@ -110,21 +111,25 @@ static inline uintptr_t link_get(struct arena *a, uintptr_t c, unsigned off, con
     return t;
 }
 
-/* The verified header of a free chunk on a list: its size (and dirty bit). */
-static inline size_t free_size2(struct arena *a, uintptr_t c, const char *op, bool *dirty)
+/* The verified header of a free chunk on a list. */
+static inline uint64_t free_meta(struct arena *a, uintptr_t c, const char *op)
 {
     uint64_t m;
     if (unlikely(!hdr_load(c, &m) || meta_state(m) != ST_FREE || !bit_get(a->starts, bit_of(a, c))))
         corrupt(a, "corrupted chunk header", op, c + HDR, 0, "a free chunk's header does not verify");
-    *dirty = meta_unused(m) & F_DIRTY;
-    return meta_size(m);
+    return m;
 }
 
 static inline size_t free_size(struct arena *a, uintptr_t c, const char *op)
 {
-    bool d;
-    return free_size2(a, c, op, &d);
+    return meta_size(free_meta(a, c, op));
 }
+
+/* A free chunk's unused-bytes field: F_DIRTY, and above it how many of its
+ * pages may be resident (touched since they were last given back). */
+static inline bool m_dirty(uint64_t m) { return meta_unused(m) & F_DIRTY; }
+static inline size_t m_pages(uint64_t m) { return meta_unused(m) >> 1; }
+static inline size_t pages_of(size_t bytes) { return (bytes + G.page - 1) / G.page; }
 
 /* Bytes zeroed and verified at each end of a freed body; 0: all of it. */
 static inline size_t edge_of(size_t body)
@@ -140,21 +145,26 @@ static inline unsigned bin_of(size_t size)
     if (size < 1024)
         return (unsigned)(size >> 4);
     unsigned lg = 63u - (unsigned)__builtin_clzll(size);
-    unsigned b = 64 + (lg - 10) * 4 + (unsigned)((size >> (lg - 2)) & 3);
+    unsigned b = 64 + (lg - 10) * 16 + (unsigned)((size >> (lg - 4)) & 15);
     return b < NBINS ? b : NBINS - 1;
 }
 
-static void bin_insert(struct arena *a, uintptr_t c, size_t size, bool dirty, const char *op)
+static void bin_insert(struct arena *a, uintptr_t c, size_t size, bool dirty, size_t pages, const char *op)
 {
+    if (pages > pages_of(size))
+        pages = pages_of(size);
+    if (pages > 0x7fffff)
+        pages = 0x7fffff;
     unsigned b = bin_of(size);
     uintptr_t prev = 0, next = a->bins[b];
-    if (b >= 64) { /* keep the list ordered by size: the first fit is the best fit */
-        while (next && free_size(a, next, op) < size) {
+    if (b >= 64) { /* keep the list (nearly) ordered by size: the first fit is
+                    * about the best fit; the walk is bounded */
+        for (int steps = 0; next && steps < BIN_WALK && free_size(a, next, op) < size; steps++) {
             prev = next;
             next = link_get(a, next, L_NEXT, op);
         }
     }
-    hdr_store(c, size, dirty ? F_DIRTY : 0, ST_FREE);
+    hdr_store(c, size, (pages << 1) | (dirty ? F_DIRTY : 0), ST_FREE);
     foot_store(c, size);
     link_set(c + L_NEXT, next);
     link_set(c + L_PREV, prev);
@@ -167,10 +177,12 @@ static void bin_insert(struct arena *a, uintptr_t c, size_t size, bool dirty, co
     a->binmap[b / 64] |= 1ull << (b % 64);
     a->free_bytes += size;
     a->nfree++;
+    a->dirty += pages * G.page;
 }
 
-static void bin_unlink(struct arena *a, uintptr_t c, size_t size, const char *op)
+static void bin_unlink(struct arena *a, uintptr_t c, uint64_t meta, const char *op)
 {
+    size_t size = meta_size(meta);
     unsigned b = bin_of(size);
     uintptr_t next = link_get(a, c, L_NEXT, op), prev = link_get(a, c, L_PREV, op);
     /* neighbours must point back at us: a forged link does not splice */
@@ -188,36 +200,50 @@ static void bin_unlink(struct arena *a, uintptr_t c, size_t size, const char *op
         a->binmap[b / 64] &= ~(1ull << (b % 64));
     a->free_bytes -= size;
     a->nfree--;
+    a->dirty -= m_pages(meta) * G.page;
 }
 
 /* Removes and returns the smallest free chunk of at least `need` bytes. */
-static uintptr_t find_fit(struct arena *a, size_t need, size_t *size, bool *dirty)
+static uintptr_t find_fit(struct arena *a, size_t need, uint64_t *meta)
 {
     unsigned b = bin_of(need);
     if (b >= 64 || a->bins[b]) {
-        for (uintptr_t c = a->bins[b]; c; c = link_get(a, c, L_NEXT, "malloc")) {
-            size_t s = free_size2(a, c, "malloc", dirty);
-            if (s >= need) {
-                bin_unlink(a, c, s, "malloc");
-                *size = s;
+        int steps = 0;
+        for (uintptr_t c = a->bins[b]; c && steps++ < BIN_WALK; c = link_get(a, c, L_NEXT, "malloc")) {
+            uint64_t m = free_meta(a, c, "malloc");
+            if (meta_size(m) >= need) {
+                bin_unlink(a, c, m, "malloc");
+                *meta = m;
                 return c;
             }
         }
     }
     for (unsigned w = (b + 1) / 64; w < NBINS / 64; w++) {
-        uint64_t m = a->binmap[w];
+        uint64_t bits = a->binmap[w];
         if (w == (b + 1) / 64)
-            m &= ~0ull << ((b + 1) % 64);
-        if (!m)
+            bits &= ~0ull << ((b + 1) % 64);
+        if (!bits)
             continue;
-        unsigned nb = w * 64 + (unsigned)__builtin_ctzll(m);
+        unsigned nb = w * 64 + (unsigned)__builtin_ctzll(bits);
         uintptr_t c = a->bins[nb];
-        size_t s = free_size2(a, c, "malloc", dirty);
-        if (s < need)
-            corrupt(a, "corrupted chunk header", "malloc", c + HDR, s, "free chunk smaller than its list");
-        bin_unlink(a, c, s, "malloc");
-        *size = s;
+        uint64_t m = free_meta(a, c, "malloc");
+        if (meta_size(m) < need)
+            corrupt(a, "corrupted chunk header", "malloc", c + HDR, meta_size(m), "free chunk smaller than its list");
+        bin_unlink(a, c, m, "malloc");
+        *meta = m;
         return c;
+    }
+    /* nothing bigger anywhere: look at the rest of the first list before
+     * the arena grows */
+    if (b >= 64) {
+        for (uintptr_t c = a->bins[b]; c; c = link_get(a, c, L_NEXT, "malloc")) {
+            uint64_t m = free_meta(a, c, "malloc");
+            if (meta_size(m) >= need) {
+                bin_unlink(a, c, m, "malloc");
+                *meta = m;
+                return c;
+            }
+        }
     }
     return 0;
 }
@@ -233,7 +259,8 @@ static void check_edges(struct arena *a, uintptr_t c, size_t size, const char *o
 
 /* Merges the free chunk [c, c+size) with free neighbours and lists it. The
  * chunk's own header and body are already known good. */
-static void coalesce_insert(struct arena *a, uintptr_t c, size_t size, bool dirty, const char *op)
+static void coalesce_insert(struct arena *a, uintptr_t c, size_t size, bool dirty, size_t pages,
+                            const char *op)
 {
     size_t psize;
     if (c > a->base && foot_load(c - 16, &psize) && psize >= MED_MIN_CHUNK && psize <= c - a->base) {
@@ -243,8 +270,9 @@ static void coalesce_insert(struct arena *a, uintptr_t c, size_t size, bool dirt
             meta_size(pm) != psize)
             corrupt(a, "corrupted chunk header", op, c + HDR, size,
                     "the previous chunk's footer and header disagree");
-        bin_unlink(a, pc, psize, op);
-        if (meta_unused(pm) & F_DIRTY)
+        bin_unlink(a, pc, pm, op);
+        pages += m_pages(pm);
+        if (m_dirty(pm))
             dirty = true;
         else
             check_edges(a, pc, psize, op);
@@ -261,8 +289,9 @@ static void coalesce_insert(struct arena *a, uintptr_t c, size_t size, bool dirt
         corrupt(a, "heap buffer overflow", op, c + HDR, size, "the next chunk's header was overwritten");
     if (ok > 0 && meta_state(nm) == ST_FREE) {
         size_t nsize = meta_size(nm);
-        bin_unlink(a, nc, nsize, op);
-        if (meta_unused(nm) & F_DIRTY)
+        bin_unlink(a, nc, nm, op);
+        pages += m_pages(nm);
+        if (m_dirty(nm))
             dirty = true;
         else
             check_edges(a, nc, nsize, op);
@@ -271,27 +300,33 @@ static void coalesce_insert(struct arena *a, uintptr_t c, size_t size, bool dirt
         bit_clr(a->starts, bit_of(a, nc));
         size += nsize;
     }
-    bin_insert(a, c, size, dirty, op);
+    bin_insert(a, c, size, dirty, pages, op);
 }
 
 /* Gives whole free pages back to the OS, largest free chunks first, until
- * `keep` bytes of free memory are left unreleased.  Released pages read back
- * as zero, which is the poison. */
+ * at most `keep` bytes of possibly resident free pages are left.  Released
+ * pages read back as zero, which is the poison. */
 static size_t purge(struct arena *a, size_t keep)
 {
     size_t released = 0;
     for (unsigned b = NBINS; b-- > 0 && a->dirty > keep;)
-        for (uintptr_t c = a->bins[b]; c; c = link_get(a, c, L_NEXT, "malloc_trim")) {
-            size_t s = free_size(a, c, "malloc_trim");
+        for (uintptr_t c = a->bins[b]; c && a->dirty > keep; c = link_get(a, c, L_NEXT, "malloc_trim")) {
+            uint64_t m = free_meta(a, c, "malloc_trim");
+            size_t s = meta_size(m);
+            if (!m_pages(m))
+                continue;
             uintptr_t lo = (c + 32 + G.page - 1) & ~(G.page - 1), hi = (c + s - 16) & ~(G.page - 1);
             if (hi > lo) {
                 os_release((void *)lo, hi - lo);
                 released += hi - lo;
             }
-            a->dirty = a->dirty > s ? a->dirty - s : 0;
+            /* the partial pages at both ends stay counted */
+            size_t left = (lo - c + s - (hi > lo ? hi : lo) + G.page - 1) / G.page;
+            if (left > m_pages(m))
+                left = m_pages(m);
+            a->dirty -= (m_pages(m) - left) * G.page;
+            hdr_store(c, s, (left << 1) | (meta_unused(m) & F_DIRTY), ST_FREE);
         }
-    if (!keep)
-        a->dirty = 0;
     return released;
 }
 
@@ -326,16 +361,18 @@ static bool extend(struct arena *a, size_t need)
     __atomic_store_n(&a->end, new_end, __ATOMIC_RELEASE);
     bit_set(a->starts, bit_of(a, old));
     hdr_wipe(old);
-    coalesce_insert(a, old, grow, false, "malloc");
+    coalesce_insert(a, old, grow, false, 0, "malloc");
     return true;
 }
 
 /* Hands out `need` bytes (at an `align`ed user pointer) of the unlinked free
  * chunk [c, c+size); what is left before and after goes back on the lists.
  * `zero`: the caller wants the n bytes zeroed (calloc). */
-static uintptr_t carve(struct arena *a, uintptr_t c, size_t size, bool dirty, size_t need, size_t n,
-                       size_t align, bool zero)
+static uintptr_t carve(struct arena *a, uintptr_t c, uint64_t cm, size_t need, size_t n, size_t align,
+                       bool zero)
 {
+    size_t size = meta_size(cm), pages = m_pages(cm);
+    bool dirty = m_dirty(cm);
     uintptr_t s = c;
     if (align > ALIGN) {
         uintptr_t p = (c + HDR + align - 1) & ~(uintptr_t)(align - 1);
@@ -353,14 +390,15 @@ static uintptr_t carve(struct arena *a, uintptr_t c, size_t size, bool dirty, si
     if (!dirty && !poison_ok(s + HDR, take - HDR, &bad))
         corrupt(a, "write after free", "malloc", s + HDR, take,
                 "freed memory was written before it was reused");
+    /* the pieces left keep at most the resident pages the chunk had */
     if (s != c) {
-        bin_insert(a, c, s - c, dirty, "malloc");
+        bin_insert(a, c, s - c, dirty, pages, "malloc");
         bit_set(a->starts, bit_of(a, s));
     }
     if (take != c + size - s) {
         uintptr_t t = s + take;
         bit_set(a->starts, bit_of(a, t));
-        bin_insert(a, t, c + size - t, dirty, "malloc");
+        bin_insert(a, t, c + size - t, dirty, pages, "malloc");
     }
     if (zero && (dirty || G.opt.poison != POISON_FULL))
         memset((void *)(s + HDR), 0, n);
@@ -368,7 +406,6 @@ static uintptr_t carve(struct arena *a, uintptr_t c, size_t size, bool dirty, si
     hdr_store(s, take, take - HDR - n, ST_ALLOC);
     canary_write(s + HDR, n, take - HDR - n);
     a->live_bytes += take;
-    a->dirty = a->dirty > take ? a->dirty - take : 0;
     return s + HDR;
 }
 
@@ -402,13 +439,12 @@ void *medium_alloc(size_t n, size_t align, bool zero)
     for (int i = 0; i < NARENAS; i++) {
         struct arena *a = &arenas[(first + i) % NARENAS];
         pthread_mutex_lock(&a->lock);
-        size_t size;
-        bool dirty;
-        uintptr_t c = find_fit(a, want, &size, &dirty);
+        uint64_t cm;
+        uintptr_t c = find_fit(a, want, &cm);
         if (!c && extend(a, want + MED_MIN_CHUNK))
-            c = find_fit(a, want, &size, &dirty);
+            c = find_fit(a, want, &cm);
         if (c) {
-            uintptr_t p = carve(a, c, size, dirty, need, n, align, zero);
+            uintptr_t p = carve(a, c, cm, need, n, align, zero);
             pthread_mutex_unlock(&a->lock);
             return (void *)p;
         }
@@ -522,8 +558,7 @@ void medium_release(uintptr_t p)
         ward_fatal("write after free", "free", (void *)p, TIER_MEDIUM, size,
                    "freed memory was written at offset %zu while in quarantine", (size_t)(bad - p));
     bit_set(a->freed, bit_of(a, c));
-    coalesce_insert(a, c, size, dirty, "free");
-    a->dirty += size;
+    coalesce_insert(a, c, size, dirty, pages_of(size), "free");
     if (a->dirty > (size_t)G.opt.purge_threshold) {
         int e = errno;
         purge(a, (size_t)G.opt.purge_threshold / 2);
@@ -547,7 +582,7 @@ void *medium_realloc_inplace(uintptr_t p, size_t n)
             memset((void *)t, 0, full ? size - need : 32);
             bit_set(a->starts, bit_of(a, t));
             a->live_bytes -= size - need;
-            coalesce_insert(a, t, size - need, !full, "realloc");
+            coalesce_insert(a, t, size - need, !full, pages_of(size - need), "realloc");
             size = need;
         }
         if (size - HDR - n < (1u << 24)) {
@@ -560,8 +595,8 @@ void *medium_realloc_inplace(uintptr_t p, size_t n)
         uint64_t nm;
         if (hdr_load_shared(nc, &nm, 200) > 0 && meta_state(nm) == ST_FREE && size + meta_size(nm) >= need) {
             size_t nsize = meta_size(nm), total = size + nsize, take = need;
-            bool dirty = meta_unused(nm) & F_DIRTY;
-            bin_unlink(a, nc, nsize, "realloc");
+            bool dirty = m_dirty(nm);
+            bin_unlink(a, nc, nm, "realloc");
             memset((void *)nc, 0, 32);
             memset((void *)(nc + nsize - 16), 0, 16);
             if (total - need < MED_MIN_CHUNK)
@@ -573,7 +608,7 @@ void *medium_realloc_inplace(uintptr_t p, size_t n)
             bits_clear_range(a->freed, bit_of(a, nc), bit_of(a, c + take));
             if (take != total) {
                 bit_set(a->starts, bit_of(a, c + take));
-                bin_insert(a, c + take, total - take, dirty, "realloc");
+                bin_insert(a, c + take, total - take, dirty, m_pages(nm), "realloc");
             }
             a->live_bytes += take - size;
             hdr_store(c, take, take - HDR - n, ST_ALLOC);
@@ -590,7 +625,6 @@ size_t medium_trim(void)
     size_t r = 0;
     for (int i = 0; i < NARENAS; i++) {
         pthread_mutex_lock(&arenas[i].lock);
-        arenas[i].dirty = SIZE_MAX;
         r += purge(&arenas[i], 0);
         pthread_mutex_unlock(&arenas[i].lock);
     }
@@ -690,15 +724,13 @@ void medium_check(void)
         size_t listed = 0;
         for (unsigned b = 0; b < NBINS; b++) {
             uintptr_t prev = 0;
-            size_t last = 0;
             for (uintptr_t x = a->bins[b]; x; x = link_get(a, x, L_NEXT, op)) {
                 size_t s = free_size(a, x, op);
-                if (bin_of(s) != b || (b >= 64 && s < last) || link_get(a, x, L_PREV, op) != prev)
+                if (bin_of(s) != b || link_get(a, x, L_PREV, op) != prev)
                     corrupt(a, "corrupted free-list link", op, x + HDR, s, "free list out of order");
                 if (++listed > nfree)
                     corrupt(a, "corrupted free-list link", op, x + HDR, s, "free list has a cycle");
                 prev = x;
-                last = s;
             }
             if (!a->bins[b] != !((a->binmap[b / 64] >> (b % 64)) & 1))
                 corrupt(a, "allocator state corrupted", op, a->base, 0, "bin map disagrees with the lists");

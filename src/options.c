@@ -39,7 +39,7 @@ static const struct opt_desc table[] = {
     {"canary", T_BOOL, O(canary), 1, 0, 1, {0}, "write and verify a canary after each request"},
     {"checksum", T_CHOICE, O(checksum), CHECKSUM_FAST, 0, 1, {"fast", "siphash"},
      "keyed header check: a multiply mix (fast) or SipHash-2-4 (siphash)"},
-    {"purge_threshold", T_NUM, O(purge_threshold), 16 << 20, 0, 1L << 40, {0},
+    {"purge_threshold", T_NUM, O(purge_threshold), 64 << 20, 0, 1L << 40, {0},
      "free bytes an arena keeps before giving whole pages back to the OS"},
     {"backtrace", T_BOOL, O(backtrace), 1, 0, 1, {0}, "print a backtrace with each report"},
 };
