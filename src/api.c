@@ -206,23 +206,23 @@ WARD_API void *ward_realloc(void *ptr, size_t n)
     }
     ward_ensure_init();
     uintptr_t p = (uintptr_t)ptr;
-    size_t old = live_size(p, "realloc", true);
+    if (unlikely(p & 15))
+        bad_pointer(p, "realloc");
+    size_t old;
+    void *q;
+    /* each tier verifies the chunk (header, canary, neighbour) first */
+    if (in_small(p))
+        q = small_realloc(p, n, &old);
+    else if (in_medium(p))
+        q = medium_realloc(p, n, &old);
+    else
+        q = large_realloc(p, n, &old) ? ptr : NULL;
+    if (q)
+        return q;
     if (!size_ok(n, ALIGN)) {
         errno = ENOMEM;
         return NULL;
     }
-    void *q = NULL;
-    if (in_small(p)) {
-        if (n <= SMALL_MAX)
-            q = small_realloc_inplace(p, n);
-    } else if (in_medium(p)) {
-        if (n <= MEDIUM_MAX)
-            q = medium_realloc_inplace(p, n);
-    } else if (large_realloc_inplace(p, n)) {
-        q = ptr;
-    }
-    if (q)
-        return q;
     q = ward_malloc(n);
     if (!q)
         return NULL; /* the old block is left as it was */

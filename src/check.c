@@ -35,28 +35,40 @@ int hdr_load_shared(uintptr_t chunk, uint64_t *meta, int max_tries)
     }
 }
 
+/* The canary's bytes are the pattern laid out at 8-byte positions from the
+ * user pointer: byte k (k >= req) is byte (k & 7) of the pattern, so whole
+ * aligned words can be written and compared at once. */
 void canary_write(uintptr_t user, size_t req, size_t unused)
 {
     if (!G.opt.canary || unused == 0)
         return;
     uint64_t pat = canary_pattern(user);
-    unsigned char *c = (unsigned char *)(user + req);
-    size_t n = canary_len(unused);
-    for (size_t i = 0; i < n; i++)
-        c[i] = (unsigned char)(pat >> (8 * ((req + i) & 7)));
+    unsigned char *b = (unsigned char *)user;
+    size_t k = req, end = req + canary_len(unused);
+    for (; k < end && (k & 7); k++)
+        b[k] = (unsigned char)(pat >> (8 * (k & 7)));
+    for (; k + 8 <= end; k += 8)
+        memcpy(b + k, &pat, 8);
+    for (; k < end; k++)
+        b[k] = (unsigned char)(pat >> (8 * (k & 7)));
 }
 
 bool canary_ok(uintptr_t user, size_t req, size_t unused)
 {
     if (!G.opt.canary || unused == 0)
         return true;
-    uint64_t pat = canary_pattern(user);
-    const unsigned char *c = (const unsigned char *)(user + req);
-    size_t n = canary_len(unused);
-    for (size_t i = 0; i < n; i++)
-        if (c[i] != (unsigned char)(pat >> (8 * ((req + i) & 7))))
-            return false;
-    return true;
+    uint64_t pat = canary_pattern(user), w, diff = 0;
+    const unsigned char *b = (const unsigned char *)user;
+    size_t k = req, end = req + canary_len(unused);
+    for (; k < end && (k & 7); k++)
+        diff |= b[k] ^ (unsigned char)(pat >> (8 * (k & 7)));
+    for (; k + 8 <= end; k += 8) {
+        memcpy(&w, b + k, 8);
+        diff |= w ^ pat;
+    }
+    for (; k < end; k++)
+        diff |= b[k] ^ (unsigned char)(pat >> (8 * (k & 7)));
+    return diff == 0;
 }
 
 bool mem_is_zero(const void *p, size_t n)

@@ -333,7 +333,7 @@ void small_free(uintptr_t p, const char *op) INTERNAL;
 void small_release(struct tcache *tc, uintptr_t p) INTERNAL; /* QUAR -> free */
 /* Verifies a live small chunk, returns its request size and class. */
 size_t small_live(uintptr_t p, const char *op, bool full) INTERNAL;
-void *small_realloc_inplace(uintptr_t p, size_t n) INTERNAL;
+void *small_realloc(uintptr_t p, size_t n, size_t *old) INTERNAL;
 size_t small_trim(void) INTERNAL;
 void small_check(void) INTERNAL;
 void small_stats(struct ward_stats *s) INTERNAL;
@@ -347,7 +347,7 @@ void *medium_alloc(size_t n, size_t align, bool zero) INTERNAL;
 void medium_free(uintptr_t p, const char *op) INTERNAL;
 void medium_release(uintptr_t p) INTERNAL; /* QUAR -> free */
 size_t medium_live(uintptr_t p, const char *op, bool full) INTERNAL;
-void *medium_realloc_inplace(uintptr_t p, size_t n) INTERNAL;
+void *medium_realloc(uintptr_t p, size_t n, size_t *old) INTERNAL;
 size_t medium_trim(void) INTERNAL;
 void medium_check(void) INTERNAL;
 void medium_stats(struct ward_stats *s) INTERNAL;
@@ -359,7 +359,7 @@ void large_init(void) INTERNAL;
 void *large_alloc(size_t n, size_t align, bool zero) INTERNAL;
 void large_free(uintptr_t p, const char *op) INTERNAL;
 size_t large_live(uintptr_t p, const char *op) INTERNAL;
-bool large_realloc_inplace(uintptr_t p, size_t n) INTERNAL;
+bool large_realloc(uintptr_t p, size_t n, size_t *old) INTERNAL;
 void large_check(void) INTERNAL;
 void large_stats(struct ward_stats *s) INTERNAL;
 void large_lock_all(void) INTERNAL;

@@ -311,10 +311,13 @@ void large_free(uintptr_t p, const char *op)
         os_unmap((void *)victims[i].map, victims[i].map_size);
 }
 
-bool large_realloc_inplace(uintptr_t p, size_t n)
+/* realloc's first step: verifies the chunk, sets *old, and resizes it in
+ * place when the new size fits its mapping without wasting half of it. */
+bool large_realloc(uintptr_t p, size_t n, size_t *old)
 {
     pthread_mutex_lock(&L.lock);
     struct lrec *r = verify_live(p, "realloc", true);
+    *old = r->n;
     uintptr_t end = r->map + r->map_size - G.page;
     bool ok = n <= end - p && n >= (end - p) / 2;
     if (ok) {

@@ -567,15 +567,22 @@ void medium_release(uintptr_t p)
     pthread_mutex_unlock(&a->lock);
 }
 
-void *medium_realloc_inplace(uintptr_t p, size_t n)
+/* realloc's first step: verifies the chunk, sets *old, and resizes it in
+ * place (shrinking, or growing into a free neighbour) when it can; NULL
+ * when it must move. */
+void *medium_realloc(uintptr_t p, size_t n, size_t *old)
 {
     struct arena *a = arena_of(p);
     uintptr_t c = p - HDR;
     void *r = NULL;
     pthread_mutex_lock(&a->lock);
     uint64_t m = verify_live(a, p, "realloc");
+    check_overflow(a, p, "realloc", m);
     size_t size = meta_size(m), need = need_of(n);
-    if (need <= size) {
+    *old = size - HDR - meta_unused(m);
+    if (n > MEDIUM_MAX) {
+        /* moves to the large tier */
+    } else if (need <= size) {
         if (size - need >= 4096) { /* give the tail back */
             uintptr_t t = c + need;
             bool full = G.opt.poison == POISON_FULL;

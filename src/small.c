@@ -378,9 +378,16 @@ void small_release(struct tcache *tc, uintptr_t p)
     to_cache(tc, k, chunk);
 }
 
-void *small_realloc_inplace(uintptr_t p, size_t n)
+/* realloc's first step: verifies the chunk (as free would), sets *old to
+ * its request size, and resizes it in place when the new size stays in
+ * its class; NULL when it must move. */
+void *small_realloc(uintptr_t p, size_t n, size_t *old)
 {
-    struct sclass *k = class_of_ptr(p);
+    struct sclass *k;
+    size_t idx;
+    uint64_t m = verify_live(p, "realloc", &k, &idx);
+    check_overflow(p, "realloc", k, idx, m);
+    *old = k->slot - HDR - meta_unused(m);
     if (n > SMALL_MAX || &classes[small_class(n)] != k)
         return NULL;
     size_t unused = k->slot - HDR - n;
