@@ -1,0 +1,123 @@
+/* Shared helpers for ward's allocation microbenchmarks.
+ *
+ * Every benchmark does a fixed amount of work (never a fixed time), draws
+ * its sizes from a seeded PRNG so that every allocator sees the same
+ * sequence, and prints one checksum computed from block *contents* (never
+ * from addresses), so the output must be identical under every allocator:
+ * run.sh flags a differing checksum as BAD-OUTPUT. */
+#ifndef WARD_BENCH_COMMON_H
+#define WARD_BENCH_COMMON_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* xorshift64* : small, fast, deterministic. */
+typedef struct { uint64_t s; } rng_t;
+
+static inline void rng_seed(rng_t *r, uint64_t seed)
+{
+    r->s = seed * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
+    if (r->s == 0)
+        r->s = 1;
+}
+
+static inline uint64_t rng_next(rng_t *r)
+{
+    uint64_t x = r->s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    r->s = x;
+    return x * 0x2545F4914F6CDD1Dull;
+}
+
+/* uniform in [lo, hi] */
+static inline size_t rng_range(rng_t *r, size_t lo, size_t hi)
+{
+    return lo + (size_t)(rng_next(r) % (uint64_t)(hi - lo + 1));
+}
+
+/* log-uniform in [lo, hi]: as many blocks of 1-2 KiB as of 128-256 KiB */
+static inline size_t rng_logrange(rng_t *r, size_t lo, size_t hi)
+{
+    /* pick a power-of-two band, then uniform inside it */
+    unsigned lo_bit = 63u - (unsigned)__builtin_clzll(lo);
+    unsigned hi_bit = 63u - (unsigned)__builtin_clzll(hi);
+    unsigned band = lo_bit + (unsigned)(rng_next(r) % (hi_bit - lo_bit + 1));
+    size_t b_lo = (size_t)1 << band, b_hi = ((size_t)1 << (band + 1)) - 1;
+    if (b_lo < lo) b_lo = lo;
+    if (b_hi > hi) b_hi = hi;
+    return rng_range(r, b_lo, b_hi);
+}
+
+/* Small sizes as programs use them: mostly tiny, a tail up to 1 KiB. */
+static inline size_t small_size(rng_t *r)
+{
+    uint64_t x = rng_next(r);
+    switch (x & 3) {
+    case 0: case 1: return 8 + (size_t)((x >> 8) % 57);    /* 8..64    */
+    case 2:         return 8 + (size_t)((x >> 8) % 249);   /* 8..256   */
+    default:        return 8 + (size_t)((x >> 8) % 1017);  /* 8..1024  */
+    }
+}
+
+static inline void *xmalloc(size_t n)
+{
+    void *p = malloc(n);
+    if (!p) {
+        fprintf(stderr, "bench: malloc(%zu) failed\n", n);
+        exit(2);
+    }
+    return p;
+}
+
+static inline void *xrealloc(void *old, size_t n)
+{
+    void *p = realloc(old, n);
+    if (!p) {
+        fprintf(stderr, "bench: realloc(%zu) failed\n", n);
+        exit(2);
+    }
+    return p;
+}
+
+/* Write a recognisable stamp in a block's first bytes (up to 32) and its
+ * last byte; the stamp depends only on tag and size. */
+static inline void stamp(unsigned char *p, size_t n, uint64_t tag)
+{
+    size_t k = n < 32 ? n : 32;
+    uint64_t v = tag * 0xff51afd7ed558ccdull;
+    if (n == 0)
+        return;
+    for (size_t i = 0; i < k; i++)
+        p[i] = (unsigned char)(v >> ((i & 7) * 8)) ^ (unsigned char)i;
+    p[n - 1] = (unsigned char)(tag ^ n);
+}
+
+/* Check a stamp and fold it into a checksum; exits on a mismatch (an
+ * allocator that handed out overlapping blocks or corrupted them). */
+static inline uint64_t unstamp(const unsigned char *p, size_t n, uint64_t tag, uint64_t sum)
+{
+    size_t k = n < 32 ? n : 32;
+    uint64_t v = tag * 0xff51afd7ed558ccdull;
+    if (n == 0)
+        return sum;
+    if (p[n - 1] != (unsigned char)(tag ^ n) && n > 32) {
+        fprintf(stderr, "bench: block of %zu bytes corrupted (last byte)\n", n);
+        exit(3);
+    }
+    for (size_t i = 0; i < k; i++) {
+        unsigned char want = (unsigned char)(v >> ((i & 7) * 8)) ^ (unsigned char)i;
+        if (i == n - 1)
+            want = (unsigned char)(tag ^ n);
+        if (p[i] != want) {
+            fprintf(stderr, "bench: block of %zu bytes corrupted at byte %zu\n", n, i);
+            exit(3);
+        }
+    }
+    return (sum ^ (tag + n)) * 0x100000001b3ull + p[0];
+}
+
+#endif
