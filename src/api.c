@@ -99,6 +99,23 @@ void ward_init_slow(void)
 
 __attribute__((constructor)) static void ward_constructor(void) { ward_ensure_init(); }
 
+/* At exit (after main returns or exit(3)): chunks freed just before the end
+ * never left the quarantine, so a write after free there would go unseen. */
+__attribute__((destructor)) static void ward_destructor(void)
+{
+    if (__atomic_load_n(&ward_ready, __ATOMIC_ACQUIRE) != 2)
+        return;
+    int e = errno;
+    if (G.opt.exit_check == EXIT_CHECK_HEAP) {
+        ward_check_heap();
+    } else if (G.opt.exit_check == EXIT_CHECK_QUARANTINE) {
+        struct tcache *tc = ward_tls;
+        if (tc > TC_DEAD)
+            quarantine_check(tc, "exit");
+    }
+    errno = e;
+}
+
 /* ---- allocation -------------------------------------------------------- */
 
 static inline bool size_ok(size_t n, size_t align)

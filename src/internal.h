@@ -55,6 +55,7 @@ _Static_assert((Q_SLOTS & (Q_SLOTS - 1)) == 0, "quarantine ring is a power of tw
 enum { ON_ERROR_ABORT, ON_ERROR_EXIT };
 enum { POISON_OFF, POISON_PARTIAL, POISON_FULL };
 enum { CHECKSUM_FAST, CHECKSUM_SIPHASH };
+enum { EXIT_CHECK_OFF, EXIT_CHECK_QUARANTINE, EXIT_CHECK_HEAP };
 
 struct ward_options {
     long on_error;
@@ -69,6 +70,7 @@ struct ward_options {
     long checksum;
     long purge_threshold;    /* dirty free bytes per arena before pages go back */
     long backtrace;
+    long exit_check;
 };
 
 /* ---- global read-only state --------------------------------------------- */
@@ -320,6 +322,7 @@ size_t ward_quarantined_bytes(void) INTERNAL;
 /* ---- quarantine.c --------------------------------------------------------- */
 void quarantine_push(struct tcache *tc, uintptr_t user, size_t csize) INTERNAL;
 void quarantine_drain(struct tcache *tc) INTERNAL;
+void quarantine_check(struct tcache *tc, const char *op) INTERNAL;
 void chunk_release(struct tcache *tc, uintptr_t user) INTERNAL; /* quarantine exit */
 
 /* ---- tiers ---------------------------------------------------------------- */
@@ -331,6 +334,7 @@ void small_init(void) INTERNAL;
 void *small_alloc(size_t n, unsigned cls, bool zero) INTERNAL;
 void small_free(uintptr_t p, const char *op) INTERNAL;
 void small_release(struct tcache *tc, uintptr_t p) INTERNAL; /* QUAR -> free */
+void small_check_quarantined(uintptr_t p, const char *op) INTERNAL;
 /* Verifies a live small chunk, returns its request size and class. */
 size_t small_live(uintptr_t p, const char *op, bool full) INTERNAL;
 void *small_realloc(uintptr_t p, size_t n, size_t *old) INTERNAL;
@@ -346,6 +350,7 @@ void medium_init(void) INTERNAL;
 void *medium_alloc(size_t n, size_t align, bool zero) INTERNAL;
 void medium_free(uintptr_t p, const char *op) INTERNAL;
 void medium_release(uintptr_t p) INTERNAL; /* QUAR -> free */
+void medium_check_quarantined(uintptr_t p, const char *op) INTERNAL;
 size_t medium_live(uintptr_t p, const char *op, bool full) INTERNAL;
 void *medium_realloc(uintptr_t p, size_t n, size_t *old) INTERNAL;
 size_t medium_trim(void) INTERNAL;

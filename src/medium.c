@@ -543,20 +543,39 @@ void medium_free(uintptr_t p, const char *op)
     medium_release(p);
 }
 
+/* A quarantined chunk is still as free left it: header and poison (all of
+ * it, or its two ends when free zeroed only those); returns its header. */
+static uint64_t verify_quarantined(struct arena *a, uintptr_t p, const char *op)
+{
+    uintptr_t bad;
+    uint64_t m;
+    if (unlikely(!hdr_load(p - HDR, &m) || meta_state(m) != ST_QUAR))
+        corrupt(a, "corrupted chunk header", op, p, 0, "the header of a quarantined chunk was overwritten");
+    size_t size = meta_size(m), body = size - HDR;
+    size_t e = (meta_unused(m) & F_DIRTY) ? edge_of(body) : 0;
+    bool ok = e ? poison_ok(p, e, &bad) && poison_ok(p + body - e, e, &bad) : poison_ok(p, body, &bad);
+    if (unlikely(G.opt.poison != POISON_OFF && !ok))
+        ward_fatal("write after free", op, (void *)p, TIER_MEDIUM, size,
+                   "freed memory was written at offset %zu while in quarantine", (size_t)(bad - p));
+    return m;
+}
+
+void medium_check_quarantined(uintptr_t p, const char *op)
+{
+    struct arena *a = arena_of(p);
+    pthread_mutex_lock(&a->lock);
+    (void)verify_quarantined(a, p, op);
+    pthread_mutex_unlock(&a->lock);
+}
+
 void medium_release(uintptr_t p)
 {
     struct arena *a = arena_of(p);
-    uintptr_t c = p - HDR, bad;
+    uintptr_t c = p - HDR;
     pthread_mutex_lock(&a->lock);
-    uint64_t m;
-    if (unlikely(!hdr_load(c, &m) || meta_state(m) != ST_QUAR))
-        corrupt(a, "corrupted chunk header", "free", p, 0, "the header of a quarantined chunk was overwritten");
-    size_t size = meta_size(m), body = size - HDR, e = edge_of(body);
+    uint64_t m = verify_quarantined(a, p, "free");
+    size_t size = meta_size(m);
     bool dirty = meta_unused(m) & F_DIRTY;
-    bool ok = e ? poison_ok(p, e, &bad) && poison_ok(p + body - e, e, &bad) : poison_ok(p, body, &bad);
-    if (unlikely(G.opt.poison != POISON_OFF && !ok))
-        ward_fatal("write after free", "free", (void *)p, TIER_MEDIUM, size,
-                   "freed memory was written at offset %zu while in quarantine", (size_t)(bad - p));
     bit_set(a->freed, bit_of(a, c));
     coalesce_insert(a, c, size, dirty, pages_of(size), "free");
     if (a->dirty > (size_t)G.opt.purge_threshold) {

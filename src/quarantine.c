@@ -45,6 +45,19 @@ void quarantine_push(struct tcache *tc, uintptr_t p, size_t csize)
         evict_one(tc);
 }
 
+/* Verifies every chunk still waiting, without releasing any (at exit: a
+ * write after free shortly before the end is still caught). */
+void quarantine_check(struct tcache *tc, const char *op)
+{
+    for (uint32_t i = 0; i < tc->qlen; i++) {
+        uintptr_t p = tc->q[(tc->qhead + i) & (Q_SLOTS - 1)];
+        if (in_small(p))
+            small_check_quarantined(p, op);
+        else
+            medium_check_quarantined(p, op);
+    }
+}
+
 void quarantine_drain(struct tcache *tc)
 {
     while (tc->qlen)

@@ -363,19 +363,26 @@ void small_free(uintptr_t p, const char *op)
     to_cache(tc, k, chunk);
 }
 
+/* A quarantined chunk is still as free left it: header and poison. */
+void small_check_quarantined(uintptr_t p, const char *op)
+{
+    struct sclass *k = class_of_ptr(p);
+    uintptr_t bad;
+    uint64_t m;
+    if (unlikely(!hdr_load(p - HDR, &m) || meta_state(m) != ST_QUAR || meta_size(m) != k->slot))
+        ward_fatal("corrupted chunk header", op, (void *)p, TIER_SMALL, k->slot,
+                   "the header of a quarantined chunk was overwritten");
+    if (unlikely(!slot_clean(p, k->slot - HDR, &bad)))
+        ward_fatal("write after free", op, (void *)p, TIER_SMALL, k->slot,
+                   "freed memory was written at offset %zu while in quarantine", (size_t)(bad - p));
+}
+
 void small_release(struct tcache *tc, uintptr_t p)
 {
     struct sclass *k = class_of_ptr(p);
-    uintptr_t chunk = p - HDR, bad;
-    uint64_t m;
-    if (unlikely(!hdr_load(chunk, &m) || meta_state(m) != ST_QUAR || meta_size(m) != k->slot))
-        ward_fatal("corrupted chunk header", "free", (void *)p, TIER_SMALL, k->slot,
-                   "the header of a quarantined chunk was overwritten");
-    if (unlikely(!slot_clean(p, k->slot - HDR, &bad)))
-        ward_fatal("write after free", "free", (void *)p, TIER_SMALL, k->slot,
-                   "freed memory was written at offset %zu while in quarantine", (size_t)(bad - p));
-    hdr_store(chunk, k->slot, 0, ST_FREE);
-    to_cache(tc, k, chunk);
+    small_check_quarantined(p, "free");
+    hdr_store(p - HDR, k->slot, 0, ST_FREE);
+    to_cache(tc, k, p - HDR);
 }
 
 /* realloc's first step: verifies the chunk (as free would), sets *old to

@@ -112,6 +112,14 @@ static void write_after_free(size_t n, size_t off)
     }
     churn_all(20000);
 }
+static void write_after_free_exit(size_t n)
+{
+    /* the bug right before the end: the chunk is still in quarantine */
+    char *p = xmalloc(n);
+    xfree(p);
+    hide(p)[n / 3] = 'X';
+}
+static void overflow_no_free(size_t n) { char *p = xmalloc(n); memset(hide(p), 'A', n + 1); }
 static void write_after_free_check(size_t n)
 {
     char *p = xmalloc(n);
@@ -250,6 +258,8 @@ struct tcase {
     X(waf_check_small, write_after_free_check(SMALL), "ward: write after free:", ABORT)           \
     X(waf_check_medium, write_after_free_check(MEDIUM), "ward: write after free:", ABORT)         \
     X(uaf_large, large_uaf(), NULL, SEGV)                                                          \
+    X(waf_exit_small, write_after_free_exit(SMALL), "ward: write after free: exit", ABORT)         \
+    X(waf_exit_medium, write_after_free_exit(MEDIUM), "ward: write after free: exit", ABORT)       \
     X(link_small, link_poison(SMALL), "ward: write after free:", ABORT)                            \
     X(link_medium, link_poison(MEDIUM), "ward: write after free:|ward: corrupted free-list link:", \
       ABORT)                                                                                       \
@@ -281,6 +291,8 @@ struct tcase {
 CASES(DEF)
 F(waf_medium_big_middle, write_after_free(MEDIUM_BIG, 50000))
 F(waf_medium_huge, write_after_free(MEDIUM_HUGE, 100))
+F(of_exit_small, overflow_no_free(SMALL))
+F(of_exit_medium, overflow_no_free(MEDIUM))
 #define ROW(name, expr, expect, end) C(name, expr, expect, end),
 static const struct tcase cases[] = {
     CASES(ROW)
@@ -294,6 +306,10 @@ static const struct tcase cases[] = {
     {"partial_poison_waf", waf_medium_fn, "ward: write after free:", ABORT, "poison=partial:poison_bytes=1024"},
     {"full_poison_waf_middle", waf_medium_big_middle_fn, "ward: write after free:", ABORT, "poison=full"},
     {"full_poison_waf_huge", waf_medium_huge_fn, "ward: write after free:", ABORT, "poison=full"},
+    /* exit_check=heap: the whole heap is verified at exit */
+    {"exit_check_heap_small", of_exit_small_fn, "ward: heap buffer overflow: ward_check_heap", ABORT, "exit_check=heap"},
+    {"exit_check_heap_medium", of_exit_medium_fn, "ward: heap buffer overflow: ward_check_heap", ABORT, "exit_check=heap"},
+    {"exit_check_off", waf_exit_small_fn, NULL, EXIT0, "exit_check=off"},
     {"bad_option", fine_fn, "ward: WARD_OPTIONS: unknown option 'bogus'", ABORT, "bogus=1"},
     {"bad_value", fine_fn, "ward: WARD_OPTIONS: bad value 'maybe' for on_error", ABORT, "on_error=maybe"},
     {"good_options", fine_fn, NULL, EXIT0, "quarantine_bytes=1m:poison=partial:canary=0:backtrace=0"},
