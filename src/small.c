@@ -271,6 +271,11 @@ static uint64_t verify_live(uintptr_t p, const char *op, struct sclass **kp, siz
     uintptr_t chunk = p - HDR;
     uint64_t m;
     if (unlikely(!hdr_load(chunk, &m))) {
+        /* raw read, only to tell an empty slot from a corrupted header */
+        const struct hdr *h = (const struct hdr *)chunk;
+        if (!slot_out(k, idx) && !h->meta && !h->check)
+            ward_fatal(invalid_class(op), op, (void *)p, TIER_SMALL, k->slot,
+                       "no chunk was ever allocated here (or it was freed and its slab given back)");
         if (!slot_out(k, idx))
             ward_fatal(freed_class(op), op, (void *)p, TIER_SMALL, k->slot,
                        "chunk is already free");

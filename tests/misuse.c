@@ -170,6 +170,12 @@ static void invalid_mmap(void)
     xfree(m + 64);
 }
 static void invalid_interior(size_t n, size_t off) { char *p = xmalloc(n); xfree(hide(p) + off); }
+static void invalid_unused_slot(void)
+{
+    /* a slot-aligned pointer far into the class's slab, never handed out */
+    char *p = xmalloc(SMALL);
+    xfree(hide(p) + 48 * 700);
+}
 static void invalid_unaligned(size_t n) { char *p = xmalloc(n); xfree(hide(p) + 1); }
 static void realloc_freed(size_t n) { char *p = xmalloc(n); xfree(p); p = xrealloc(p, n + 100); xfree(p); }
 static void realloc_invalid(void) { char buf[64] __attribute__((aligned(16))); xrealloc(hide(buf), 100); }
@@ -275,6 +281,7 @@ struct tcase {
     X(inv_interior_medium, invalid_interior(MEDIUM, 64), "ward: invalid free:", ABORT)             \
     X(inv_interior_large, invalid_interior(LARGE, 4096), "ward: invalid free:", ABORT)             \
     X(inv_unaligned_small, invalid_unaligned(SMALL), "ward: invalid free:", ABORT)                 \
+    X(inv_unused_slot, invalid_unused_slot(), "ward: invalid free:", ABORT)                        \
     X(inv_unaligned_large, invalid_unaligned(LARGE), "ward: invalid free:", ABORT)                 \
     X(realloc_freed_small, realloc_freed(SMALL), "ward: use after free: realloc", ABORT)           \
     X(realloc_freed_medium, realloc_freed(MEDIUM), "ward: use after free: realloc", ABORT)         \
