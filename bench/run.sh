@@ -71,7 +71,9 @@ SQLITE=$(command -v sqlite3 2>/dev/null || true)
 ALLOCS=()
 ALLOCS+=("glibc||")
 WARD=$BUILD/libward.so
+WARD_STAMP=
 if [ -f "$WARD" ]; then
+    WARD_STAMP=$(stat -c %Y "$WARD")
     ALLOCS+=("ward|$WARD|")
     ALLOCS+=("ward-nochecks|$WARD|WARD_OPTIONS=quarantine_bytes=0:poison=off:canary=0")
 else
@@ -286,6 +288,14 @@ version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo '?'; }
     echo "largest of the process and the children it waited for."
     echo "Allocators: $(for a in "${ALLOCS[@]}"; do IFS='|' read -r l p e <<< "$a";
         printf '%s%s%s; ' "$l" "${p:+ = $p}" "${e:+ with $e}"; done | sed 's/; $/./')"
+    if [ -n "$WARD_STAMP" ]; then
+        rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')
+        [ -n "$(git -C "$ROOT" status --porcelain -- src include 2>/dev/null)" ] && rev="$rev + uncommitted changes"
+        echo "ward: $WARD built $(date -u -d "@$WARD_STAMP" '+%Y-%m-%d %H:%M:%S UTC'), source at $rev."
+        if [ "$(stat -c %Y "$WARD" 2>/dev/null)" != "$WARD_STAMP" ]; then
+            echo "**Warning: $WARD was rebuilt while this ran; later runs used the new build.**"
+        fi
+    fi
     echo "Debian packages: jemalloc $(version libjemalloc2), tcmalloc $(version libtcmalloc-minimal4)," \
         "mimalloc $(version libmimalloc2.0), glibc $(version libc6)."
     echo

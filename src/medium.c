@@ -126,7 +126,7 @@ static inline size_t free_size(struct arena *a, uintptr_t c, const char *op)
 }
 
 /* A free chunk's unused-bytes field: F_DIRTY, and above it how many of its
- * pages may be resident (touched since they were last given back). */
+ * whole pages may be resident (touched since they were last given back). */
 static inline bool m_dirty(uint64_t m) { return meta_unused(m) & F_DIRTY; }
 static inline size_t m_pages(uint64_t m) { return meta_unused(m) >> 1; }
 static inline size_t pages_of(size_t bytes) { return (bytes + G.page - 1) / G.page; }
@@ -149,10 +149,21 @@ static inline unsigned bin_of(size_t size)
     return b < NBINS ? b : NBINS - 1;
 }
 
+/* The whole pages of a free chunk that purging can give back: past its
+ * header and links, before its footer. */
+static inline size_t releasable(uintptr_t c, size_t size, uintptr_t *lo, uintptr_t *hi)
+{
+    *lo = (c + 32 + G.page - 1) & ~(G.page - 1);
+    *hi = (c + size - 16) & ~(G.page - 1);
+    return *hi > *lo ? (*hi - *lo) / G.page : 0;
+}
+
 static void bin_insert(struct arena *a, uintptr_t c, size_t size, bool dirty, size_t pages, const char *op)
 {
-    if (pages > pages_of(size))
-        pages = pages_of(size);
+    uintptr_t lo, hi;
+    size_t whole = releasable(c, size, &lo, &hi);
+    if (pages > whole)
+        pages = whole;
     if (pages > 0x7fffff)
         pages = 0x7fffff;
     unsigned b = bin_of(size);
@@ -312,20 +323,15 @@ static size_t purge(struct arena *a, size_t keep)
     for (unsigned b = NBINS; b-- > 0 && a->dirty > keep;)
         for (uintptr_t c = a->bins[b]; c && a->dirty > keep; c = link_get(a, c, L_NEXT, "malloc_trim")) {
             uint64_t m = free_meta(a, c, "malloc_trim");
-            size_t s = meta_size(m);
             if (!m_pages(m))
                 continue;
-            uintptr_t lo = (c + 32 + G.page - 1) & ~(G.page - 1), hi = (c + s - 16) & ~(G.page - 1);
-            if (hi > lo) {
-                os_release((void *)lo, hi - lo);
-                released += hi - lo;
-            }
-            /* the partial pages at both ends stay counted */
-            size_t left = (lo - c + s - (hi > lo ? hi : lo) + G.page - 1) / G.page;
-            if (left > m_pages(m))
-                left = m_pages(m);
-            a->dirty -= (m_pages(m) - left) * G.page;
-            hdr_store(c, s, (left << 1) | (meta_unused(m) & F_DIRTY), ST_FREE);
+            uintptr_t lo, hi;
+            size_t s = meta_size(m);
+            (void)releasable(c, s, &lo, &hi);
+            os_release((void *)lo, hi - lo);
+            released += hi - lo;
+            a->dirty -= m_pages(m) * G.page;
+            hdr_store(c, s, meta_unused(m) & F_DIRTY, ST_FREE);
         }
     return released;
 }
