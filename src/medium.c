@@ -214,21 +214,32 @@ static void bin_unlink(struct arena *a, uintptr_t c, uint64_t meta, const char *
     a->dirty -= m_pages(meta) * G.page;
 }
 
-/* Removes and returns the smallest free chunk of at least `need` bytes. */
+/* The first chunk of at least `need` bytes among the first `limit` of list
+ * b, unlinked; 0 when there is none. */
+static uintptr_t take_from(struct arena *a, unsigned b, size_t need, size_t limit, uint64_t *meta)
+{
+    size_t steps = 0;
+    for (uintptr_t c = a->bins[b]; c && steps++ < limit; c = link_get(a, c, L_NEXT, "malloc")) {
+        uint64_t m = free_meta(a, c, "malloc");
+        if (meta_size(m) >= need) {
+            bin_unlink(a, c, m, "malloc");
+            *meta = m;
+            return c;
+        }
+    }
+    return 0;
+}
+
+/* Removes and returns a free chunk of at least `need` bytes: the first fit
+ * in need's own list (nearly the best fit), else the head of the next
+ * non-empty list (every chunk there is big enough), else the rest of need's
+ * list, before the arena has to grow. */
 static uintptr_t find_fit(struct arena *a, size_t need, uint64_t *meta)
 {
     unsigned b = bin_of(need);
-    if (b >= 64 || a->bins[b]) {
-        int steps = 0;
-        for (uintptr_t c = a->bins[b]; c && steps++ < BIN_WALK; c = link_get(a, c, L_NEXT, "malloc")) {
-            uint64_t m = free_meta(a, c, "malloc");
-            if (meta_size(m) >= need) {
-                bin_unlink(a, c, m, "malloc");
-                *meta = m;
-                return c;
-            }
-        }
-    }
+    uintptr_t c = take_from(a, b, need, BIN_WALK, meta);
+    if (c)
+        return c;
     for (unsigned w = (b + 1) / 64; w < NBINS / 64; w++) {
         uint64_t bits = a->binmap[w];
         if (w == (b + 1) / 64)
@@ -236,27 +247,13 @@ static uintptr_t find_fit(struct arena *a, size_t need, uint64_t *meta)
         if (!bits)
             continue;
         unsigned nb = w * 64 + (unsigned)__builtin_ctzll(bits);
-        uintptr_t c = a->bins[nb];
-        uint64_t m = free_meta(a, c, "malloc");
-        if (meta_size(m) < need)
-            corrupt(a, "corrupted chunk header", "malloc", c + HDR, meta_size(m), "free chunk smaller than its list");
-        bin_unlink(a, c, m, "malloc");
-        *meta = m;
+        c = take_from(a, nb, need, 1, meta);
+        if (!c)
+            corrupt(a, "corrupted chunk header", "malloc", a->bins[nb] + HDR, 0,
+                    "free chunk smaller than its list");
         return c;
     }
-    /* nothing bigger anywhere: look at the rest of the first list before
-     * the arena grows */
-    if (b >= 64) {
-        for (uintptr_t c = a->bins[b]; c; c = link_get(a, c, L_NEXT, "malloc")) {
-            uint64_t m = free_meta(a, c, "malloc");
-            if (meta_size(m) >= need) {
-                bin_unlink(a, c, m, "malloc");
-                *meta = m;
-                return c;
-            }
-        }
-    }
-    return 0;
+    return b >= 64 ? take_from(a, b, need, SIZE_MAX, meta) : 0;
 }
 
 /* Verifies the poison at both ends of a free chunk's body before it is merged. */
