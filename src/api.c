@@ -87,6 +87,7 @@ void ward_init_slow(void)
     medium_init();
     large_init();
     thread_init();
+    trace_init();
     /* secrets and options are read-only from here on */
     os_protect_ro(&ward_g, sizeof ward_g);
     __atomic_store_n(&ward_ready, 2, __ATOMIC_RELEASE);

@@ -71,6 +71,7 @@ struct ward_options {
     long purge_threshold;    /* dirty free bytes per arena before pages go back */
     long backtrace;
     long exit_check;
+    long trace;
 };
 
 /* ---- global read-only state --------------------------------------------- */
@@ -324,6 +325,18 @@ void quarantine_push(struct tcache *tc, uintptr_t user, size_t csize) INTERNAL;
 void quarantine_drain(struct tcache *tc) INTERNAL;
 void quarantine_check(struct tcache *tc, const char *op) INTERNAL;
 void chunk_release(struct tcache *tc, uintptr_t user) INTERNAL; /* quarantine exit */
+
+/* ---- trace.c: allocation and first-free stacks (trace=1) ------------------- */
+void trace_init(void) INTERNAL;
+uint32_t trace_capture(void) INTERNAL;
+void trace_alloc(uintptr_t chunk) INTERNAL;
+void trace_free(uintptr_t chunk) INTERNAL;
+void trace_print_ids(uint32_t alloc_id, uint32_t free_id) INTERNAL;
+void trace_report(uintptr_t ptr, int tier) INTERNAL;
+void trace_lock(void) INTERNAL;
+void trace_unlock(void) INTERNAL;
+void trace_reinit_lock(void) INTERNAL;
+bool large_trace_ids(uintptr_t p, uint32_t *alloc_id, uint32_t *free_id) INTERNAL;
 
 /* ---- tiers ---------------------------------------------------------------- */
 

@@ -13,12 +13,14 @@ struct lrec {
     uintptr_t map;      /* whole mapping, guards included */
     size_t map_size;
     size_t n;           /* requested bytes */
+    uint32_t alloc_id;  /* trace=1: where it was allocated */
 };
 
 struct fring {
     uintptr_t p, map;
     size_t map_size;
     bool mapped;        /* still reserved PROT_NONE */
+    uint32_t alloc_id, free_id;
 };
 
 struct lcache {
@@ -219,7 +221,7 @@ void *large_alloc(size_t n, size_t align, bool zero)
     size_t j = slot_of(p, L.cap);
     while (L.tab[j].p)
         j = (j + 1) & (L.cap - 1);
-    L.tab[j] = (struct lrec){p, map, total, n};
+    L.tab[j] = (struct lrec){p, map, total, n, G.opt.trace ? trace_capture() : 0};
     L.count++;
     L.bytes += total;
     pthread_mutex_unlock(&L.lock);
@@ -277,6 +279,7 @@ void large_free(uintptr_t p, const char *op)
     L.bytes -= rec.map_size;
     pthread_mutex_unlock(&L.lock);
 
+    uint32_t free_id = G.opt.trace ? trace_capture() : 0;
     bool cached = cache_put(rec.map, rec.map_size);
     bool keep = !cached && G.opt.quarantine_large > 0;
     if (keep)
@@ -292,7 +295,7 @@ void large_free(uintptr_t p, const char *op)
         victims[nv++] = *f;
         L.ring_mapped--;
     }
-    *f = (struct fring){rec.p, rec.map, rec.map_size, keep};
+    *f = (struct fring){rec.p, rec.map, rec.map_size, keep, rec.alloc_id, free_id};
     L.ring_head = (L.ring_head + 1) % LARGE_RING;
     if (L.ring_len < LARGE_RING)
         L.ring_len++;
@@ -384,6 +387,27 @@ void large_stats(struct ward_stats *st)
     st->free_bytes += L.cache_bytes;
     st->releasable += L.cache_bytes;
     pthread_mutex_unlock(&L.lock);
+}
+
+/* For the report path, without the lock (it may be held: the process is
+ * ending). */
+bool large_trace_ids(uintptr_t p, uint32_t *alloc_id, uint32_t *free_id)
+{
+    struct lrec *r = lookup(p);
+    if (r) {
+        *alloc_id = r->alloc_id;
+        *free_id = 0;
+        return true;
+    }
+    for (size_t i = 0; i < L.ring_len; i++) {
+        struct fring *f = &L.ring[(L.ring_head + LARGE_RING - 1 - i) % LARGE_RING];
+        if (f->p == p) {
+            *alloc_id = f->alloc_id;
+            *free_id = f->free_id;
+            return true;
+        }
+    }
+    return false;
 }
 
 void large_lock_all(void) { pthread_mutex_lock(&L.lock); }

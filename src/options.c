@@ -42,6 +42,8 @@ static const struct opt_desc table[] = {
     {"purge_threshold", T_NUM, O(purge_threshold), 64 << 20, 0, 1L << 40, {0},
      "free bytes an arena keeps before giving whole pages back to the OS"},
     {"backtrace", T_BOOL, O(backtrace), 1, 0, 1, {0}, "print a backtrace with each report"},
+    {"trace", T_BOOL, O(trace), 0, 0, 1, {0},
+     "record where each chunk was allocated and first freed, and print both in reports (a stack walk per malloc and free)"},
     {"exit_check", T_CHOICE, O(exit_check), EXIT_CHECK_QUARANTINE, 0, 2, {"off", "quarantine", "heap"},
      "at exit, verify the exiting thread's quarantine (a write after free just before the end), the whole heap, or nothing"},
 };

@@ -209,6 +209,7 @@ void ward_fatal(const char *cls, const char *op, const void *ptr, int tier, size
         write_all("ward: backtrace:\n", 17);
         print_backtrace();
     }
+    trace_report((uintptr_t)ptr, tier);
     end_process();
 }
 

@@ -249,6 +249,8 @@ void *small_alloc(size_t n, unsigned cls, bool zero)
         memset((void *)p, 0, n);
     canary_write(p, n, unused);
     hdr_store(chunk, k->slot, unused, ST_ALLOC);
+    if (unlikely(G.opt.trace))
+        trace_alloc(chunk);
     return (void *)p;
 }
 
@@ -355,6 +357,8 @@ void small_free(uintptr_t p, const char *op)
     uint64_t m = verify_live(p, op, &k, &idx);
     check_overflow(p, op, k, idx, m);
     uintptr_t chunk = p - HDR;
+    if (unlikely(G.opt.trace))
+        trace_free(chunk);
     hdr_begin(chunk);
     if (G.opt.poison != POISON_OFF)
         memset((void *)p, 0, k->slot - HDR);

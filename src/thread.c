@@ -109,10 +109,12 @@ void ward_lock_all(void)
     small_lock_all();
     medium_lock_all();
     large_lock_all();
+    trace_lock();
 }
 
 void ward_unlock_all(void)
 {
+    trace_unlock();
     large_unlock_all();
     medium_unlock_all();
     small_unlock_all();
@@ -121,6 +123,7 @@ void ward_unlock_all(void)
 
 void ward_reinit_locks_child(void)
 {
+    trace_reinit_lock();
     large_reinit_locks();
     medium_reinit_locks();
     small_reinit_locks();

@@ -199,6 +199,29 @@ static void double_free_threads(size_t n)
     pthread_join(t, NULL);
     xfree(p);
 }
+static void *churn_thread(void *arg)
+{
+    (void)arg;
+    char *keep[64] = {0};
+    for (int i = 0; i < 20000; i++) {
+        int k = i % 64;
+        xfree(keep[k]);
+        keep[k] = xmalloc((size_t)(i * 37 % 3000) + (i % 500 == 0 ? 700000 : 0));
+        keep[k][0] = 1;
+    }
+    for (int k = 0; k < 64; k++)
+        xfree(keep[k]);
+    return NULL;
+}
+static void threads_fine(void)
+{
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, churn_thread, NULL);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    puts("fine");
+}
 static void fine(void)
 {
     char *p = xmalloc(100);
@@ -216,9 +239,10 @@ struct tcase {
     const char *expect; /* first line contains one of these, '|'-separated; NULL: nothing */
     enum end end;
     const char *options;
+    const char *also; /* NULL, or text the report must also hold somewhere */
 };
 
-#define C(name, expr, expect, end) {#name, name##_fn, expect, end, NULL}
+#define C(name, expr, expect, end) {#name, name##_fn, expect, end, NULL, NULL}
 #define F(name, expr) static void name##_fn(void) { expr; }
 #define CASES(X)                                                                                  \
     X(df_small, double_free(SMALL), "ward: double free:", ABORT)                                   \
@@ -299,27 +323,35 @@ CASES(DEF)
 F(waf_medium_big_middle, write_after_free(MEDIUM_BIG, 50000))
 F(waf_medium_huge, write_after_free(MEDIUM_HUGE, 100))
 F(of_exit_small, overflow_no_free(SMALL))
+F(threads_fine, threads_fine())
 F(of_exit_medium, overflow_no_free(MEDIUM))
 #define ROW(name, expr, expect, end) C(name, expr, expect, end),
 static const struct tcase cases[] = {
     CASES(ROW)
     /* poison=partial (the default) verifies only the ends of big blocks */
     /* the configured end */
-    {"exit_code", df_small_fn, "ward: double free:", EXIT42, "on_error=exit:exitcode=42"},
-    {"no_quarantine_df", df_small_fn, "ward: double free:", ABORT, "quarantine_bytes=0"},
-    {"no_quarantine_df_medium", df_medium_fn, "ward: double free:", ABORT, "quarantine_bytes=0"},
-    {"siphash_df", df_medium_fn, "ward: double free:", ABORT, "checksum=siphash"},
-    {"siphash_hdrcopy", hdrcopy_small_fn, "ward: corrupted chunk header:", ABORT, "checksum=siphash"},
-    {"partial_poison_waf", waf_medium_fn, "ward: write after free:", ABORT, "poison=partial:poison_bytes=1024"},
-    {"full_poison_waf_middle", waf_medium_big_middle_fn, "ward: write after free:", ABORT, "poison=full"},
-    {"full_poison_waf_huge", waf_medium_huge_fn, "ward: write after free:", ABORT, "poison=full"},
+    {"exit_code", df_small_fn, "ward: double free:", EXIT42, "on_error=exit:exitcode=42", NULL},
+    {"no_quarantine_df", df_small_fn, "ward: double free:", ABORT, "quarantine_bytes=0", NULL},
+    {"no_quarantine_df_medium", df_medium_fn, "ward: double free:", ABORT, "quarantine_bytes=0", NULL},
+    {"siphash_df", df_medium_fn, "ward: double free:", ABORT, "checksum=siphash", NULL},
+    {"siphash_hdrcopy", hdrcopy_small_fn, "ward: corrupted chunk header:", ABORT, "checksum=siphash", NULL},
+    {"partial_poison_waf", waf_medium_fn, "ward: write after free:", ABORT, "poison=partial:poison_bytes=1024", NULL},
+    {"full_poison_waf_middle", waf_medium_big_middle_fn, "ward: write after free:", ABORT, "poison=full", NULL},
+    {"full_poison_waf_huge", waf_medium_huge_fn, "ward: write after free:", ABORT, "poison=full", NULL},
     /* exit_check=heap: the whole heap is verified at exit */
-    {"exit_check_heap_small", of_exit_small_fn, "ward: heap buffer overflow: ward_check_heap", ABORT, "exit_check=heap"},
-    {"exit_check_heap_medium", of_exit_medium_fn, "ward: heap buffer overflow: ward_check_heap", ABORT, "exit_check=heap"},
-    {"exit_check_off", waf_exit_small_fn, NULL, EXIT0, "exit_check=off"},
-    {"bad_option", fine_fn, "ward: WARD_OPTIONS: unknown option 'bogus'", ABORT, "bogus=1"},
-    {"bad_value", fine_fn, "ward: WARD_OPTIONS: bad value 'maybe' for on_error", ABORT, "on_error=maybe"},
-    {"good_options", fine_fn, NULL, EXIT0, "quarantine_bytes=1m:poison=partial:canary=0:backtrace=0"},
+    {"exit_check_heap_small", of_exit_small_fn, "ward: heap buffer overflow: ward_check_heap", ABORT, "exit_check=heap", NULL},
+    {"exit_check_heap_medium", of_exit_medium_fn, "ward: heap buffer overflow: ward_check_heap", ABORT, "exit_check=heap", NULL},
+    {"exit_check_off", waf_exit_small_fn, NULL, EXIT0, "exit_check=off", NULL},
+    /* trace=1: the report also says where the chunk was allocated and freed */
+    {"trace_df_small", df_small_fn, "ward: double free:", ABORT, "trace=1", "ward: chunk first freed at:"},
+    {"trace_df_medium", df_medium_fn, "ward: double free:", ABORT, "trace=1", "ward: chunk first freed at:"},
+    {"trace_df_large", df_large_fn, "ward: double free:", ABORT, "trace=1", "ward: chunk first freed at:"},
+    {"trace_waf_small", waf_small_fn, "ward: write after free:", ABORT, "trace=1", "ward: chunk allocated at:"},
+    {"trace_of_medium", of8_medium_fn, "ward: heap buffer overflow:", ABORT, "trace=1", "ward: chunk allocated at:"},
+    {"trace_threads", threads_fine_fn, NULL, EXIT0, "trace=1", NULL},
+    {"bad_option", fine_fn, "ward: WARD_OPTIONS: unknown option 'bogus'", ABORT, "bogus=1", NULL},
+    {"bad_value", fine_fn, "ward: WARD_OPTIONS: bad value 'maybe' for on_error", ABORT, "on_error=maybe", NULL},
+    {"good_options", fine_fn, NULL, EXIT0, "quarantine_bytes=1m:poison=partial:canary=0:backtrace=0", NULL},
 };
 
 static int run_case(const struct tcase *c, const char *self, const char *lib)
@@ -394,6 +426,8 @@ static int run_case(const struct tcase *c, const char *self, const char *lib)
         if (!found)
             why = "first line of the report does not match";
     }
+    if (!why && c->also && !strstr(out, c->also))
+        why = "report lacks the expected stack";
     if (!why && !c->expect && c->end != EXIT0 && strstr(out, "ward:"))
         why = "unexpected report";
     if (!why && c->end == EXIT0 && strstr(out, "ward:"))

@@ -119,6 +119,16 @@ for t in "$build"/tests/t_*; do
     report "$name" "$status" "$note"
 done
 
+# 1b. threads and fork again with trace=1 (a stack walk and the depot lock
+#     in every malloc and free, taken across fork too)
+for name in t_threads t_fork; do
+    t="$build/tests/$name"
+    [ -x "$t" ] && [ -f "$lib" ] && selected "$name:trace" || continue
+    run_one "$name:trace" env LD_PRELOAD="$lib" WARD_OPTIONS=trace=1 "$t"
+    classify "$rc"
+    report "$name:trace" "$status" "$note"
+done
+
 # 2. real programs, plainly and under ward
 export WARD_LIB="$lib"
 for s in "$tests_dir"/real/*.sh; do

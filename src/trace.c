@@ -1,0 +1,174 @@
+/* trace.c: with trace=1, where each chunk was allocated and first freed, so
+ * a report can name both.  Stacks (libunwind, which never calls malloc) are
+ * kept once each in a depot of their own mappings, found by hash; a side
+ * table outside the heap holds each small/medium chunk's two stack ids,
+ * indexed by the chunk's 16-byte granule.  Off by default: it costs a stack
+ * walk per malloc and free. */
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <unistd.h>
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#define TRACE_FRAMES 24
+#define DEPOT_BYTES (256ull << 20)
+#define DEPOT_HASH (1u << 20)
+
+struct depot_rec {
+    uint32_t next;     /* id of the next record in the hash chain */
+    uint32_t hash;
+    uint32_t n;
+    uint32_t pad;
+    uintptr_t pc[];
+};
+
+static struct {
+    pthread_mutex_t lock;
+    char *mem;          /* records; id = offset / 8, 0 is none */
+    size_t used, committed;
+    uint32_t *heads;
+    uint32_t (*side)[2]; /* per 16-byte granule of the heap: alloc id, free id */
+} D = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static __thread int in_trace __attribute__((tls_model("initial-exec")));
+
+void trace_init(void)
+{
+    if (!G.opt.trace)
+        return;
+    size_t side = (G.heap_hi - G.heap_lo) / 16 * sizeof D.side[0];
+    D.mem = os_reserve(DEPOT_BYTES);
+    D.heads = os_reserve(DEPOT_HASH * sizeof(uint32_t));
+    D.side = os_reserve(side);
+    if (!D.mem || !D.heads || !D.side || !os_commit(D.heads, DEPOT_HASH * sizeof(uint32_t)) ||
+        !os_commit(D.side, side))
+        ward_die("trace=1: cannot reserve the stack depot");
+    os_name(D.mem, DEPOT_BYTES, "ward trace depot");
+    os_name(D.side, side, "ward trace table");
+    D.used = 8;
+}
+
+static uint32_t depot_put(uintptr_t *pc, uint32_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull;
+    for (uint32_t i = 0; i < n; i++)
+        h = wmix(h ^ pc[i], 0xff51afd7ed558ccdull);
+    uint32_t hash = (uint32_t)h, slot = hash & (DEPOT_HASH - 1), id;
+    size_t rec = sizeof(struct depot_rec) + n * sizeof(uintptr_t);
+    pthread_mutex_lock(&D.lock);
+    for (id = D.heads[slot]; id; id = ((struct depot_rec *)(D.mem + (size_t)id * 8))->next) {
+        struct depot_rec *r = (struct depot_rec *)(D.mem + (size_t)id * 8);
+        if (r->hash == hash && r->n == n && !memcmp(r->pc, pc, n * sizeof(uintptr_t)))
+            goto out;
+    }
+    id = 0;
+    if (D.used + rec > DEPOT_BYTES)
+        goto out; /* full: new stacks are not kept */
+    if (D.used + rec > D.committed) {
+        size_t want = (D.used + rec + COMMIT_STEP - 1) & ~(size_t)(COMMIT_STEP - 1);
+        if (!os_commit(D.mem + D.committed, want - D.committed))
+            goto out;
+        D.committed = want;
+    }
+    struct depot_rec *r = (struct depot_rec *)(D.mem + D.used);
+    r->hash = hash;
+    r->n = n;
+    memcpy(r->pc, pc, n * sizeof(uintptr_t));
+    r->next = D.heads[slot];
+    id = (uint32_t)(D.used / 8);
+    D.heads[slot] = id;
+    D.used += (rec + 7) & ~(size_t)7;
+out:
+    pthread_mutex_unlock(&D.lock);
+    return id;
+}
+
+uint32_t trace_capture(void)
+{
+    if (in_trace)
+        return 0;
+    in_trace = 1;
+    void *pcs[TRACE_FRAMES];
+    int n = unw_backtrace(pcs, TRACE_FRAMES);
+    uint32_t id = n > 0 ? depot_put((uintptr_t *)pcs, (uint32_t)n) : 0;
+    in_trace = 0;
+    return id;
+}
+
+static inline uint32_t *side_of(uintptr_t chunk)
+{
+    return D.side[(chunk - G.heap_lo) / 16];
+}
+
+/* fork: the depot lock is taken with the others (thread.c) */
+void trace_lock(void) { pthread_mutex_lock(&D.lock); }
+void trace_unlock(void) { pthread_mutex_unlock(&D.lock); }
+void trace_reinit_lock(void) { pthread_mutex_init(&D.lock, NULL); }
+
+void trace_alloc(uintptr_t chunk)
+{
+    uint32_t *s = side_of(chunk);
+    s[0] = trace_capture();
+    s[1] = 0;
+}
+
+void trace_free(uintptr_t chunk)
+{
+    uint32_t *s = side_of(chunk);
+    if (!s[1])
+        s[1] = trace_capture();
+}
+
+static void print_stack(const char *title, uint32_t id)
+{
+    if (!id || (size_t)id * 8 >= D.used)
+        return;
+    struct depot_rec *r = (struct depot_rec *)(D.mem + (size_t)id * 8);
+    ward_printf("ward: %s:\n", title);
+    Dl_info self, fi;
+    uint32_t first = 0;
+    /* start at the API call: skip ward's own frames but the last */
+    if (dladdr((void *)trace_capture, &self))
+        while (first + 1 < r->n && dladdr((void *)r->pc[first + 1], &fi) && fi.dli_fbase == self.dli_fbase)
+            first++;
+    for (uint32_t i = first; i < r->n; i++) {
+        void *pc = (void *)r->pc[i];
+        if (dladdr(pc, &fi) && fi.dli_fname) {
+            const char *obj = fi.dli_fname[0] ? fi.dli_fname : "<main>";
+            if (fi.dli_sname && fi.dli_saddr)
+                ward_printf("    #%u %p in %s+0x%lx (%s+0x%lx)\n", i - first, pc, fi.dli_sname,
+                            (unsigned long)((uintptr_t)pc - (uintptr_t)fi.dli_saddr), obj,
+                            (unsigned long)((uintptr_t)pc - (uintptr_t)fi.dli_fbase));
+            else
+                ward_printf("    #%u %p in %s+0x%lx\n", i - first, pc, obj,
+                            (unsigned long)((uintptr_t)pc - (uintptr_t)fi.dli_fbase));
+        } else {
+            ward_printf("    #%u %p\n", i - first, pc);
+        }
+    }
+}
+
+void trace_print_ids(uint32_t alloc_id, uint32_t free_id)
+{
+    print_stack("chunk allocated at", alloc_id);
+    print_stack("chunk first freed at", free_id);
+}
+
+/* From the report path: the chunk's stacks, when ptr is a chunk's user
+ * pointer (lock-free reads: the process is ending). */
+void trace_report(uintptr_t ptr, int tier)
+{
+    if (!G.opt.trace || !D.side)
+        return;
+    if (tier == TIER_LARGE) {
+        uint32_t a, f;
+        if (large_trace_ids(ptr, &a, &f))
+            trace_print_ids(a, f);
+        return;
+    }
+    if ((ptr & 15) || ptr - HDR < G.heap_lo || ptr >= G.heap_hi)
+        return;
+    uint32_t *s = side_of(ptr - HDR);
+    trace_print_ids(s[0], s[1]);
+}
