@@ -169,8 +169,11 @@ static inline uint64_t keyed2(uint64_t addr, uint64_t v, uint64_t k0, uint64_t k
 
 /* ---- chunk header ---------------------------------------------------------
  * 16 bytes before every small and medium chunk's user pointer:
- *   meta  = size/16 (32 bits) | unused bytes (24 bits) | state (8 bits)
+ *   meta  = state (8 bits) | size/16 (32 bits) | unused bytes (24 bits)
  *   check = keyed hash of (header address, meta); never 0.
+ * The state comes first and every state byte has its top bit set: the first
+ * byte an overflow from the chunk before reaches, so any ASCII byte or NUL
+ * written there changes the header.
  * "unused" is chunk size - HDR - requested size: the slack holding the canary.
  * Writers store check = 0 (busy) first, so a thread reading a neighbour's
  * header while its owner rewrites it sees "busy", never a torn pair. */
@@ -179,7 +182,7 @@ enum chunk_state {
     ST_ALLOC = 0xA1,
     ST_QUAR = 0x9E,
     ST_FREE = 0xF3,
-    ST_SENTINEL = 0x5E,
+    ST_SENTINEL = 0xE5,
 };
 
 struct hdr {
@@ -189,11 +192,11 @@ struct hdr {
 
 static inline uint64_t meta_pack(size_t size, size_t unused, unsigned state)
 {
-    return (uint64_t)(size >> 4) | ((uint64_t)unused << 32) | ((uint64_t)state << 56);
+    return (uint64_t)state | ((uint64_t)(size >> 4) << 8) | ((uint64_t)unused << 40);
 }
-static inline size_t meta_size(uint64_t m) { return (size_t)(m & 0xffffffffu) << 4; }
-static inline size_t meta_unused(uint64_t m) { return (size_t)((m >> 32) & 0xffffffu); }
-static inline unsigned meta_state(uint64_t m) { return (unsigned)(m >> 56); }
+static inline unsigned meta_state(uint64_t m) { return (unsigned)(m & 0xff); }
+static inline size_t meta_size(uint64_t m) { return (size_t)((m >> 8) & 0xffffffffu) << 4; }
+static inline size_t meta_unused(uint64_t m) { return (size_t)(m >> 40); }
 
 static inline uint64_t hdr_check_of(uintptr_t at, uint64_t meta)
 {

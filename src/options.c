@@ -26,7 +26,7 @@ static const struct opt_desc table[] = {
     {"exitcode", T_NUM, O(exitcode), 1, 0, 255, {0}, "exit status used with on_error=exit"},
     {"quarantine_bytes", T_NUM, O(quarantine_bytes), 1 << 20, 0, 1L << 32, {0},
      "bytes of freed small/medium chunks each thread holds back from reuse (0: off)"},
-    {"quarantine_max_chunk", T_NUM, O(quarantine_max_chunk), 256 << 10, 0, 1L << 32, {0},
+    {"quarantine_max_chunk", T_NUM, O(quarantine_max_chunk), MEDIUM_MAX, 0, 1L << 32, {0},
      "freed chunks larger than this skip the per-thread quarantine"},
     {"quarantine_large", T_NUM, O(quarantine_large), 32, 0, LARGE_RING, {0},
      "freed large mappings kept inaccessible (PROT_NONE) before they are unmapped"},

@@ -101,7 +101,7 @@ static bool slab_new(struct sclass *k)
             want = G.class_region;
         if (!os_commit((void *)(k->base + k->committed), want - k->committed))
             return false;
-        k->committed = want;
+        __atomic_store_n(&k->committed, want, __ATOMIC_RELEASE);
     }
     uint32_t i = k->nslabs;
     struct slab *s = &k->slabs[i];
@@ -146,6 +146,13 @@ static uintptr_t slab_take(struct sclass *k, uint64_t r)
         s->nfree--;
         s->released = 0;
         k->out++;
+        /* A never-used neighbour has an all-zero header, which an overflow
+         * of zero bytes (a C string's NUL) would leave unchanged: give it a
+         * real one, so that overflow shows. */
+        uintptr_t next = chunk + k->slot;
+        if (next + HDR <= k->base + k->committed && !((struct hdr *)next)->check && /* raw: empty? */
+            !((struct hdr *)next)->meta)
+            hdr_store(next, k->slot, 0, ST_FREE);
         if (s->nfree == 0) {
             k->partial = s->next;
             s->in_partial = 0;
@@ -305,16 +312,19 @@ static void check_overflow(uintptr_t p, const char *op, struct sclass *k, size_t
     if (unlikely(!canary_ok(p, req, unused)))
         ward_fatal("heap buffer overflow", op, (void *)p, TIER_SMALL, k->slot,
                    "canary after the %zu requested bytes was overwritten", req);
-    /* The next slot's header: an overflow past the slack lands there. */
-    if (idx + 1 < (size_t)__atomic_load_n(&k->nslabs, __ATOMIC_ACQUIRE) * k->per_slab) {
-        bool out = slot_out(k, idx + 1);
+    /* The next slot's header: an overflow past the slack lands there.  Slots
+     * past the last slab but in committed memory have never been used: their
+     * headers are zero (or primed FREE) unless something wrote there. */
+    if (p - HDR + k->slot + HDR <= k->base + __atomic_load_n(&k->committed, __ATOMIC_ACQUIRE)) {
+        bool in_slabs = idx + 1 < (size_t)k->max_slabs * k->per_slab;
+        bool out = in_slabs && slot_out(k, idx + 1);
         uint64_t nm;
         int ok = hdr_load_shared(p - HDR + k->slot, &nm, 200);
         if (unlikely(ok < 0 && !out)) {
             /* A slot in its slab is busy only while a refill writes its
              * header, under the lock: look again holding it. */
             pthread_mutex_lock(&k->lock);
-            out = slot_out(k, idx + 1);
+            out = in_slabs && slot_out(k, idx + 1);
             ok = hdr_load_shared(p - HDR + k->slot, &nm, 0);
             pthread_mutex_unlock(&k->lock);
             if (ok < 0 && !out)
