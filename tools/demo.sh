@@ -18,8 +18,8 @@ libc = ctypes.CDLL(None)
 libc.malloc_stats()   # ward's malloc_stats: its own figures
 PY
 echo
-echo "== a program with a double free, under ward"
-LD_PRELOAD="$lib" "$build/demo/double_free"
+echo "== a program with a double free, under ward (WARD_OPTIONS=trace=1: where it was allocated and first freed, too)"
+LD_PRELOAD="$lib" WARD_OPTIONS=trace=1 "$build/demo/double_free"
 rc=$?
 echo
 if [ $rc -ge 128 ]; then
