@@ -191,16 +191,16 @@ WARD_API void ward_free(void *ptr)
     RESTORE_ERRNO;
 }
 
-/* The live request size of a pointer; `full` also verifies its canary and
- * neighbour. */
-static size_t live_size(uintptr_t p, const char *op, bool full)
+/* The live request size of a pointer: ownership and header verified (free
+ * verifies the canary and neighbour). */
+static size_t live_size(uintptr_t p, const char *op)
 {
     if (unlikely(p & 15))
         bad_pointer(p, op);
     if (in_small(p))
-        return small_live(p, op, full);
+        return small_live(p, op);
     if (in_medium(p))
-        return medium_live(p, op, full);
+        return medium_live(p, op);
     return large_live(p, op);
 }
 
@@ -314,7 +314,7 @@ WARD_API size_t ward_malloc_usable_size(void *ptr)
     if (!ptr)
         return 0;
     ward_ensure_init();
-    return live_size((uintptr_t)ptr, "malloc_usable_size", false);
+    return live_size((uintptr_t)ptr, "malloc_usable_size");
 }
 
 static COLD _Noreturn void size_mismatch(void *ptr, const char *op, size_t given, size_t real)
@@ -337,7 +337,7 @@ void ward_free_sized_checked(void *ptr, size_t size, size_t align, const char *o
     if (align && (!pow2(align) || ((uintptr_t)ptr & (align - 1))))
         ward_fatal("invalid free", op, ptr, TIER_NONE, 0, "pointer is not aligned to %zu", align);
     if (size != SIZE_MAX) {
-        size_t real = live_size((uintptr_t)ptr, op, false);
+        size_t real = live_size((uintptr_t)ptr, op);
         if (size != real)
             size_mismatch(ptr, op, size, real);
     }

@@ -93,7 +93,6 @@ struct ward_ro {
     unsigned class_shift;        /* class_region == 1 << class_shift */
     unsigned arena_shift;        /* arena_region == 1 << arena_shift */
     uint32_t slot_size[NCLASSES];
-    uint32_t slab_slots[NCLASSES];
     uint8_t class_of16[SMALL_SLOT_MAX / 16 + 1]; /* (n + HDR + 15) / 16 -> class */
     pthread_key_t tkey;
     uint64_t guard1;
@@ -352,7 +351,7 @@ void small_free(uintptr_t p, const char *op) INTERNAL;
 void small_release(struct tcache *tc, uintptr_t p) INTERNAL; /* QUAR -> free */
 void small_check_quarantined(uintptr_t p, const char *op) INTERNAL;
 /* Verifies a live small chunk, returns its request size and class. */
-size_t small_live(uintptr_t p, const char *op, bool full) INTERNAL;
+size_t small_live(uintptr_t p, const char *op) INTERNAL;
 void *small_realloc(uintptr_t p, size_t n, size_t *old) INTERNAL;
 size_t small_trim(void) INTERNAL;
 void small_check(void) INTERNAL;
@@ -367,7 +366,7 @@ void *medium_alloc(size_t n, size_t align, bool zero) INTERNAL;
 void medium_free(uintptr_t p, const char *op) INTERNAL;
 void medium_release(uintptr_t p) INTERNAL; /* QUAR -> free */
 void medium_check_quarantined(uintptr_t p, const char *op) INTERNAL;
-size_t medium_live(uintptr_t p, const char *op, bool full) INTERNAL;
+size_t medium_live(uintptr_t p, const char *op) INTERNAL;
 void *medium_realloc(uintptr_t p, size_t n, size_t *old) INTERNAL;
 size_t medium_trim(void) INTERNAL;
 void medium_check(void) INTERNAL;
@@ -389,16 +388,6 @@ void large_reinit_locks(void) INTERNAL;
 size_t large_trim(void) INTERNAL;
 
 static inline unsigned small_class(size_t n) { return G.class_of16[(n + HDR + 15) >> 4]; }
-
-/* The tier of a pointer ward may own, by address alone. */
-static inline int tier_of(uintptr_t p)
-{
-    if (in_small(p))
-        return TIER_SMALL;
-    if (in_medium(p))
-        return TIER_MEDIUM;
-    return TIER_LARGE;
-}
 
 void ward_free_checked(void *ptr, const char *op) INTERNAL;
 void ward_free_sized_checked(void *ptr, size_t size, size_t align, const char *op) INTERNAL;

@@ -265,7 +265,7 @@ static struct lrec *verify_live(uintptr_t p, const char *op, bool full)
 size_t large_live(uintptr_t p, const char *op)
 {
     pthread_mutex_lock(&L.lock);
-    size_t n = verify_live(p, op, strcmp(op, "malloc_usable_size") != 0)->n;
+    size_t n = verify_live(p, op, false)->n;
     pthread_mutex_unlock(&L.lock);
     return n;
 }

@@ -507,13 +507,12 @@ static void check_overflow(struct arena *a, uintptr_t p, const char *op, uint64_
     (void)a;
 }
 
-size_t medium_live(uintptr_t p, const char *op, bool full)
+/* The request size of a live chunk (ownership and header verified). */
+size_t medium_live(uintptr_t p, const char *op)
 {
     struct arena *a = arena_of(p);
     pthread_mutex_lock(&a->lock);
     uint64_t m = verify_live(a, p, op);
-    if (full)
-        check_overflow(a, p, op, m);
     pthread_mutex_unlock(&a->lock);
     return meta_size(m) - HDR - meta_unused(m);
 }

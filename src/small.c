@@ -48,7 +48,6 @@ void small_init(void)
         if (per > SLAB_MAX_SLOTS)
             per = SLAB_MAX_SLOTS;
         G.slot_size[c] = slot_sizes[c];
-        G.slab_slots[c] = per;
         pthread_mutex_init(&k->lock, NULL);
         k->base = G.small_base + c * G.class_region;
         k->slot = slot_sizes[c];
@@ -336,13 +335,12 @@ static void check_overflow(uintptr_t p, const char *op, struct sclass *k, size_t
     }
 }
 
-size_t small_live(uintptr_t p, const char *op, bool full)
+/* The request size of a live chunk (ownership and header verified). */
+size_t small_live(uintptr_t p, const char *op)
 {
     struct sclass *k;
     size_t idx;
     uint64_t m = verify_live(p, op, &k, &idx);
-    if (full)
-        check_overflow(p, op, k, idx, m);
     return k->slot - HDR - meta_unused(m);
 }
 
