@@ -50,6 +50,25 @@ struct ward_stats {
 };
 void ward_get_stats(struct ward_stats *out);
 
+/* A heap error report, as passed to the report callback.  Every string is
+ * static or lives in the reporting thread's stack: copy what you keep. */
+struct ward_report {
+    const char *kind;      /* the bug class: "double free", "heap overflow", ... */
+    const char *call;      /* the API call that found it: "free", "realloc", ... */
+    const void *ptr;       /* the pointer that call was given */
+    const char *tier;      /* "small", "medium", "large" or "" when unknown */
+    size_t chunk_size;     /* the chunk's size, 0 when unknown */
+    const char *text;      /* the report's first line, as written to stderr */
+};
+
+/* Calls fn(report, arg) for each heap error, after the report is written to
+ * stderr and before the process ends as WARD_OPTIONS says (on_error).  fn
+ * runs in the thread that found the error, possibly with ward's locks held:
+ * it must not allocate or free through ward.  It may record the report and
+ * return, or leave by longjmp (a test harness that then discards the heap).
+ * NULL removes the callback.  The callback is kept in read-only memory. */
+void ward_set_report_callback(void (*fn)(const struct ward_report *report, void *arg), void *arg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,6 +3,7 @@
  * under the C library's names (malloc, ...) for LD_PRELOAD or static
  * linking; that happens in one place, at the end of this file. */
 #include "internal.h"
+#include "../include/ward.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -498,3 +499,15 @@ EXPORT(malloc_info, ward_malloc_info);
 EXPORT(mallopt, ward_mallopt);
 EXPORT(cfree, ward_free);
 #endif
+
+WARD_API void ward_set_report_callback(void (*fn)(const struct ward_report *, void *), void *arg)
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    ward_ensure_init();
+    pthread_mutex_lock(&lock);
+    os_commit(&ward_g, sizeof ward_g);
+    G.report_fn = fn;
+    G.report_arg = arg;
+    os_protect_ro(&ward_g, sizeof ward_g);
+    pthread_mutex_unlock(&lock);
+}

@@ -76,6 +76,8 @@ struct ward_options {
 
 /* ---- global read-only state --------------------------------------------- */
 
+struct ward_report;
+
 struct ward_ro {
     uint64_t guard0;
     struct ward_options opt;
@@ -95,6 +97,8 @@ struct ward_ro {
     uint32_t slot_size[NCLASSES];
     uint8_t class_of16[SMALL_SLOT_MAX / 16 + 1]; /* (n + HDR + 15) / 16 -> class */
     pthread_key_t tkey;
+    void (*report_fn)(const struct ward_report *, void *); /* ward_set_report_callback */
+    void *report_arg;
     uint64_t guard1;
 };
 

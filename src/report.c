@@ -3,6 +3,7 @@
  * libunwind (which unwinds without calling malloc, unlike glibc's
  * backtrace(3) on first use), then ends the process as WARD_OPTIONS says. */
 #include "internal.h"
+#include "../include/ward.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -210,6 +211,15 @@ void ward_fatal(const char *cls, const char *op, const void *ptr, int tier, size
         print_backtrace();
     }
     trace_report((uintptr_t)ptr, tier);
+    if (G.report_fn) {
+        if (n && buf[n - 1] == '\n')
+            buf[n - 1] = '\0';
+        struct ward_report r = {cls, op, ptr, tier_name(tier), csize, buf};
+        /* The callback may leave by longjmp, and the next error must be
+         * reported again. */
+        __atomic_store_n(&reporting, 0, __ATOMIC_RELEASE);
+        G.report_fn(&r, G.report_arg);
+    }
     end_process();
 }
 

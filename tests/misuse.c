@@ -70,6 +70,30 @@ static void churn_all(int count)
 
 /* ---- the bugs ---------------------------------------------------------- */
 
+/* The report callback sees the report (its text is the first line) before
+ * the process ends. */
+static void on_report(const struct ward_report *r, void *arg)
+{
+    char line[512];
+    int n = snprintf(line, sizeof line, "callback(%s): %s in %s(%p) %s %zu [%s]\n", (const char *)arg, r->kind, r->call,
+                     r->ptr, r->tier, r->chunk_size, r->text);
+    if (write(2, line, (size_t)n) < 0)
+        _exit(3);
+}
+
+static void callback_double_free(void)
+{
+    void (*set)(void (*)(const struct ward_report *, void *), void *) =
+        (void (*)(void (*)(const struct ward_report *, void *), void *))dlsym(RTLD_DEFAULT,
+                                                                             "ward_set_report_callback");
+    if (!set)
+        _exit(4);
+    set(on_report, "arg-ok");
+    char *p = xmalloc(SMALL);
+    xfree(p);
+    xfree(p);
+}
+
 static void double_free(size_t n) { char *p = xmalloc(n); xfree(p); xfree(p); }
 static void double_free_delayed(size_t n) { char *p = xmalloc(n); xfree(p); churn(n, 20000); churn_all(20000); xfree(p); }
 static void double_free_calloc(size_t n) { char *p = calloc(1, n); xfree(p); xfree(p); }
@@ -325,6 +349,7 @@ F(waf_medium_huge, write_after_free(MEDIUM_HUGE, 100))
 F(of_exit_small, overflow_no_free(SMALL))
 F(threads_fine, threads_fine())
 F(of_exit_medium, overflow_no_free(MEDIUM))
+F(callback_df, callback_double_free())
 #define ROW(name, expr, expect, end) C(name, expr, expect, end),
 static const struct tcase cases[] = {
     CASES(ROW)
@@ -348,6 +373,7 @@ static const struct tcase cases[] = {
     {"trace_df_large", df_large_fn, "ward: double free:", ABORT, "trace=1", "ward: chunk first freed at:"},
     {"trace_waf_small", waf_small_fn, "ward: write after free:", ABORT, "trace=1", "ward: chunk allocated at:"},
     {"trace_of_medium", of8_medium_fn, "ward: heap buffer overflow:", ABORT, "trace=1", "ward: chunk allocated at:"},
+    {"callback_df", callback_df_fn, "ward: double free:", ABORT, NULL, "callback(arg-ok): double free in free(0x"},
     {"trace_threads", threads_fine_fn, NULL, EXIT0, "trace=1", NULL},
     {"bad_option", fine_fn, "ward: WARD_OPTIONS: unknown option 'bogus'", ABORT, "bogus=1", NULL},
     {"bad_value", fine_fn, "ward: WARD_OPTIONS: bad value 'maybe' for on_error", ABORT, "on_error=maybe", NULL},
