@@ -25,7 +25,11 @@ TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC)) $(BUILD)/tests/mi
 CFLAGS_TEST := $(CSTD) $(WARN) -O1 -g -pthread -Iinclude $(CFLAGS)
 
 .PHONY: all check check-clang demo deps bench clean test-bins fuzz
-all: $(BUILD)/libward.so $(BUILD)/libward.a $(BUILD)/libward-prefixed.a
+all: $(BUILD)/libward.so $(BUILD)/libward.a $(BUILD)/libward-prefixed.a $(BUILD)/ward
+
+# the launcher: ward [--KEY=VALUE ...] -- PROGRAM [ARGS...]
+$(BUILD)/ward: tools/ward.c | $(BUILD)/obj
+	$(CC) $(CSTD) $(WARN) -O2 -g $(CFLAGS) $< -o $@
 
 $(BUILD)/obj/%.o: src/%.c $(HDRS) | $(BUILD)/obj
 	$(CC) $(CFLAGS_LIB) -DWARD_EXPORT_LIBC -c $< -o $@

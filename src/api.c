@@ -6,6 +6,7 @@
 #include "../include/ward.h"
 
 #include <errno.h>
+#include <setjmp.h>
 #include <malloc.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -115,6 +116,14 @@ __attribute__((destructor)) static void ward_destructor(void)
         if (tc > TC_DEAD)
             quarantine_check(tc, "exit");
     }
+    /* on_error=continue: the run went on after its reports, but must not
+     * look clean. */
+    unsigned long nrep = __atomic_load_n(&ward_reports, __ATOMIC_RELAXED);
+    if (nrep) {
+        ward_printf("ward: %lu heap error%s reported (on_error=continue): exit status %ld\n", nrep,
+                    nrep == 1 ? " was" : "s were", G.opt.exitcode);
+        _exit((int)G.opt.exitcode);
+    }
     errno = e;
 }
 
@@ -182,13 +191,60 @@ static inline void free_with(void *ptr, const char *op)
         large_free(p, op);
 }
 
+static size_t live_size(uintptr_t p, const char *op);
+
+/* ---- on_error=continue ------------------------------------------------------
+ * The calls that can find a misuse (free, realloc, malloc_usable_size, sized
+ * and C++ frees) run under a recovery point: after a report of a bug that
+ * left the heap as it was (double free, invalid free, overflow found at
+ * free, ...), the call does nothing and returns; see report.c. */
+
+enum { R_FREE, R_SIZED, R_REALLOC, R_USABLE };
+
+static void *realloc_impl(void *ptr, size_t n);
+
+static COLD __attribute__((noinline)) uintptr_t recovering(int what, void *ptr, size_t size, size_t align,
+                                                           const char *op)
+{
+    jmp_buf jb;
+    void *prev = ward_recover;
+    if (setjmp(jb)) {
+        ward_recover = prev;
+        errno = EINVAL; /* realloc: the call failed, the block is left alone */
+        return 0;
+    }
+    ward_recover = &jb;
+    uintptr_t r = 0;
+    switch (what) {
+    case R_FREE:
+        free_with(ptr, op);
+        break;
+    case R_SIZED:
+        ward_free_sized_checked(ptr, size, align, op);
+        break;
+    case R_REALLOC:
+        r = (uintptr_t)realloc_impl(ptr, size);
+        break;
+    case R_USABLE:
+        r = live_size((uintptr_t)ptr, op);
+        break;
+    }
+    ward_recover = prev;
+    return r;
+}
+
+static inline bool continuing(void) { return unlikely(G.opt.on_error == ON_ERROR_CONTINUE) && !ward_recover; }
+
 WARD_API void ward_free(void *ptr)
 {
     if (!ptr)
         return;
     SAVE_ERRNO;
     ward_ensure_init();
-    free_with(ptr, "free");
+    if (continuing())
+        recovering(R_FREE, ptr, 0, 0, "free");
+    else
+        free_with(ptr, "free");
     RESTORE_ERRNO;
 }
 
@@ -224,6 +280,13 @@ WARD_API void *ward_realloc(void *ptr, size_t n)
         return NULL;
     }
     ward_ensure_init();
+    if (continuing())
+        return (void *)recovering(R_REALLOC, ptr, n, 0, "realloc");
+    return realloc_impl(ptr, n);
+}
+
+static void *realloc_impl(void *ptr, size_t n)
+{
     uintptr_t p = (uintptr_t)ptr;
     if (unlikely(p & 15))
         bad_pointer(p, "realloc");
@@ -315,6 +378,8 @@ WARD_API size_t ward_malloc_usable_size(void *ptr)
     if (!ptr)
         return 0;
     ward_ensure_init();
+    if (continuing())
+        return recovering(R_USABLE, ptr, 0, 0, "malloc_usable_size");
     return live_size((uintptr_t)ptr, "malloc_usable_size");
 }
 
@@ -327,7 +392,10 @@ static COLD _Noreturn void size_mismatch(void *ptr, const char *op, size_t given
 void ward_free_checked(void *ptr, const char *op)
 {
     ward_ensure_init();
-    free_with(ptr, op);
+    if (continuing())
+        recovering(R_FREE, ptr, 0, 0, op);
+    else
+        free_with(ptr, op);
 }
 
 /* A free that states the size (SIZE_MAX: not stated) and alignment (0: not
@@ -335,6 +403,10 @@ void ward_free_checked(void *ptr, const char *op)
 void ward_free_sized_checked(void *ptr, size_t size, size_t align, const char *op)
 {
     ward_ensure_init();
+    if (continuing()) {
+        recovering(R_SIZED, ptr, size, align, op);
+        return;
+    }
     if (align && (!pow2(align) || ((uintptr_t)ptr & (align - 1))))
         ward_fatal("invalid free", op, ptr, TIER_NONE, 0, "pointer is not aligned to %zu", align);
     if (size != SIZE_MAX) {

@@ -52,7 +52,7 @@ _Static_assert((Q_SLOTS & (Q_SLOTS - 1)) == 0, "quarantine ring is a power of tw
 
 /* ---- options (options.c): one table, read-only after start-up ----------- */
 
-enum { ON_ERROR_ABORT, ON_ERROR_EXIT };
+enum { ON_ERROR_ABORT, ON_ERROR_EXIT, ON_ERROR_CONTINUE };
 enum { POISON_OFF, POISON_PARTIAL, POISON_FULL };
 enum { CHECKSUM_FAST, CHECKSUM_SIPHASH };
 enum { EXIT_CHECK_OFF, EXIT_CHECK_QUARANTINE, EXIT_CHECK_HEAP };
@@ -71,7 +71,10 @@ struct ward_options {
     long purge_threshold;    /* dirty free bytes per arena before pages go back */
     long backtrace;
     long exit_check;
-    long trace;
+    long trace;              /* stacks=1 (trace=1) */
+    long symbolize;
+    long sample;             /* one allocation in about N is sampled (0: off) */
+    long sample_slots;
 };
 
 /* ---- global read-only state --------------------------------------------- */
@@ -127,6 +130,15 @@ enum ward_tier { TIER_NONE, TIER_SMALL, TIER_MEDIUM, TIER_LARGE };
  * `csize` the chunk (TIER_NONE / 0 when unknown); `fmt` is the detail. */
 _Noreturn void ward_fatal(const char *cls, const char *op, const void *ptr, int tier,
                           size_t csize, const char *fmt, ...) INTERNAL COLD;
+/* on_error=continue: the API call on this thread that can give up after a
+ * report (free, realloc, ...) arms a recovery point; a check that reports
+ * while holding a lock names it, so the recovery releases it. */
+extern __thread void *ward_recover INTERNAL;          /* a jmp_buf * */
+extern __thread pthread_mutex_t *ward_held INTERNAL;
+static inline void held_lock(pthread_mutex_t *m) { ward_held = m; }
+/* Reports seen so far with on_error=continue (the exit status says so). */
+extern unsigned long ward_reports INTERNAL;
+
 /* A message at start-up (bad options), then the configured end. */
 _Noreturn void ward_die(const char *fmt, ...) INTERNAL COLD;
 /* A formatted line to stderr, no allocation. */

@@ -265,7 +265,9 @@ static struct lrec *verify_live(uintptr_t p, const char *op, bool full)
 size_t large_live(uintptr_t p, const char *op)
 {
     pthread_mutex_lock(&L.lock);
+    held_lock(&L.lock);
     size_t n = verify_live(p, op, false)->n;
+    held_lock(NULL);
     pthread_mutex_unlock(&L.lock);
     return n;
 }
@@ -273,7 +275,9 @@ size_t large_live(uintptr_t p, const char *op)
 void large_free(uintptr_t p, const char *op)
 {
     pthread_mutex_lock(&L.lock);
+    held_lock(&L.lock);
     struct lrec *r = verify_live(p, op, true);
+    held_lock(NULL);
     struct lrec rec = *r;
     remove_rec(r);
     L.bytes -= rec.map_size;
@@ -319,7 +323,9 @@ void large_free(uintptr_t p, const char *op)
 bool large_realloc(uintptr_t p, size_t n, size_t *old)
 {
     pthread_mutex_lock(&L.lock);
+    held_lock(&L.lock);
     struct lrec *r = verify_live(p, "realloc", true);
+    held_lock(NULL);
     *old = r->n;
     uintptr_t end = r->map + r->map_size - G.page;
     bool ok = n <= end - p && n >= (end - p) / 2;

@@ -512,7 +512,9 @@ size_t medium_live(uintptr_t p, const char *op)
 {
     struct arena *a = arena_of(p);
     pthread_mutex_lock(&a->lock);
+    held_lock(&a->lock);
     uint64_t m = verify_live(a, p, op);
+    held_lock(NULL);
     pthread_mutex_unlock(&a->lock);
     return meta_size(m) - HDR - meta_unused(m);
 }
@@ -521,8 +523,10 @@ void medium_free(uintptr_t p, const char *op)
 {
     struct arena *a = arena_of(p);
     pthread_mutex_lock(&a->lock);
+    held_lock(&a->lock);
     uint64_t m = verify_live(a, p, op);
     check_overflow(a, p, op, m);
+    held_lock(NULL);
     size_t size = meta_size(m);
     if (unlikely(G.opt.trace))
         trace_free(p - HDR);
@@ -601,8 +605,10 @@ void *medium_realloc(uintptr_t p, size_t n, size_t *old)
     uintptr_t c = p - HDR;
     void *r = NULL;
     pthread_mutex_lock(&a->lock);
+    held_lock(&a->lock);
     uint64_t m = verify_live(a, p, "realloc");
     check_overflow(a, p, "realloc", m);
+    held_lock(NULL);
     size_t size = meta_size(m), need = need_of(n);
     *old = size - HDR - meta_unused(m);
     if (n > MEDIUM_MAX) {

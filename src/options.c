@@ -21,8 +21,8 @@ struct opt_desc {
 
 #define O(f) offsetof(struct ward_options, f)
 static const struct opt_desc table[] = {
-    {"on_error", T_CHOICE, O(on_error), ON_ERROR_ABORT, 0, 1, {"abort", "exit"},
-     "what a detected heap error does after the report: abort() or _exit(exitcode)"},
+    {"on_error", T_CHOICE, O(on_error), ON_ERROR_ABORT, 0, 2, {"abort", "exit", "continue"},
+     "what a detected heap error does after the report: abort(), _exit(exitcode), or continue (the bad call does nothing; errors that leave the heap unsafe still end the process)"},
     {"exitcode", T_NUM, O(exitcode), 1, 0, 255, {0}, "exit status used with on_error=exit"},
     {"quarantine_bytes", T_NUM, O(quarantine_bytes), 1 << 20, 0, 1L << 32, {0},
      "bytes of freed small/medium chunks each thread holds back from reuse (0: off)"},
@@ -42,8 +42,15 @@ static const struct opt_desc table[] = {
     {"purge_threshold", T_NUM, O(purge_threshold), 64 << 20, 0, 1L << 40, {0},
      "free bytes an arena keeps before giving whole pages back to the OS"},
     {"backtrace", T_BOOL, O(backtrace), 1, 0, 1, {0}, "print a backtrace with each report"},
-    {"trace", T_BOOL, O(trace), 0, 0, 1, {0},
+    {"stacks", T_BOOL, O(trace), 0, 0, 1, {0},
      "record where each chunk was allocated and first freed, and print both in reports (a stack walk per malloc and free)"},
+    {"trace", T_BOOL, O(trace), 0, 0, 1, {0}, "the same as stacks"},
+    {"symbolize", T_BOOL, O(symbolize), 1, 0, 1, {0},
+     "name each frame of a report's stacks with its function and file:line (runs addr2line after the report; 0: module+offset only)"},
+    {"sample", T_NUM, O(sample), 0, 0, 1L << 30, {0},
+     "about one allocation in N (up to a page) gets its own page before or after a guard page, so an overflow or a use after free of it faults at once and is reported with its stacks (0: off)"},
+    {"sample_slots", T_NUM, O(sample_slots), 512, 1, 65536, {0},
+     "pages kept for sampled allocations (each with a guard page)"},
     {"exit_check", T_CHOICE, O(exit_check), EXIT_CHECK_QUARANTINE, 0, 2, {"off", "quarantine", "heap"},
      "at exit, verify the exiting thread's quarantine (a write after free just before the end), the whole heap, or nothing"},
 };

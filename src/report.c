@@ -7,6 +7,8 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <sched.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -166,12 +168,28 @@ static void print_backtrace(void)
 
 static _Noreturn void end_process(void)
 {
-    if (G.opt.on_error == ON_ERROR_EXIT)
+    if (G.opt.on_error != ON_ERROR_ABORT)
         _exit((int)G.opt.exitcode);
     abort();
 }
 
 static int reporting;
+static __thread int in_report __attribute__((tls_model("initial-exec")));
+__thread void *ward_recover __attribute__((tls_model("initial-exec")));
+__thread pthread_mutex_t *ward_held __attribute__((tls_model("initial-exec")));
+unsigned long ward_reports;
+
+/* The bug classes after which the call can simply not happen: nothing of
+ * the heap was changed, the chunk is left as it is (leaked). */
+static bool recoverable(const char *cls)
+{
+    static const char *const ok[] = {"double free", "invalid free", "invalid pointer", "use after free",
+                                     "sized free mismatch", "heap buffer overflow"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (!strcmp(cls, ok[i]))
+            return true;
+    return false;
+}
 
 static const char *tier_name(int tier)
 {
@@ -190,10 +208,18 @@ static const char *tier_name(int tier)
 void ward_fatal(const char *cls, const char *op, const void *ptr, int tier, size_t csize,
                 const char *f, ...)
 {
-    /* One report per process: a second error (another thread, or a fault in
-     * the report itself) goes straight to the end. */
-    if (__atomic_exchange_n(&reporting, 1, __ATOMIC_ACQ_REL))
+    /* A fault in the report itself goes straight to the end; so does a
+     * second error while another thread reports, unless on_error=continue,
+     * where reports take turns. */
+    if (in_report)
         end_process();
+    bool cont = G.opt.on_error == ON_ERROR_CONTINUE;
+    while (__atomic_exchange_n(&reporting, 1, __ATOMIC_ACQ_REL)) {
+        if (!cont)
+            end_process();
+        sched_yield();
+    }
+    in_report = 1;
     char buf[1024];
     size_t n = fmt(buf, sizeof buf, "ward: %s: %s(%p): ", cls, op, ptr);
     va_list ap;
@@ -217,8 +243,21 @@ void ward_fatal(const char *cls, const char *op, const void *ptr, int tier, size
         struct ward_report r = {cls, op, ptr, tier_name(tier), csize, buf};
         /* The callback may leave by longjmp, and the next error must be
          * reported again. */
+        in_report = 0;
         __atomic_store_n(&reporting, 0, __ATOMIC_RELEASE);
         G.report_fn(&r, G.report_arg);
+        in_report = 1;
+    }
+    if (cont && ward_recover && recoverable(cls)) {
+        __atomic_add_fetch(&ward_reports, 1, __ATOMIC_RELAXED);
+        write_all("ward: continuing (on_error=continue): the call did nothing\n", 59);
+        in_report = 0;
+        __atomic_store_n(&reporting, 0, __ATOMIC_RELEASE);
+        pthread_mutex_t *m = ward_held;
+        ward_held = NULL;
+        if (m)
+            pthread_mutex_unlock(m);
+        longjmp(*(jmp_buf *)ward_recover, 1);
     }
     end_process();
 }

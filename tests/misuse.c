@@ -81,6 +81,27 @@ static void on_report(const struct ward_report *r, void *arg)
         _exit(3);
 }
 
+/* on_error=continue: each misuse is reported, the bad call does nothing,
+ * the heap stays sound, and the exit status still says so. */
+static void continue_all(void)
+{
+    char *p = xmalloc(SMALL);
+    xfree(p);
+    xfree(p); /* double free */
+    char local[32];
+    xfree(hide(local)); /* invalid free */
+    char *m = xmalloc(MEDIUM);
+    memset(hide(m), 'A', MEDIUM + 8);
+    xfree(m); /* overflow, found at free: the chunk is leaked */
+    char *l = xmalloc(LARGE);
+    xfree(l);
+    errno = 0;
+    if (xrealloc(l, 10) != NULL || errno != EINVAL) /* use after free */
+        _exit(5);
+    churn_all(5000); /* the heap still works (the overflowed chunk stays out of it) */
+    fprintf(stderr, "continue: survived\n");
+}
+
 static void callback_double_free(void)
 {
     void (*set)(void (*)(const struct ward_report *, void *), void *) =
@@ -350,6 +371,7 @@ F(of_exit_small, overflow_no_free(SMALL))
 F(threads_fine, threads_fine())
 F(of_exit_medium, overflow_no_free(MEDIUM))
 F(callback_df, callback_double_free())
+F(continue_all, continue_all())
 #define ROW(name, expr, expect, end) C(name, expr, expect, end),
 static const struct tcase cases[] = {
     CASES(ROW)
@@ -374,6 +396,8 @@ static const struct tcase cases[] = {
     {"trace_waf_small", waf_small_fn, "ward: write after free:", ABORT, "trace=1", "ward: chunk allocated at:"},
     {"trace_of_medium", of8_medium_fn, "ward: heap buffer overflow:", ABORT, "trace=1", "ward: chunk allocated at:"},
     {"callback_df", callback_df_fn, "ward: double free:", ABORT, NULL, "callback(arg-ok): double free in free(0x"},
+    {"continue_all", continue_all_fn, "ward: double free:", EXIT42, "on_error=continue:exitcode=42",
+     "ward: 4 heap errors were reported (on_error=continue): exit status 42"},
     {"trace_threads", threads_fine_fn, NULL, EXIT0, "trace=1", NULL},
     {"bad_option", fine_fn, "ward: WARD_OPTIONS: unknown option 'bogus'", ABORT, "bogus=1", NULL},
     {"bad_value", fine_fn, "ward: WARD_OPTIONS: bad value 'maybe' for on_error", ABORT, "on_error=maybe", NULL},
