@@ -90,6 +90,7 @@ void ward_init_slow(void)
     large_init();
     thread_init();
     trace_init();
+    sample_init();
     /* secrets and options are read-only from here on */
     os_protect_ro(&ward_g, sizeof ward_g);
     __atomic_store_n(&ward_ready, 2, __ATOMIC_RELEASE);
@@ -155,6 +156,11 @@ static COLD void *alloc_slow(size_t n, size_t align, bool zero)
 static inline void *alloc(size_t n, bool zero)
 {
     ward_ensure_init();
+    if (unlikely(ward_sample_left-- == 0) && sample_due()) {
+        void *p = sample_alloc(n);
+        if (p)
+            return p;
+    }
     if (likely(n <= SMALL_MAX)) {
         void *p = small_alloc(n, small_class(n), zero);
         if (likely(p != NULL))
@@ -187,6 +193,8 @@ static inline void free_with(void *ptr, const char *op)
         small_free(p, op);
     else if (in_medium(p))
         medium_free(p, op);
+    else if (unlikely(in_pool(p)))
+        sample_free(p, op);
     else
         large_free(p, op);
 }
@@ -258,6 +266,8 @@ static size_t live_size(uintptr_t p, const char *op)
         return small_live(p, op);
     if (in_medium(p))
         return medium_live(p, op);
+    if (in_pool(p))
+        return sample_live(p, op);
     return large_live(p, op);
 }
 
@@ -297,6 +307,8 @@ static void *realloc_impl(void *ptr, size_t n)
         q = small_realloc(p, n, &old);
     else if (in_medium(p))
         q = medium_realloc(p, n, &old);
+    else if (in_pool(p))
+        q = NULL, old = sample_live(p, "realloc");
     else
         q = large_realloc(p, n, &old) ? ptr : NULL;
     if (q)
@@ -446,6 +458,7 @@ WARD_API int ward_check_heap(void)
     small_check();
     medium_check();
     large_check();
+    sample_check();
     return 0;
 }
 

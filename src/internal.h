@@ -92,6 +92,7 @@ struct ward_ro {
     unsigned char sipkey[16];    /* crypto_shorthash key (checksum=siphash) */
     size_t page;
     uintptr_t heap_lo, heap_hi;  /* the whole reservation */
+    uintptr_t pool_lo, pool_hi;  /* sample.c's pages (empty with sample=0) */
     uintptr_t small_base, small_end;
     uintptr_t medium_base, medium_end;
     size_t class_region, arena_region;
@@ -123,7 +124,7 @@ static inline void ward_ensure_init(void)
 
 /* ---- report.c: the one fatal path ---------------------------------------- */
 
-enum ward_tier { TIER_NONE, TIER_SMALL, TIER_MEDIUM, TIER_LARGE };
+enum ward_tier { TIER_NONE, TIER_SMALL, TIER_MEDIUM, TIER_LARGE, TIER_SAMPLED };
 
 /* Reports a heap error and ends the process as the options say.  `cls` is the
  * bug class ("double free"), `op` and `ptr` the call that found it, `tier` and
@@ -139,8 +140,21 @@ static inline void held_lock(pthread_mutex_t *m) { ward_held = m; }
 /* Reports seen so far with on_error=continue (the exit status says so). */
 extern unsigned long ward_reports INTERNAL;
 
+/* A fault in the sampling pool: the stacks come from the signal context
+ * and the block's records. */
+_Noreturn void ward_fatal_fault(const char *cls, const void *ptr, size_t n, const uintptr_t *pcs, int npcs,
+                                const uintptr_t *apcs, int na, int atid, const uintptr_t *fpcs, int nf,
+                                int ftid, const char *fmt, ...) INTERNAL COLD;
+size_t ward_snprintf(char *buf, size_t cap, const char *fmt, ...) INTERNAL;
+
 /* A message at start-up (bad options), then the configured end. */
 _Noreturn void ward_die(const char *fmt, ...) INTERNAL COLD;
+/* symbolize.c: a report's stack, one line a frame (module+offset, and the
+ * function and file:line from addr2line with symbolize=1); first_exact when
+ * pcs[0] is a faulting instruction rather than a return address. */
+void ward_print_stack(const uintptr_t *pcs, int n, bool first_exact) INTERNAL;
+int ward_first_caller_frame(const uintptr_t *pcs, int n) INTERNAL;
+
 /* A formatted line to stderr, no allocation. */
 void ward_printf(const char *fmt, ...) INTERNAL;
 size_t ward_vfmt(char *buf, size_t cap, const char *fmt, __builtin_va_list ap) INTERNAL;
@@ -402,6 +416,20 @@ void large_lock_all(void) INTERNAL;
 void large_unlock_all(void) INTERNAL;
 void large_reinit_locks(void) INTERNAL;
 size_t large_trim(void) INTERNAL;
+
+/* ---- sample.c: sampled guard pages ------------------------------------------ */
+void sample_init(void) INTERNAL;
+extern __thread uint32_t ward_sample_left INTERNAL;
+bool sample_due(void) INTERNAL;
+void *sample_alloc(size_t n) INTERNAL;
+void sample_free(uintptr_t p, const char *op) INTERNAL;
+size_t sample_live(uintptr_t p, const char *op) INTERNAL;
+void sample_check(void) INTERNAL;
+void sample_report(uintptr_t p) INTERNAL;
+void sample_lock(void) INTERNAL;
+void sample_unlock(void) INTERNAL;
+void sample_reinit_lock(void) INTERNAL;
+static inline bool in_pool(uintptr_t p) { return p - G.pool_lo < G.pool_hi - G.pool_lo; }
 
 static inline unsigned small_class(size_t n) { return G.class_of16[(n + HDR + 15) >> 4]; }
 

@@ -134,36 +134,8 @@ static void print_backtrace(void)
 {
     void *pcs[64];
     int n = unw_backtrace(pcs, 64);
-    char line[512];
-    /* Start at the API call that found the error: skip ward's own frames
-     * but the last one before the caller's code. */
-    Dl_info self;
-    int first = 0;
-    if (dladdr((void *)print_backtrace, &self)) {
-        Dl_info fi;
-        while (first + 1 < n && dladdr(pcs[first + 1], &fi) && fi.dli_fbase == self.dli_fbase)
-            first++;
-        if (first + 1 >= n)
-            first = 0;
-    }
-    for (int i = first; i < n; i++) {
-        Dl_info info;
-        uintptr_t pc = (uintptr_t)pcs[i];
-        size_t len;
-        if (dladdr(pcs[i], &info) && info.dli_fname) {
-            const char *obj = info.dli_fname[0] ? info.dli_fname : "<main>";
-            if (info.dli_sname && info.dli_saddr)
-                len = fmt(line, sizeof line, "    #%d %p in %s+0x%lx (%s+0x%lx)\n", i - first, pcs[i],
-                          info.dli_sname, (unsigned long)(pc - (uintptr_t)info.dli_saddr), obj,
-                          (unsigned long)(pc - (uintptr_t)info.dli_fbase));
-            else
-                len = fmt(line, sizeof line, "    #%d %p in %s+0x%lx\n", i - first, pcs[i], obj,
-                          (unsigned long)(pc - (uintptr_t)info.dli_fbase));
-        } else {
-            len = fmt(line, sizeof line, "    #%d %p\n", i - first, pcs[i]);
-        }
-        write_all(line, len);
-    }
+    int first = ward_first_caller_frame((uintptr_t *)pcs, n);
+    ward_print_stack((uintptr_t *)pcs + first, n - first, false);
 }
 
 static _Noreturn void end_process(void)
@@ -200,13 +172,31 @@ static const char *tier_name(int tier)
         return "medium";
     case TIER_LARGE:
         return "large";
+    case TIER_SAMPLED:
+        return "sampled";
     default:
         return "";
     }
 }
 
-void ward_fatal(const char *cls, const char *op, const void *ptr, int tier, size_t csize,
-                const char *f, ...)
+/* The stacks of a sampled fault: where the access happened, and where the
+ * block was allocated and freed. */
+struct fault_stacks {
+    const uintptr_t *pcs, *apcs, *fpcs;
+    int n, na, nf, atid, ftid;
+};
+
+static void print_recorded(const char *title, const uintptr_t *pcs, int n, int tid)
+{
+    if (!pcs || n <= 0)
+        return;
+    ward_printf("ward: %s (thread %d):\n", title, tid);
+    int first = ward_first_caller_frame(pcs, n);
+    ward_print_stack(pcs + first, n - first, false);
+}
+
+static _Noreturn void fatal_v(const char *cls, const char *op, const void *ptr, int tier, size_t csize,
+                              const struct fault_stacks *fs, const char *f, va_list ap)
 {
     /* A fault in the report itself goes straight to the end; so does a
      * second error while another thread reports, unless on_error=continue,
@@ -222,21 +212,30 @@ void ward_fatal(const char *cls, const char *op, const void *ptr, int tier, size
     in_report = 1;
     char buf[1024];
     size_t n = fmt(buf, sizeof buf, "ward: %s: %s(%p): ", cls, op, ptr);
-    va_list ap;
-    va_start(ap, f);
     n += ward_vfmt(buf + n, sizeof buf - n, f, ap);
-    va_end(ap);
     if (tier != TIER_NONE && n < sizeof buf)
         n += csize ? fmt(buf + n, sizeof buf - n, "; %s chunk of %zu bytes", tier_name(tier), csize)
                    : fmt(buf + n, sizeof buf - n, "; %s tier", tier_name(tier));
     if (n < sizeof buf)
         n += fmt(buf + n, sizeof buf - n, "; thread %d\n", os_tid());
     write_all(buf, n);
-    if (G.opt.backtrace) {
-        write_all("ward: backtrace:\n", 17);
-        print_backtrace();
+    if (fs) {
+        if (fs->n > 0) {
+            write_all("ward: backtrace:\n", 17);
+            ward_print_stack(fs->pcs, fs->n, true);
+        }
+        print_recorded("chunk allocated at", fs->apcs, fs->na, fs->atid);
+        print_recorded("chunk freed at", fs->fpcs, fs->nf, fs->ftid);
+    } else {
+        if (G.opt.backtrace) {
+            write_all("ward: backtrace:\n", 17);
+            print_backtrace();
+        }
+        if (tier == TIER_SAMPLED)
+            sample_report((uintptr_t)ptr);
+        else
+            trace_report((uintptr_t)ptr, tier);
     }
-    trace_report((uintptr_t)ptr, tier);
     if (G.report_fn) {
         if (n && buf[n - 1] == '\n')
             buf[n - 1] = '\0';
@@ -248,7 +247,7 @@ void ward_fatal(const char *cls, const char *op, const void *ptr, int tier, size
         G.report_fn(&r, G.report_arg);
         in_report = 1;
     }
-    if (cont && ward_recover && recoverable(cls)) {
+    if (cont && !fs && ward_recover && recoverable(cls)) {
         __atomic_add_fetch(&ward_reports, 1, __ATOMIC_RELAXED);
         write_all("ward: continuing (on_error=continue): the call did nothing\n", 59);
         in_report = 0;
@@ -260,6 +259,32 @@ void ward_fatal(const char *cls, const char *op, const void *ptr, int tier, size
         longjmp(*(jmp_buf *)ward_recover, 1);
     }
     end_process();
+}
+
+void ward_fatal(const char *cls, const char *op, const void *ptr, int tier, size_t csize, const char *f, ...)
+{
+    va_list ap;
+    va_start(ap, f);
+    fatal_v(cls, op, ptr, tier, csize, NULL, f, ap);
+}
+
+void ward_fatal_fault(const char *cls, const void *ptr, size_t n, const uintptr_t *pcs, int npcs,
+                      const uintptr_t *apcs, int na, int atid, const uintptr_t *fpcs, int nf, int ftid,
+                      const char *f, ...)
+{
+    struct fault_stacks fs = {pcs, apcs, fpcs, npcs, na, nf, atid, ftid};
+    va_list ap;
+    va_start(ap, f);
+    fatal_v(cls, "access", ptr, TIER_SAMPLED, n, &fs, f, ap);
+}
+
+size_t ward_snprintf(char *buf, size_t cap, const char *f, ...)
+{
+    va_list ap;
+    va_start(ap, f);
+    size_t n = ward_vfmt(buf, cap, f, ap);
+    va_end(ap);
+    return n;
 }
 
 void ward_die(const char *f, ...)

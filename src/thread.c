@@ -110,10 +110,12 @@ void ward_lock_all(void)
     medium_lock_all();
     large_lock_all();
     trace_lock();
+    sample_lock();
 }
 
 void ward_unlock_all(void)
 {
+    sample_unlock();
     trace_unlock();
     large_unlock_all();
     medium_unlock_all();
@@ -123,6 +125,7 @@ void ward_unlock_all(void)
 
 void ward_reinit_locks_child(void)
 {
+    sample_reinit_lock();
     trace_reinit_lock();
     large_reinit_locks();
     medium_reinit_locks();

@@ -126,27 +126,8 @@ static void print_stack(const char *title, uint32_t id)
         return;
     struct depot_rec *r = (struct depot_rec *)(D.mem + (size_t)id * 8);
     ward_printf("ward: %s:\n", title);
-    Dl_info self, fi;
-    uint32_t first = 0;
-    /* start at the API call: skip ward's own frames but the last */
-    if (dladdr((void *)trace_capture, &self))
-        while (first + 1 < r->n && dladdr((void *)r->pc[first + 1], &fi) && fi.dli_fbase == self.dli_fbase)
-            first++;
-    for (uint32_t i = first; i < r->n; i++) {
-        void *pc = (void *)r->pc[i];
-        if (dladdr(pc, &fi) && fi.dli_fname) {
-            const char *obj = fi.dli_fname[0] ? fi.dli_fname : "<main>";
-            if (fi.dli_sname && fi.dli_saddr)
-                ward_printf("    #%u %p in %s+0x%lx (%s+0x%lx)\n", i - first, pc, fi.dli_sname,
-                            (unsigned long)((uintptr_t)pc - (uintptr_t)fi.dli_saddr), obj,
-                            (unsigned long)((uintptr_t)pc - (uintptr_t)fi.dli_fbase));
-            else
-                ward_printf("    #%u %p in %s+0x%lx\n", i - first, pc, obj,
-                            (unsigned long)((uintptr_t)pc - (uintptr_t)fi.dli_fbase));
-        } else {
-            ward_printf("    #%u %p\n", i - first, pc);
-        }
-    }
+    int first = ward_first_caller_frame(r->pc, (int)r->n);
+    ward_print_stack(r->pc + first, (int)r->n - first, false);
 }
 
 void trace_print_ids(uint32_t alloc_id, uint32_t free_id)

@@ -1,0 +1,329 @@
+/* sample.c: sampled guard pages, in the manner of GWP-ASan.
+ *
+ * With sample=N, about one allocation in N of up to a page (minus 16 bytes)
+ * gets a page of its own in a pool where every page is flanked by
+ * inaccessible guard pages:
+ *
+ *     [guard][data 0][guard][data 1][guard] ... [data S-1][guard]
+ *
+ * The block sits at the end of its page (an overflow faults on the next
+ * guard page) or at the start (an underflow faults on the one before),
+ * chosen at random; the few bytes between the block and the page's end that
+ * 16-byte alignment leaves are filled with a pattern verified at free.  A
+ * freed page becomes inaccessible and is reused last (the slots form a
+ * FIFO), so a use after free faults.  The SIGSEGV handler recognises a fault
+ * in the pool and reports it like any other heap error, with the stacks of
+ * the allocation and the free, recorded for every sampled block.  Faults
+ * elsewhere go to the handler that was there before (or the default one).
+ *
+ * The fast path costs one thread-local countdown per malloc. */
+#include "internal.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <ucontext.h>
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#define SFRAMES 20
+#define SLACK_BYTE 0xd7 /* top bit set, like the canary */
+
+enum { S_NEVER, S_LIVE, S_FREED };
+
+struct sslot {
+    uintptr_t ptr;
+    uint32_t n;
+    uint8_t state;
+    uint8_t nalloc, nfree;
+    int alloc_tid, free_tid;
+    uintptr_t alloc_pc[SFRAMES];
+    uintptr_t free_pc[SFRAMES];
+};
+
+static struct {
+    pthread_mutex_t lock;
+    struct sslot *slots;
+    uint32_t *fifo;         /* slots not live, oldest freed first */
+    uint32_t head, len, cap;
+    struct sigaction old_segv, old_bus;
+} S = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+__thread uint32_t ward_sample_left __attribute__((tls_model("initial-exec")));
+static __thread uint64_t sample_rng __attribute__((tls_model("initial-exec")));
+
+static uint64_t rnd(void)
+{
+    if (!sample_rng)
+        sample_rng = G.rk ^ ((uint64_t)os_tid() * 0x9e3779b97f4a7c15ull) ^ (uintptr_t)&sample_rng;
+    sample_rng ^= sample_rng << 13;
+    sample_rng ^= sample_rng >> 7;
+    sample_rng ^= sample_rng << 17;
+    return sample_rng;
+}
+
+static inline uintptr_t data_page(uint32_t i) { return G.pool_lo + (2 * (uintptr_t)i + 1) * G.page; }
+
+static void handler(int sig, siginfo_t *si, void *uc);
+
+void sample_init(void)
+{
+    if (!G.opt.sample)
+        return;
+    size_t slots = (size_t)G.opt.sample_slots;
+    size_t pool = (2 * slots + 1) * G.page;
+    size_t meta = (slots * (sizeof(struct sslot) + sizeof(uint32_t)) + G.page - 1) & ~(G.page - 1);
+    void *p = os_reserve(pool);
+    char *m = os_map(meta);
+    if (!p || !m)
+        ward_die("sample=%ld: cannot reserve the sampling pool", G.opt.sample);
+    os_name(p, pool, "ward sampled pages");
+    os_name(m, meta, "ward sampled metadata");
+    G.pool_lo = (uintptr_t)p;
+    G.pool_hi = G.pool_lo + pool;
+    S.slots = (struct sslot *)(void *)m;
+    S.fifo = (uint32_t *)(void *)(m + slots * sizeof(struct sslot));
+    S.cap = (uint32_t)slots;
+    for (uint32_t i = 0; i < S.cap; i++)
+        S.fifo[i] = i;
+    S.len = S.cap;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, &S.old_segv);
+    sigaction(SIGBUS, &sa, &S.old_bus);
+}
+
+/* The countdown ran out: sample this allocation or not, and start the next
+ * countdown: the allocations to skip, uniform in [0, 2N-2], so one in N on
+ * average.  A thread's first allocation only starts its countdown (with
+ * N = 1, every allocation is sampled). */
+bool sample_due(void)
+{
+    bool first = !sample_rng;
+    uint64_t r = rnd();
+    if (!G.opt.sample) {
+        ward_sample_left = UINT32_MAX;
+        return false;
+    }
+    ward_sample_left = (uint32_t)(r % (2 * (uint64_t)G.opt.sample - 1));
+    return !first || G.opt.sample == 1;
+}
+
+static void slack_fill(uintptr_t from, uintptr_t to)
+{
+    memset((void *)from, SLACK_BYTE, to - from);
+}
+
+static uintptr_t slack_bad(uintptr_t from, uintptr_t to)
+{
+    for (uintptr_t q = from; q < to; q++)
+        if (*(const unsigned char *)q != SLACK_BYTE)
+            return q;
+    return 0;
+}
+
+/* the block's slack: to the end of its page (both placements) */
+static inline uintptr_t slack_end(const struct sslot *s) { return (s->ptr & ~(G.page - 1)) + G.page; }
+
+void *sample_alloc(size_t n)
+{
+    if (n > G.page - 16)
+        return NULL;
+    pthread_mutex_lock(&S.lock);
+    if (!S.len) {
+        pthread_mutex_unlock(&S.lock);
+        return NULL;
+    }
+    uint32_t i = S.fifo[S.head];
+    uintptr_t page = data_page(i);
+    if (!os_commit((void *)page, G.page)) {
+        pthread_mutex_unlock(&S.lock);
+        return NULL;
+    }
+    S.head = (S.head + 1) % S.cap;
+    S.len--;
+    struct sslot *s = &S.slots[i];
+    size_t r16 = (n + 15) & ~(size_t)15;
+    bool right = (rnd() & 1) && r16 > 0;
+    s->ptr = right ? page + G.page - r16 : page;
+    s->n = (uint32_t)n;
+    s->state = S_LIVE;
+    s->alloc_tid = os_tid();
+    s->free_tid = 0;
+    s->nfree = 0;
+    int k = unw_backtrace((void **)s->alloc_pc, SFRAMES);
+    s->nalloc = (uint8_t)(k > 0 ? k : 0);
+    /* fresh pages are zero: calloc needs nothing more */
+    slack_fill(s->ptr + n, slack_end(s));
+    pthread_mutex_unlock(&S.lock);
+    return (void *)s->ptr;
+}
+
+/* The slot of a pool pointer that must be a live block's start; reports
+ * otherwise (lock held). */
+static struct sslot *verify_live(uintptr_t p, const char *op)
+{
+    uintptr_t pi = (p - G.pool_lo) / G.page;
+    if (!(pi & 1))
+        ward_fatal(invalid_class(op), op, (void *)p, TIER_SAMPLED, 0, "pointer into a guard page of the sampling pool");
+    struct sslot *s = &S.slots[pi / 2];
+    if (s->ptr != p || s->state == S_NEVER)
+        ward_fatal(invalid_class(op), op, (void *)p, TIER_SAMPLED, s->state ? s->n : 0,
+                   s->state ? "not the start of the sampled block on this page" : "no block was ever allocated here");
+    if (s->state == S_FREED)
+        ward_fatal(freed_class(op), op, (void *)p, TIER_SAMPLED, s->n, "the sampled block is already free");
+    return s;
+}
+
+static void check_slack(struct sslot *s, const char *op)
+{
+    uintptr_t bad = slack_bad(s->ptr + s->n, slack_end(s));
+    if (bad)
+        ward_fatal("heap buffer overflow", op, (void *)s->ptr, TIER_SAMPLED, s->n,
+                   "the %zu bytes after the %u requested were written (at +%zu)", (size_t)(slack_end(s) - s->ptr - s->n),
+                   s->n, (size_t)(bad - s->ptr));
+}
+
+size_t sample_live(uintptr_t p, const char *op)
+{
+    pthread_mutex_lock(&S.lock);
+    held_lock(&S.lock);
+    struct sslot *s = verify_live(p, op);
+    held_lock(NULL);
+    size_t n = s->n;
+    pthread_mutex_unlock(&S.lock);
+    return n;
+}
+
+void sample_free(uintptr_t p, const char *op)
+{
+    pthread_mutex_lock(&S.lock);
+    held_lock(&S.lock);
+    struct sslot *s = verify_live(p, op);
+    check_slack(s, op);
+    held_lock(NULL);
+    os_decommit((void *)(p & ~(G.page - 1)), G.page); /* faults from now on */
+    s->state = S_FREED;
+    s->free_tid = os_tid();
+    int k = unw_backtrace((void **)s->free_pc, SFRAMES);
+    s->nfree = (uint8_t)(k > 0 ? k : 0);
+    S.fifo[(S.head + S.len) % S.cap] = (uint32_t)(s - S.slots);
+    S.len++;
+    pthread_mutex_unlock(&S.lock);
+}
+
+void sample_check(void)
+{
+    if (!S.slots)
+        return;
+    pthread_mutex_lock(&S.lock);
+    held_lock(&S.lock);
+    for (uint32_t i = 0; i < S.cap; i++)
+        if (S.slots[i].state == S_LIVE)
+            check_slack(&S.slots[i], "ward_check_heap");
+    held_lock(NULL);
+    pthread_mutex_unlock(&S.lock);
+}
+
+/* From the report path (a double free of a sampled block, ...): its stacks.
+ * Lock-free reads: the process is ending. */
+void sample_report(uintptr_t p)
+{
+    if (!in_pool(p) || !S.slots)
+        return;
+    const struct sslot *s = &S.slots[(p - G.pool_lo) / G.page / 2];
+    if (s->ptr != p)
+        return;
+    ward_printf("ward: chunk allocated at (thread %d):\n", s->alloc_tid);
+    int first = ward_first_caller_frame(s->alloc_pc, s->nalloc);
+    ward_print_stack(s->alloc_pc + first, s->nalloc - first, false);
+    if (s->state == S_FREED) {
+        ward_printf("ward: chunk freed at (thread %d):\n", s->free_tid);
+        first = ward_first_caller_frame(s->free_pc, s->nfree);
+        ward_print_stack(s->free_pc + first, s->nfree - first, false);
+    }
+}
+
+void sample_lock(void) { pthread_mutex_lock(&S.lock); }
+void sample_unlock(void) { pthread_mutex_unlock(&S.lock); }
+void sample_reinit_lock(void) { pthread_mutex_init(&S.lock, NULL); }
+
+/* ---- the fault handler ---------------------------------------------------- */
+
+static void pass_on(int sig, siginfo_t *si, void *uc)
+{
+    struct sigaction *old = sig == SIGBUS ? &S.old_bus : &S.old_segv;
+    if (old->sa_flags & SA_SIGINFO) {
+        old->sa_sigaction(sig, si, uc);
+        return;
+    }
+    if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN) {
+        old->sa_handler(sig);
+        return;
+    }
+    /* the default action: put it back and let the access fault again */
+    sigaction(sig, old, NULL);
+}
+
+static void handler(int sig, siginfo_t *si, void *uc)
+{
+    uintptr_t a = (uintptr_t)si->si_addr;
+    if (a < G.pool_lo || a >= G.pool_hi) {
+        pass_on(sig, si, uc);
+        return;
+    }
+    int e = errno;
+    const ucontext_t *u = uc;
+    bool write = (u->uc_mcontext.gregs[REG_ERR] & 2) != 0;
+    uintptr_t pc = (uintptr_t)u->uc_mcontext.gregs[REG_RIP];
+    const char *access = write ? "write" : "read";
+    uintptr_t pi = (a - G.pool_lo) / G.page;
+    const struct sslot *s = NULL;
+    const char *cls;
+    char detail[160];
+    if (pi & 1) {
+        s = &S.slots[pi / 2];
+        if (s->state != S_FREED) {
+            pass_on(sig, si, uc);
+            errno = e;
+            return;
+        }
+        cls = write ? "write after free" : "use after free";
+        ward_snprintf(detail, sizeof detail, "%s at %p, %ld bytes from the start of a freed %u-byte block", access,
+                      (void *)a, (long)(a - s->ptr), s->n);
+    } else {
+        /* a guard page: the block on the page before (overflow) or after it
+         * (underflow), whichever the address is nearer */
+        uintptr_t off = (a - G.pool_lo) % G.page;
+        bool before = off < G.page / 2 && pi > 0;
+        if (before || pi / 2 >= S.cap)
+            s = &S.slots[pi / 2 - 1];
+        else
+            s = &S.slots[pi / 2];
+        if (s->state == S_NEVER) {
+            pass_on(sig, si, uc);
+            errno = e;
+            return;
+        }
+        cls = "heap buffer overflow";
+        if (a >= s->ptr + s->n)
+            ward_snprintf(detail, sizeof detail, "%s at %p, %lu bytes past the end of a %s%u-byte block", access,
+                          (void *)a, (unsigned long)(a - s->ptr - s->n), s->state == S_FREED ? "freed " : "", s->n);
+        else
+            ward_snprintf(detail, sizeof detail, "%s at %p, %lu bytes before the start of a %s%u-byte block", access,
+                          (void *)a, (unsigned long)(s->ptr - a), s->state == S_FREED ? "freed " : "", s->n);
+    }
+    /* the detecting stack starts at the faulting instruction */
+    uintptr_t pcs[64];
+    int n = unw_backtrace((void **)pcs, 64), first = 0;
+    while (first < n && pcs[first] != pc && pcs[first] != pc + 1)
+        first++;
+    if (first == n) {
+        first = 0;
+        n = 0;
+    }
+    ward_fatal_fault(cls, (void *)s->ptr, s->n, pcs + first, n - first, s->alloc_pc, s->nalloc, s->alloc_tid,
+                     s->state == S_FREED ? s->free_pc : NULL, s->nfree, s->free_tid, "%s (sampled)", detail);
+}
