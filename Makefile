@@ -21,7 +21,7 @@ OBJ_PREFIXED := $(patsubst src/%.c,$(BUILD)/obj-prefixed/%.o,$(SRC))
 CXX ?= c++
 TEST_SRC := $(wildcard tests/t_*.c)
 TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC)) $(BUILD)/tests/misuse_runner \
-	$(BUILD)/tests/t_cxx $(BUILD)/tests/t_fuzz_ops
+	$(BUILD)/tests/t_cxx $(BUILD)/tests/t_fuzz_ops $(BUILD)/tests/cli_bugs
 CFLAGS_TEST := $(CSTD) $(WARN) -O1 -g -pthread -Iinclude $(CFLAGS)
 
 .PHONY: all check check-clang demo deps bench clean test-bins fuzz
@@ -54,6 +54,10 @@ $(BUILD)/tests/t_cxx: tests/t_cxx.cc | $(BUILD)/tests
 $(BUILD)/tests/t_fuzz_ops: fuzz/ops.c $(BUILD)/libward-prefixed.a | $(BUILD)/tests
 	$(CC) $(CFLAGS_TEST) -DWARD_FUZZ_MAIN -DWARD_CORPUS='"$(CURDIR)/corpus/ops"' $< \
 		$(BUILD)/libward-prefixed.a -o $@ $(LIBS)
+# the bugs tests/cli/launcher.sh runs under build/ward (plain libc calls:
+# the launcher preloads ward)
+$(BUILD)/tests/cli_bugs: tests/cli/bugs.c | $(BUILD)/tests
+	$(CC) $(CSTD) -O1 -g -fno-omit-frame-pointer $(CFLAGS) $< -o $@
 $(BUILD)/tests/misuse_runner: tests/misuse.c include/ward.h | $(BUILD)/tests
 	$(CC) $(CFLAGS_TEST) $< -o $@ -ldl
 test-bins: $(TEST_BIN)

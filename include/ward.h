@@ -47,8 +47,14 @@ struct ward_stats {
     size_t medium_free_chunks; /* count of free medium chunks */
     size_t large_count;     /* live large mappings */
     size_t large_bytes;     /* bytes in live large mappings */
+    size_t sampled;         /* live blocks on sampled guard pages (sample=N) */
 };
 void ward_get_stats(struct ward_stats *out);
+
+/* Chunks allocated and not yet freed (all tiers), and in *bytes (when not
+ * NULL) the bytes their callers asked for.  A walk of the whole heap: meant
+ * for leak checks at the end of a test (take the count before and after). */
+size_t ward_live_chunks(size_t *bytes);
 
 /* A heap error report, as passed to the report callback.  Every string is
  * static or lives in the reporting thread's stack: copy what you keep. */

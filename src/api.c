@@ -123,6 +123,7 @@ __attribute__((destructor)) static void ward_destructor(void)
     if (nrep) {
         ward_printf("ward: %lu heap error%s reported (on_error=continue): exit status %ld\n", nrep,
                     nrep == 1 ? " was" : "s were", G.opt.exitcode);
+        fflush(NULL); /* what the program wrote still goes out */
         _exit((int)G.opt.exitcode);
     }
     errno = e;
@@ -469,7 +470,25 @@ WARD_API void ward_get_stats(struct ward_stats *s)
     small_stats(s);
     medium_stats(s);
     large_stats(s);
+    size_t nsampled = 0, sampled_bytes = 0;
+    sample_count_live(&nsampled, &sampled_bytes);
+    s->sampled = nsampled;
+    s->in_use += nsampled * G.page;
+    s->mapped += nsampled * G.page;
     s->quarantined = ward_quarantined_bytes();
+}
+
+WARD_API size_t ward_live_chunks(size_t *bytes)
+{
+    ward_ensure_init();
+    size_t n = 0, b = 0;
+    small_count_live(&n, &b);
+    medium_count_live(&n, &b);
+    large_count_live(&n, &b);
+    sample_count_live(&n, &b);
+    if (bytes)
+        *bytes = b;
+    return n;
 }
 
 WARD_API int ward_malloc_trim(size_t pad)

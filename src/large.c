@@ -419,3 +419,15 @@ bool large_trace_ids(uintptr_t p, uint32_t *alloc_id, uint32_t *free_id)
 void large_lock_all(void) { pthread_mutex_lock(&L.lock); }
 void large_unlock_all(void) { pthread_mutex_unlock(&L.lock); }
 void large_reinit_locks(void) { pthread_mutex_init(&L.lock, NULL); }
+
+/* Live chunks and their requested bytes (ward_live_chunks). */
+void large_count_live(size_t *count, size_t *bytes)
+{
+    pthread_mutex_lock(&L.lock);
+    for (size_t i = 0; i < L.cap; i++)
+        if (L.tab[i].p) {
+            (*count)++;
+            *bytes += L.tab[i].n;
+        }
+    pthread_mutex_unlock(&L.lock);
+}

@@ -47,7 +47,7 @@ static const struct opt_desc table[] = {
     {"trace", T_BOOL, O(trace), 0, 0, 1, {0}, "the same as stacks"},
     {"symbolize", T_BOOL, O(symbolize), 1, 0, 1, {0},
      "name each frame of a report's stacks with its function and file:line (runs addr2line after the report; 0: module+offset only)"},
-    {"sample", T_NUM, O(sample), 0, 0, 1L << 30, {0},
+    {"sample", T_NUM, O(sample), 5000, 0, 1L << 30, {0},
      "about one allocation in N (up to a page) gets its own page before or after a guard page, so an overflow or a use after free of it faults at once and is reported with its stacks (0: off)"},
     {"sample_slots", T_NUM, O(sample_slots), 512, 1, 65536, {0},
      "pages kept for sampled allocations (each with a guard page)"},

@@ -327,3 +327,17 @@ static void handler(int sig, siginfo_t *si, void *uc)
     ward_fatal_fault(cls, (void *)s->ptr, s->n, pcs + first, n - first, s->alloc_pc, s->nalloc, s->alloc_tid,
                      s->state == S_FREED ? s->free_pc : NULL, s->nfree, s->free_tid, "%s (sampled)", detail);
 }
+
+/* Live sampled blocks (ward_live_chunks, ward_get_stats). */
+void sample_count_live(size_t *count, size_t *bytes)
+{
+    if (!S.slots)
+        return;
+    pthread_mutex_lock(&S.lock);
+    for (uint32_t i = 0; i < S.cap; i++)
+        if (S.slots[i].state == S_LIVE) {
+            (*count)++;
+            *bytes += S.slots[i].n;
+        }
+    pthread_mutex_unlock(&S.lock);
+}

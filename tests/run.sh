@@ -129,6 +129,16 @@ for name in t_threads t_fork; do
     report "$name:trace" "$status" "$note"
 done
 
+# 1c. with every allocation sampled onto guard pages (sample=1) until the
+#     pool is full: sampled pointers through realloc, threads, fork
+for name in t_api t_realloc t_threads t_fork t_churn; do
+    t="$build/tests/$name"
+    [ -x "$t" ] && [ -f "$lib" ] && selected "$name:sample" || continue
+    run_one "$name:sample" env LD_PRELOAD="$lib" WARD_OPTIONS=sample=1 "$t"
+    classify "$rc"
+    report "$name:sample" "$status" "$note"
+done
+
 # 2. real programs, plainly and under ward
 export WARD_LIB="$lib"
 for s in "$tests_dir"/real/*.sh; do
@@ -139,6 +149,17 @@ for s in "$tests_dir"/real/*.sh; do
         report "$name" FAIL "no libward.so"
         continue
     fi
+    run_one "$name" bash "$s"
+    classify "$rc"
+    report "$name" "$status" "$note"
+done
+
+# 2b. the ward command and what a test suite sees (tests/cli/*.sh)
+export WARD_BUILD="$build"
+for s in "$tests_dir"/cli/*.sh; do
+    [ -f "$s" ] || continue
+    name=cli-$(basename "$s" .sh)
+    selected "$name" || continue
     run_one "$name" bash "$s"
     classify "$rc"
     report "$name" "$status" "$note"

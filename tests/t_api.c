@@ -521,6 +521,35 @@ static void test_mallinfo_trim(void)
     check_heap();
 }
 
+/* ward_live_chunks: the count and bytes of live chunks, for leak checks */
+static void test_live_chunks(void)
+{
+    if (no_ward())
+        return;
+    size_t (*live)(size_t *) = (size_t(*)(size_t *))dlsym(RTLD_DEFAULT, "ward_live_chunks");
+    if (!live)
+        fail("ward_live_chunks is not exported");
+    static const size_t sizes[] = {1, 24, 1000, 3000, 100000, 600000, 3000000};
+    void *p[ARRAY_LEN(sizes)];
+    size_t b0, b1, b2, want = 0;
+    size_t n0 = live(&b0);
+    for (size_t i = 0; i < ARRAY_LEN(sizes); i++) {
+        p[i] = malloc(sizes[i]);
+        if (!p[i])
+            fail("malloc(%zu) failed", sizes[i]);
+        want += sizes[i];
+    }
+    size_t n1 = live(&b1);
+    if (n1 != n0 + ARRAY_LEN(sizes) || b1 != b0 + want)
+        fail("ward_live_chunks: %zu chunks / %zu bytes with %zu more live, was %zu / %zu", n1, b1,
+             ARRAY_LEN(sizes), n0, b0);
+    for (size_t i = 0; i < ARRAY_LEN(sizes); i++)
+        free(p[i]);
+    size_t n2 = live(&b2);
+    if (n2 != n0 || b2 != b0)
+        fail("ward_live_chunks: %zu chunks / %zu bytes after the frees, was %zu / %zu", n2, b2, n0, b0);
+}
+
 int main(void)
 {
     ward_loaded();
@@ -538,6 +567,7 @@ int main(void)
     test_calloc();
     test_overflow();
     test_sized_free();
+    test_live_chunks();
 
     check_heap();
     return 0;

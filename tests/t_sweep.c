@@ -84,8 +84,8 @@ int main(int argc, char **argv)
         note("nothing to sweep without ward");
         return 0;
     }
-    if (!getenv("WARD_OPTIONS")) { /* reports without backtraces: faster */
-        setenv("WARD_OPTIONS", "backtrace=0", 1);
+    if (!getenv("WARD_OPTIONS")) { /* reports without backtraces: faster; no sampling: each probe tests its tier */
+        setenv("WARD_OPTIONS", "backtrace=0:sample=0", 1);
         execv("/proc/self/exe", argv);
         fail("cannot re-execute myself");
     }
