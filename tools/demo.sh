@@ -18,12 +18,8 @@ libc = ctypes.CDLL(None)
 libc.malloc_stats()   # ward's malloc_stats: its own figures
 PY
 echo
-echo "== a program with a double free, under ward (WARD_OPTIONS=trace=1: where it was allocated and first freed, too)"
-LD_PRELOAD="$lib" WARD_OPTIONS=trace=1 "$build/demo/double_free"
+echo "== a program with a double free: $build/ward --stacks=1 --on_error=exit --exitcode=23 -- $build/demo/double_free"
+"$build/ward" --stacks=1 --on_error=exit --exitcode=23 -- "$build/demo/double_free"
 rc=$?
 echo
-if [ $rc -ge 128 ]; then
-    echo "ward stopped it: killed by signal $((rc - 128)) (SIGABRT is ward's default end; WARD_OPTIONS=on_error=exit:exitcode=N exits instead)"
-else
-    echo "exit status $rc"
-fi
+echo "exit status $rc (23: ward stopped it, as --on_error=exit --exitcode=23 asked; the default is abort())"
