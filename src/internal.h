@@ -75,6 +75,7 @@ struct ward_options {
     long symbolize;
     long sample;             /* one allocation in about N is sampled (0: off) */
     long sample_slots;
+    long fault_handler;      /* SIGSEGV/SIGBUS handler (sample.c) */
 };
 
 /* ---- global read-only state --------------------------------------------- */
@@ -142,7 +143,7 @@ extern unsigned long ward_reports INTERNAL;
 
 /* A fault in the sampling pool: the stacks come from the signal context
  * and the block's records. */
-_Noreturn void ward_fatal_fault(const char *cls, const void *ptr, size_t n, const uintptr_t *pcs, int npcs,
+_Noreturn void ward_fatal_fault(const char *cls, const void *ptr, int tier, size_t n, const uintptr_t *pcs, int npcs,
                                 const uintptr_t *apcs, int na, int atid, const uintptr_t *fpcs, int nf,
                                 int ftid, const char *fmt, ...) INTERNAL COLD;
 size_t ward_snprintf(char *buf, size_t cap, const char *fmt, ...) INTERNAL;
@@ -429,6 +430,7 @@ void sample_count_live(size_t *count, size_t *bytes) INTERNAL;
 void small_count_live(size_t *count, size_t *bytes) INTERNAL;
 void medium_count_live(size_t *count, size_t *bytes) INTERNAL;
 void large_count_live(size_t *count, size_t *bytes) INTERNAL;
+uintptr_t large_fault_lookup(uintptr_t a, bool *freed, size_t *n) INTERNAL;
 void sample_report(uintptr_t p) INTERNAL;
 void sample_lock(void) INTERNAL;
 void sample_unlock(void) INTERNAL;

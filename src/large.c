@@ -431,3 +431,28 @@ void large_count_live(size_t *count, size_t *bytes)
         }
     pthread_mutex_unlock(&L.lock);
 }
+
+/* From the fault handler: the large block a faulting address belongs to, a
+ * live block's guard page or a freed block's inaccessible pages.  Lock-free
+ * reads (the process is about to end); returns the block's user pointer, or
+ * 0 when the address is not the large tier's. */
+uintptr_t large_fault_lookup(uintptr_t a, bool *freed, size_t *n)
+{
+    for (size_t i = 0; i < L.cap; i++) {
+        const struct lrec *r = &L.tab[i];
+        if (r->p && a >= r->map && a < r->map + r->map_size) {
+            *freed = false;
+            *n = r->n;
+            return r->p;
+        }
+    }
+    for (size_t i = 0; i < L.ring_len; i++) {
+        const struct fring *f = &L.ring[(L.ring_head + LARGE_RING - 1 - i) % LARGE_RING];
+        if (f->p && a >= f->map && a < f->map + f->map_size) {
+            *freed = true;
+            *n = 0;
+            return f->p;
+        }
+    }
+    return 0;
+}

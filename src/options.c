@@ -49,6 +49,8 @@ static const struct opt_desc table[] = {
      "name each frame of a report's stacks with its function and file:line (runs addr2line after the report; 0: module+offset only)"},
     {"sample", T_NUM, O(sample), 5000, 0, 1L << 30, {0},
      "about one allocation in N (up to a page) gets its own page before or after a guard page, so an overflow or a use after free of it faults at once and is reported with its stacks (0: off)"},
+    {"fault_handler", T_BOOL, O(fault_handler), 1, 0, 1, {0},
+     "install a SIGSEGV/SIGBUS handler that reports faults on sampled pages, large blocks' guard pages and freed large blocks (other faults go to the previous handler)"},
     {"sample_slots", T_NUM, O(sample_slots), 512, 1, 65536, {0},
      "pages kept for sampled allocations (each with a guard page)"},
     {"exit_check", T_CHOICE, O(exit_check), EXIT_CHECK_QUARANTINE, 0, 2, {"off", "quarantine", "heap"},
@@ -159,6 +161,7 @@ void ward_options_init(struct ward_options *o)
     const char *s = getenv("WARD_OPTIONS");
     if (!s)
         return;
+    bool after_on_error = false;
     while (*s) {
         const char *k = s;
         while (*s && *s != '=' && *s != ':')
@@ -171,6 +174,16 @@ void ward_options_init(struct ward_options *o)
             }
             if (seq(k, kn, "help")) {
                 print_help();
+                if (*s)
+                    s++;
+                continue;
+            }
+            /* on_error=exit:N (and continue:N): a bare number after it is
+             * the exit status */
+            long x;
+            if (after_on_error && kn && parse_num(k, kn, &x) && x >= 0 && x <= 255) {
+                o->exitcode = x;
+                after_on_error = false;
                 if (*s)
                     s++;
                 continue;
@@ -188,6 +201,7 @@ void ward_options_init(struct ward_options *o)
         memcpy(key, k, kn);
         key[kn] = '\0';
         set_option(o, key, kn, v, (size_t)(s - v));
+        after_on_error = seq(key, kn, "on_error") && o->on_error != ON_ERROR_ABORT;
         if (*s == ':')
             s++;
     }

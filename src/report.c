@@ -226,6 +226,8 @@ static _Noreturn void fatal_v(const char *cls, const char *op, const void *ptr, 
         }
         print_recorded("chunk allocated at", fs->apcs, fs->na, fs->atid);
         print_recorded("chunk freed at", fs->fpcs, fs->nf, fs->ftid);
+        if (tier == TIER_LARGE)
+            trace_report((uintptr_t)ptr, tier); /* stacks=1: the depot's records */
     } else {
         if (G.opt.backtrace) {
             write_all("ward: backtrace:\n", 17);
@@ -268,14 +270,14 @@ void ward_fatal(const char *cls, const char *op, const void *ptr, int tier, size
     fatal_v(cls, op, ptr, tier, csize, NULL, f, ap);
 }
 
-void ward_fatal_fault(const char *cls, const void *ptr, size_t n, const uintptr_t *pcs, int npcs,
+void ward_fatal_fault(const char *cls, const void *ptr, int tier, size_t n, const uintptr_t *pcs, int npcs,
                       const uintptr_t *apcs, int na, int atid, const uintptr_t *fpcs, int nf, int ftid,
                       const char *f, ...)
 {
     struct fault_stacks fs = {pcs, apcs, fpcs, npcs, na, nf, atid, ftid};
     va_list ap;
     va_start(ap, f);
-    fatal_v(cls, "access", ptr, TIER_SAMPLED, n, &fs, f, ap);
+    fatal_v(cls, "access", ptr, tier, n, &fs, f, ap);
 }
 
 size_t ward_snprintf(char *buf, size_t cap, const char *f, ...)

@@ -65,8 +65,21 @@ static inline uintptr_t data_page(uint32_t i) { return G.pool_lo + (2 * (uintptr
 
 static void handler(int sig, siginfo_t *si, void *uc);
 
+static void install_handler(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, &S.old_segv);
+    sigaction(SIGBUS, &sa, &S.old_bus);
+}
+
 void sample_init(void)
 {
+    if (G.opt.fault_handler)
+        install_handler();
     if (!G.opt.sample)
         return;
     size_t slots = (size_t)G.opt.sample_slots;
@@ -86,13 +99,6 @@ void sample_init(void)
     for (uint32_t i = 0; i < S.cap; i++)
         S.fifo[i] = i;
     S.len = S.cap;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = handler;
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGSEGV, &sa, &S.old_segv);
-    sigaction(SIGBUS, &sa, &S.old_bus);
 }
 
 /* The countdown ran out: sample this allocation or not, and start the next
@@ -267,46 +273,42 @@ static void pass_on(int sig, siginfo_t *si, void *uc)
     sigaction(sig, old, NULL);
 }
 
-static void handler(int sig, siginfo_t *si, void *uc)
+/* The detecting stack of a fault starts at the faulting instruction. */
+static int fault_stack(uintptr_t *pcs, int cap, uintptr_t pc, int *first)
 {
-    uintptr_t a = (uintptr_t)si->si_addr;
-    if (a < G.pool_lo || a >= G.pool_hi) {
-        pass_on(sig, si, uc);
-        return;
-    }
-    int e = errno;
-    const ucontext_t *u = uc;
-    bool write = (u->uc_mcontext.gregs[REG_ERR] & 2) != 0;
-    uintptr_t pc = (uintptr_t)u->uc_mcontext.gregs[REG_RIP];
+    int n = unw_backtrace((void **)pcs, cap);
+    *first = 0;
+    while (*first < n && pcs[*first] != pc && pcs[*first] != pc + 1)
+        (*first)++;
+    if (*first == n)
+        return *first = 0;
+    return n;
+}
+
+/* A fault in the sampling pool: a freed block's page, or a guard page next
+ * to a block. */
+static bool sampled_fault(uintptr_t a, bool write, uintptr_t pc)
+{
     const char *access = write ? "write" : "read";
     uintptr_t pi = (a - G.pool_lo) / G.page;
-    const struct sslot *s = NULL;
+    const struct sslot *s;
     const char *cls;
     char detail[160];
     if (pi & 1) {
         s = &S.slots[pi / 2];
-        if (s->state != S_FREED) {
-            pass_on(sig, si, uc);
-            errno = e;
-            return;
-        }
+        if (s->state != S_FREED)
+            return false;
         cls = write ? "write after free" : "use after free";
         ward_snprintf(detail, sizeof detail, "%s at %p, %ld bytes from the start of a freed %u-byte block", access,
                       (void *)a, (long)(a - s->ptr), s->n);
     } else {
-        /* a guard page: the block on the page before (overflow) or after it
-         * (underflow), whichever the address is nearer */
+        /* a guard page: the block on the page before it (overflow) or after
+         * it (underflow), whichever the address is nearer */
         uintptr_t off = (a - G.pool_lo) % G.page;
-        bool before = off < G.page / 2 && pi > 0;
-        if (before || pi / 2 >= S.cap)
-            s = &S.slots[pi / 2 - 1];
-        else
-            s = &S.slots[pi / 2];
-        if (s->state == S_NEVER) {
-            pass_on(sig, si, uc);
-            errno = e;
-            return;
-        }
+        bool before = (off < G.page / 2 && pi > 0) || pi / 2 >= S.cap;
+        s = &S.slots[before ? pi / 2 - 1 : pi / 2];
+        if (s->state == S_NEVER)
+            return false;
         cls = "heap buffer overflow";
         if (a >= s->ptr + s->n)
             ward_snprintf(detail, sizeof detail, "%s at %p, %lu bytes past the end of a %s%u-byte block", access,
@@ -315,17 +317,59 @@ static void handler(int sig, siginfo_t *si, void *uc)
             ward_snprintf(detail, sizeof detail, "%s at %p, %lu bytes before the start of a %s%u-byte block", access,
                           (void *)a, (unsigned long)(s->ptr - a), s->state == S_FREED ? "freed " : "", s->n);
     }
-    /* the detecting stack starts at the faulting instruction */
     uintptr_t pcs[64];
-    int n = unw_backtrace((void **)pcs, 64), first = 0;
-    while (first < n && pcs[first] != pc && pcs[first] != pc + 1)
-        first++;
-    if (first == n) {
-        first = 0;
-        n = 0;
+    int first, n = fault_stack(pcs, 64, pc, &first);
+    ward_fatal_fault(cls, (void *)s->ptr, TIER_SAMPLED, s->n, pcs + first, n - first, s->alloc_pc, s->nalloc,
+                     s->alloc_tid, s->state == S_FREED ? s->free_pc : NULL, s->nfree, s->free_tid, "%s (sampled)",
+                     detail);
+}
+
+/* A fault on a large block's guard page or on a freed large block. */
+static bool large_fault(uintptr_t a, bool write, uintptr_t pc)
+{
+    bool freed;
+    size_t n;
+    uintptr_t p = large_fault_lookup(a, &freed, &n);
+    if (!p)
+        return false;
+    const char *access = write ? "write" : "read";
+    const char *cls;
+    char detail[160];
+    if (freed) {
+        cls = write ? "write after free" : "use after free";
+        ward_snprintf(detail, sizeof detail, "%s at %p, %ld bytes from the start of a freed block", access, (void *)a,
+                      (long)(a - p));
+    } else if (a >= p + n) {
+        cls = "heap buffer overflow";
+        ward_snprintf(detail, sizeof detail, "%s at %p, %lu bytes past the end of a %zu-byte block (guard page)",
+                      access, (void *)a, (unsigned long)(a - p - n), n);
+    } else if (a < p) {
+        cls = "heap buffer overflow";
+        ward_snprintf(detail, sizeof detail, "%s at %p, %lu bytes before the start of a %zu-byte block (guard page)",
+                      access, (void *)a, (unsigned long)(p - a), n);
+    } else {
+        return false; /* inside a live block: not a heap error of ours */
     }
-    ward_fatal_fault(cls, (void *)s->ptr, s->n, pcs + first, n - first, s->alloc_pc, s->nalloc, s->alloc_tid,
-                     s->state == S_FREED ? s->free_pc : NULL, s->nfree, s->free_tid, "%s (sampled)", detail);
+    uintptr_t pcs[64];
+    int first, k = fault_stack(pcs, 64, pc, &first);
+    ward_fatal_fault(cls, (void *)p, TIER_LARGE, n, pcs + first, k - first, NULL, 0, 0, NULL, 0, 0, "%s", detail);
+}
+
+static void handler(int sig, siginfo_t *si, void *uc)
+{
+    uintptr_t a = (uintptr_t)si->si_addr;
+    const ucontext_t *u = uc;
+    bool write = (u->uc_mcontext.gregs[REG_ERR] & 2) != 0;
+    uintptr_t pc = (uintptr_t)u->uc_mcontext.gregs[REG_RIP];
+    int e = errno;
+    if (si->si_code > 0 && __atomic_load_n(&ward_ready, __ATOMIC_ACQUIRE) == 2) {
+        if (in_pool(a))
+            sampled_fault(a, write, pc);
+        else if (a >= G.page)
+            large_fault(a, write, pc);
+    }
+    errno = e;
+    pass_on(sig, si, uc);
 }
 
 /* Live sampled blocks (ward_live_chunks, ward_get_stats). */

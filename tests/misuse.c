@@ -314,8 +314,8 @@ struct tcase {
     X(of1_large, overflow(LARGE, 1), "ward: heap buffer overflow:", ABORT)                         \
     X(of_realloc_small, overflow_realloc(SMALL), "ward: heap buffer overflow:", ABORT)             \
     X(of_realloc_medium, overflow_realloc(MEDIUM + 1), "ward: heap buffer overflow:", ABORT)       \
-    X(of_guard_large, large_guard_after(), NULL, SEGV)                                             \
-    X(uf_guard_large, large_guard_before(), NULL, SEGV)                                            \
+    X(of_guard_large, large_guard_after(), "ward: heap buffer overflow: access(", ABORT)             \
+    X(uf_guard_large, large_guard_before(), "ward: heap buffer overflow: access(", ABORT)            \
     X(uf_small, underflow(SMALL, -8), "ward: corrupted chunk header:", ABORT)                      \
     X(uf_small_size, underflow(SMALL, -16), "ward: corrupted chunk header:", ABORT)                \
     X(uf_medium, underflow(MEDIUM, -3), "ward: corrupted chunk header:", ABORT)                    \
@@ -332,7 +332,7 @@ struct tcase {
       ABORT)                                                                                       \
     X(waf_check_small, write_after_free_check(SMALL), "ward: write after free:", ABORT)           \
     X(waf_check_medium, write_after_free_check(MEDIUM), "ward: write after free:", ABORT)         \
-    X(uaf_large, large_uaf(), NULL, SEGV)                                                          \
+    X(uaf_large, large_uaf(), "ward: write after free: access(", ABORT)                             \
     X(waf_exit_small, write_after_free_exit(SMALL), "ward: write after free: exit", ABORT)         \
     X(waf_exit_medium, write_after_free_exit(MEDIUM), "ward: write after free: exit", ABORT)       \
     X(link_small, link_poison(SMALL), "ward: write after free:", ABORT)                            \
@@ -378,6 +378,7 @@ static const struct tcase cases[] = {
     /* poison=partial (the default) verifies only the ends of big blocks */
     /* the configured end */
     {"exit_code", df_small_fn, "ward: double free:", EXIT42, "on_error=exit:exitcode=42", NULL},
+    {"exit_code_short", df_small_fn, "ward: double free:", EXIT42, "on_error=exit:42", NULL},
     {"no_quarantine_df", df_small_fn, "ward: double free:", ABORT, "quarantine_bytes=0", NULL},
     {"no_quarantine_df_medium", df_medium_fn, "ward: double free:", ABORT, "quarantine_bytes=0", NULL},
     {"siphash_df", df_medium_fn, "ward: double free:", ABORT, "checksum=siphash", NULL},
@@ -395,6 +396,9 @@ static const struct tcase cases[] = {
     {"trace_df_large", df_large_fn, "ward: double free:", ABORT, "trace=1", "ward: chunk first freed at:"},
     {"trace_waf_small", waf_small_fn, "ward: write after free:", ABORT, "trace=1", "ward: chunk allocated at:"},
     {"trace_of_medium", of8_medium_fn, "ward: heap buffer overflow:", ABORT, "trace=1", "ward: chunk allocated at:"},
+    /* without ward's fault handler, a freed large block still faults */
+    {"uaf_large_no_handler", uaf_large_fn, NULL, SEGV, "fault_handler=0", NULL},
+    {"trace_uaf_large", uaf_large_fn, "ward: write after free: access(", ABORT, "stacks=1", "ward: chunk first freed at:"},
     {"callback_df", callback_df_fn, "ward: double free:", ABORT, NULL, "callback(arg-ok): double free in free(0x"},
     {"continue_all", continue_all_fn, "ward: double free:", EXIT42, "on_error=continue:exitcode=42",
      "ward: 4 heap errors were reported (on_error=continue): exit status 42"},
