@@ -24,7 +24,7 @@ TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC)) $(BUILD)/tests/mi
 	$(BUILD)/tests/t_cxx $(BUILD)/tests/t_fuzz_ops $(BUILD)/tests/cli_bugs
 CFLAGS_TEST := $(CSTD) $(WARN) -O1 -g -pthread -Iinclude $(CFLAGS)
 
-.PHONY: all check check-clang demo deps bench clean test-bins fuzz
+.PHONY: all check check-clang demo deps bench bench-quick bench-deps bench-bins clean test-bins fuzz
 all: $(BUILD)/libward.so $(BUILD)/libward.a $(BUILD)/libward-prefixed.a $(BUILD)/ward
 
 # the launcher: ward [--KEY=VALUE ...] -- PROGRAM [ARGS...]
@@ -64,7 +64,7 @@ test-bins: $(TEST_BIN)
 
 # The library and the misuse cases are also built with clang: both compilers
 # must build ward warning-free, and the clang build must pass the same cases.
-check: all test-bins check-clang
+check: all test-bins bench-bins check-clang
 	tests/run.sh $(BUILD)
 check-clang:
 	$(MAKE) CC=clang CXX=clang++ BUILD=$(BUILD)/clang all $(BUILD)/clang/tests/misuse_runner
@@ -72,6 +72,7 @@ check-clang:
 # The README's first command: what is missing, then ward at work.
 deps:
 	@tools/deps.sh
+	@tools/bench-deps.sh
 demo: deps all $(BUILD)/demo/double_free
 	@tools/demo.sh $(BUILD)
 $(BUILD)/demo/double_free: tools/double_free.c | $(BUILD)/demo
@@ -89,8 +90,26 @@ fuzz: $(BUILD)/fuzz/ops
 	cd $(BUILD)/fuzz && ./ops -max_total_time=$(FUZZ_TIME) -max_len=4096 -rss_limit_mb=4096 \
 		corpus $(CURDIR)/corpus/ops
 
-bench: all
-	bench/run.sh $(BUILD)
+# The benchmark suite (bench/README.md): every workload under every
+# allocator, interleaved and repeated; the report goes to bench/results/.
+BENCH_WL := benchtime larson xmalloc cache_scratch cache_thrash churn realloc_grow thread_churn \
+	large_alloc pairs gen_big_c
+BENCH_BIN := $(patsubst %,$(BUILD)/bench/%,$(BENCH_WL)) $(BUILD)/bench/glibc_shim.so
+CFLAGS_BENCH := $(CSTD) $(WARN) -O2 -g -pthread $(CFLAGS)
+$(BUILD)/bench:
+	mkdir -p $@
+$(BUILD)/bench/%: bench/%.c bench/common.h bench/cache.h | $(BUILD)/bench
+	$(CC) $(CFLAGS_BENCH) $< -o $@
+$(BUILD)/bench/glibc_shim.so: bench/glibc_shim.c | $(BUILD)/bench
+	$(CC) $(CFLAGS_BENCH) -fPIC -shared $< -o $@ -ldl
+bench-bins: $(BENCH_BIN)
+bench: all bench-bins
+	bench/run.py --mode full --build $(BUILD)
+bench-quick: all bench-bins
+	bench/run.py --mode quick --build $(BUILD)
+# the allocators, programs and tools the suite compares and uses
+bench-deps:
+	@tools/bench-deps.sh
 
 clean:
 	rm -rf $(BUILD)

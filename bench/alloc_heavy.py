@@ -3,10 +3,19 @@
 Deterministic: prints one line of figures that must be the same under every
 allocator.  run.sh runs it twice: with Python's default small-object
 allocator (pymalloc, which asks malloc only for big arenas and objects over
-512 bytes) and with PYTHONMALLOC=malloc (every object goes through malloc)."""
+512 bytes) and with PYTHONMALLOC=malloc (every object goes through malloc).
+Usage: alloc_heavy.py [SCALE]  (1 = the full run; counts are multiplied)."""
 import json
 import random
+import sys
 import zlib
+
+SCALE = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
+
+
+def n_(count):
+    """count * SCALE, at least 1"""
+    return max(1, int(count * SCALE))
 
 
 class Node:
@@ -62,7 +71,7 @@ def main():
     crc = 0
 
     for round_ in range(2):
-        recs = records(round_, 100_000)
+        recs = records(round_, n_(100_000))
         recs.sort(key=lambda r: (r["name"], r["id"]))
         groups = {}
         for r in recs:
@@ -73,14 +82,14 @@ def main():
         crc = zlib.crc32(repr(sorted((k, len(v)) for k, v in groups.items())).encode(), crc)
         del recs, groups, text, back
 
-    for round_ in range(4):
+    for round_ in range(n_(4)):
         root, count = tree(rng, 10, 6)
         crc = zlib.crc32(b"%d:%d" % (count, walk(root)), crc)
         del root
 
     # string building and slicing
     parts = []
-    for i in range(400_000):
+    for i in range(n_(400_000)):
         parts.append(str(i * 7919 % 100_003))
     s = ",".join(parts)
     pieces = s.split(",")
@@ -94,7 +103,7 @@ def main():
 
     # growing and shrinking containers
     lst = []
-    for i in range(1_000_000):
+    for i in range(n_(1_000_000)):
         lst.append((i, i * 2.0))
         if i % 1000 == 999:
             del lst[-300:]

@@ -1,10 +1,13 @@
 /* benchtime: run a command and report its wall time and peak RSS, for
- * run.sh on machines without GNU time (/usr/bin/time -f '%e %M').
+ * bench/run.py.  A small process of its own forks the command, because a
+ * child's peak RSS starts at its parent's at fork (the kernel keeps the
+ * high-water mark across exec): forked from the Python runner every
+ * command would show at least the runner's 20 MiB.
  *
  *   benchtime -o FILE command [args...]
  *
- * Writes one line "ELAPSED_SECONDS MAXRSS_KB" to FILE (like GNU time's
- * '%e %M'), preceded by a "Command terminated by signal N" or "Command
+ * Writes one line "ELAPSED_SECONDS MAXRSS_KB CPU_SECONDS" to FILE (like GNU
+ * time's '%e %M', with milliseconds, then user + system time), preceded by a "Command terminated by signal N" or "Command
  * exited with non-zero status N" line as GNU time writes them, and exits
  * with the command's status (128+N if it was killed by signal N).  The peak
  * RSS is getrusage(RUSAGE_CHILDREN)'s ru_maxrss after waitpid: the largest
@@ -71,7 +74,9 @@ int main(int argc, char **argv)
         if (rc)
             fprintf(f, "Command exited with non-zero status %d\n", rc);
     }
-    fprintf(f, "%.2f %ld\n", el, ru.ru_maxrss);
+    double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                 (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    fprintf(f, "%.3f %ld %.3f\n", el, ru.ru_maxrss, cpu);
     if (f != stderr)
         fclose(f);
     return rc;

@@ -8,6 +8,7 @@
 #ifndef WARD_BENCH_COMMON_H
 #define WARD_BENCH_COMMON_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,6 +119,60 @@ static inline uint64_t unstamp(const unsigned char *p, size_t n, uint64_t tag, u
         }
     }
     return (sum ^ (tag + n)) * 0x100000001b3ull + p[0];
+}
+
+/* Every workload takes "THREADS SCALE": SCALE multiplies its operation
+ * count (1 = the full run, 0.01 = the smoke test); work is per thread, so
+ * the throughput of T threads is T * work / time. */
+struct bench_args { int threads; double scale; };
+
+static inline struct bench_args bench_args(int argc, char **argv, int def_threads)
+{
+    struct bench_args a = { def_threads, 1.0 };
+    if (argc > 1)
+        a.threads = atoi(argv[1]);
+    if (argc > 2)
+        a.scale = atof(argv[2]);
+    if (argc > 3 || a.threads < 1 || a.threads > 256 || !(a.scale > 0) || a.scale > 1000) {
+        fprintf(stderr, "usage: %s [THREADS (1..256)] [SCALE (>0, 1 = full run)]\n", argv[0]);
+        exit(2);
+    }
+    return a;
+}
+
+/* n * scale, at least 1 */
+static inline long scaled(long n, double scale)
+{
+    double v = (double)n * scale;
+    return v < 1 ? 1 : (long)v;
+}
+
+/* Run fn(arg + i * size) on n threads and wait for all of them. */
+static inline void run_threads(int n, void *(*fn)(void *), void *arg, size_t size)
+{
+    pthread_t *t = xmalloc((size_t)n * sizeof *t);
+    for (int i = 0; i < n; i++)
+        if (pthread_create(&t[i], NULL, fn, (char *)arg + (size_t)i * size) != 0) {
+            fprintf(stderr, "bench: pthread_create failed\n");
+            exit(2);
+        }
+    for (int i = 0; i < n; i++)
+        pthread_join(t[i], NULL);
+    free(t);
+}
+
+/* Order-independent mix of one verified block, for sums over blocks that
+ * threads free in an order that depends on scheduling. */
+static inline uint64_t mix_block(const unsigned char *p, size_t n, uint64_t tag)
+{
+    return unstamp(p, n, tag, 0) * 0x9E3779B97F4A7C15ull + (tag ^ (uint64_t)n);
+}
+
+/* The one output line: the same under every allocator, or the run fails. */
+static inline void bench_result(const char *name, struct bench_args a, uint64_t sum)
+{
+    printf("%s threads=%d scale=%g checksum=%016llx\n", name, a.threads, a.scale,
+           (unsigned long long)sum);
 }
 
 #endif

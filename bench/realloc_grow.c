@@ -1,27 +1,32 @@
-/* realloc: strings grown by appending, the two ways programs do it.
- *  1. "+1": 256 strings grown one byte at a time, round-robin (so that
- *     neighbours get in the way of growing in place), each realloc'd to
- *     exactly len+1 bytes; a string that reaches its target length (1 byte
- *     .. 4 KiB) is checked whole, freed and started again;
- *  2. "doubling": 64 buffers that append 1..256-byte pieces and double their
- *     capacity with realloc when full (starting at 16 bytes), up to a target
- *     of 1 KiB .. 4 MiB (log-uniform); then checked (every 64th byte and the
- *     last 8), freed and started again.
- * Every byte written is a function of its position and the string's id, so
- * a realloc that loses or moves data wrongly is caught (exit 3).
- * Usage: realloc [appends]   (default 30,000,000 for "+1"; a third as many
- * pieces for "doubling") */
+/* realloc: buffers grown by realloc, as string builders and vectors grow.
+ * Each thread runs two phases:
+ *  1. 64 strings grown one byte at a time (realloc(len + 1)) to a random
+ *     length of 1..4096 bytes, then verified, freed and restarted;
+ *  2. 16 buffers grown by capacity doubling while 1..256 bytes are appended
+ *     at a time, to a random length of 1 KiB..4 MiB (log-uniform), so the
+ *     reallocations cross from small to medium to large blocks.
+ * Every byte written is a function of its position and the string's id;
+ * each string is verified before it is freed.
+ * Work: THREADS * (6M one-byte appends + 2M appends) * SCALE. */
 #include "common.h"
 
-#define NPLUS 256
-#define NDBL 64
+#define NPLUS 64
+#define NDBL 16
+#define APPENDS 6000000L
+
+struct worker {
+    int id;
+    long appends;
+    uint64_t sum;
+    char pad[64];
+};
 
 static inline unsigned char byte_at(size_t i, uint64_t id)
 {
     return (unsigned char)(i * 31u + id * 7u + (i >> 8));
 }
 
-static uint64_t check(const unsigned char *s, size_t len, uint64_t id, size_t step, uint64_t sum)
+static uint64_t check(const unsigned char *s, size_t len, uint64_t id, size_t step)
 {
     for (size_t i = 0; i < len; i += step)
         if (s[i] != byte_at(i, id))
@@ -29,38 +34,36 @@ static uint64_t check(const unsigned char *s, size_t len, uint64_t id, size_t st
     for (size_t i = len > 8 ? len - 8 : 0; i < len; i++)
         if (s[i] != byte_at(i, id))
             goto bad;
-    return (sum ^ (len * 0x9E3779B97F4A7C15ull + id)) * 0x100000001b3ull;
+    return (len * 0x9E3779B97F4A7C15ull + id) * 0x100000001b3ull;
 bad:
     fprintf(stderr, "realloc: string %llu of %zu bytes has wrong contents\n",
             (unsigned long long)id, len);
     exit(3);
 }
 
-int main(int argc, char **argv)
+static void *worker(void *arg)
 {
-    long appends = argc > 1 ? atol(argv[1]) : 30000000L;
+    struct worker *w = arg;
+    uint64_t next_id = (uint64_t)w->id << 40;
     rng_t r;
-    uint64_t sum = 0, next_id = 0;
-
-    /* phase 1: +1 byte growth */
+    rng_seed(&r, 900 + (uint64_t)w->id);
     {
-        static unsigned char *s[NPLUS];
-        static size_t len[NPLUS], target[NPLUS];
-        static uint64_t id[NPLUS];
-        rng_seed(&r, 4);
+        unsigned char *s[NPLUS];
+        size_t len[NPLUS], target[NPLUS];
+        uint64_t id[NPLUS];
         for (int i = 0; i < NPLUS; i++) {
             s[i] = NULL;
             len[i] = 0;
             target[i] = rng_range(&r, 1, 4096);
             id[i] = next_id++;
         }
-        for (long n = 0; n < appends; n++) {
+        for (long n = 0; n < w->appends; n++) {
             int i = (int)(n % NPLUS);
             s[i] = xrealloc(s[i], len[i] + 1);
             s[i][len[i]] = byte_at(len[i], id[i]);
             len[i]++;
             if (len[i] == target[i]) {
-                sum = check(s[i], len[i], id[i], 1, sum);
+                w->sum += check(s[i], len[i], id[i], 1);
                 free(s[i]);
                 s[i] = NULL;
                 len[i] = 0;
@@ -70,18 +73,15 @@ int main(int argc, char **argv)
         }
         for (int i = 0; i < NPLUS; i++) {
             if (s[i])
-                sum = check(s[i], len[i], id[i], 1, sum);
+                w->sum += check(s[i], len[i], id[i], 1);
             free(s[i]);
         }
     }
-
-    /* phase 2: capacity doubling */
     {
-        static unsigned char *s[NDBL];
-        static size_t len[NDBL], cap[NDBL], target[NDBL];
-        static uint64_t id[NDBL];
-        long pieces = appends / 3;
-        rng_seed(&r, 5);
+        unsigned char *s[NDBL];
+        size_t len[NDBL], cap[NDBL], target[NDBL];
+        uint64_t id[NDBL];
+        long pieces = w->appends / 3;
         for (int i = 0; i < NDBL; i++) {
             cap[i] = 16;
             s[i] = xmalloc(cap[i]);
@@ -101,7 +101,7 @@ int main(int argc, char **argv)
                 s[i][len[i] + j] = byte_at(len[i] + j, id[i]);
             len[i] += k;
             if (len[i] >= target[i]) {
-                sum = check(s[i], len[i], id[i], 64, sum);
+                w->sum += check(s[i], len[i], id[i], 64);
                 cap[i] = 16;
                 free(s[i]);
                 s[i] = xmalloc(cap[i]);
@@ -111,10 +111,28 @@ int main(int argc, char **argv)
             }
         }
         for (int i = 0; i < NDBL; i++) {
-            sum = check(s[i], len[i], id[i], 64, sum);
+            w->sum += check(s[i], len[i], id[i], 64);
             free(s[i]);
         }
     }
-    printf("%016llx\n", (unsigned long long)sum);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    struct bench_args args = bench_args(argc, argv, 2);
+    struct worker *w = calloc((size_t)args.threads, sizeof *w);
+    if (!w)
+        return 2;
+    for (int i = 0; i < args.threads; i++) {
+        w[i].id = i;
+        w[i].appends = scaled(APPENDS, args.scale);
+    }
+    run_threads(args.threads, worker, w, sizeof *w);
+    uint64_t sum = 0;
+    for (int i = 0; i < args.threads; i++)
+        sum += w[i].sum * (uint64_t)(2 * i + 1);
+    free(w);
+    bench_result("realloc", args, sum);
     return 0;
 }

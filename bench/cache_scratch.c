@@ -1,0 +1,3 @@
+/* see cache.h */
+#define SCRATCH 1
+#include "cache.h"

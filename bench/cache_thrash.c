@@ -1,0 +1,3 @@
+/* see cache.h */
+#define SCRATCH 0
+#include "cache.h"
