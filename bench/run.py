@@ -55,7 +55,7 @@ MODES = {
     # make check's smoke test of the harness (tests/real/bench.sh)
     "smoke": dict(micro=0.01, py=0.01, sqlite=300, gcc=2, redis=300,
                   repeat=1, timeout=60),
-    "full": dict(micro=1.0, py=0.5, sqlite=100000, gcc=60, redis=40000,
+    "full": dict(micro=1.0, py=0.5, sqlite=100000, gcc=60, redis=20000,
                  repeat=5, timeout=300),
 }
 
