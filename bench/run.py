@@ -43,9 +43,9 @@ LIBDIR = "/usr/lib/x86_64-linux-gnu"
 
 # Lightest checks: every run-time check ward lets an option turn off
 # (src/options.c); headers, free-list links and ownership stay checked.
-WARD_LIGHT = ("quarantine_bytes=0:quarantine_large=0:poison=off:canary=0:"
-              "exit_check=off")
-WARD_LIGHT_FALLBACK = "quarantine_bytes=0:poison=off:canary=0"
+# Each is kept only if the library accepts it (an option may be renamed).
+WARD_LIGHT = ["quarantine_bytes=0", "quarantine_large=0", "poison=off", "canary=0",
+              "exit_check=off", "sample=0"]
 
 MODES = {
     # micro: scale of the C workloads; py: alloc_heavy.py scale; sqlite rows;
@@ -130,14 +130,15 @@ def find_allocators(build, notes):
     ward = os.path.join(build, "libward.so")
     if os.path.isfile(ward):
         allocs.append(Alloc("ward", ward))
-        light = WARD_LIGHT
-        probe = subprocess.run(["/bin/true"], env=dict(
-            os.environ, LD_PRELOAD=ward, WARD_OPTIONS=light),
-            capture_output=True)
-        if probe.returncode != 0:
-            notes.append("ward-light: %s was refused, used %s" % (light, WARD_LIGHT_FALLBACK))
-            light = WARD_LIGHT_FALLBACK
-        allocs.append(Alloc("ward-light", ward, {"WARD_OPTIONS": light}))
+        light = []
+        for opt in WARD_LIGHT:
+            probe = subprocess.run(["/bin/true"], env=dict(
+                os.environ, LD_PRELOAD=ward, WARD_OPTIONS=opt), capture_output=True)
+            if probe.returncode == 0:
+                light.append(opt)
+            else:
+                notes.append("ward-light: this ward refuses the option %s, left out" % opt)
+        allocs.append(Alloc("ward-light", ward, {"WARD_OPTIONS": ":".join(light)}))
     else:
         notes.append("ward skipped: %s not built (make)" % ward)
     return allocs
