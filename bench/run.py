@@ -511,9 +511,11 @@ class Runner:
                 continue
             else:
                 vers.append("%s %s (%s)" % (a.label, pkg_version(a.pkg) if a.pkg else "?", a.pkg or a.lib))
-        rev = sh("git -C %s rev-parse --short HEAD" % ROOT)
+        # the last commit that changed the library (stable when commits that
+        # only touch bench/ are rebased)
+        rev = sh("git -C %s log -1 --format=%%h -- src include" % ROOT)
         dirty = sh("git -C %s status --porcelain -- src include" % ROOT)
-        vers.append("ward %s%s" % (rev, " + uncommitted changes in src/" if dirty else ""))
+        vers.append("ward src/ at %s%s" % (rev, " + uncommitted changes" if dirty else ""))
         vers.append("gcc %s" % pkg_version("gcc-12") if pkg_version("gcc-12") != "?" else
                     "gcc " + sh("gcc -dumpfullversion"))
         for p in ("python3", "sqlite3", "redis-server", "valgrind"):
