@@ -82,7 +82,9 @@ $(BUILD)/obj $(BUILD)/obj-prefixed $(BUILD)/tests $(BUILD)/demo:
 
 # pkg-config: `cc app.c $$(pkg-config --cflags --libs ward)`, or with
 # `--static` for `-static` links (libsodium's and libunwind's own .pc files
-# add what they need, liblzma for libunwind).
+# add what they need, liblzma for libunwind).  -lgcc_eh comes before
+# -lunwind: libunwind.a also defines _Unwind_Resume, and a static C++
+# program must take it (with the rest of its unwinder) from libgcc_eh.
 # The install locations the .pc file and the launcher were made for: both are
 # remade when PREFIX or LIBDIR change (`make install PREFIX=/usr` after `make`).
 $(BUILD)/install-dirs: FORCE | $(BUILD)/obj
@@ -90,13 +92,13 @@ $(BUILD)/install-dirs: FORCE | $(BUILD)/obj
 FORCE:
 .PHONY: FORCE
 pc_dir = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
-$(BUILD)/ward.pc: $(BUILD)/install-dirs
+$(BUILD)/ward.pc: $(BUILD)/install-dirs Makefile
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(call pc_dir,$(LIBDIR))' \
 		'includedir=$(call pc_dir,$(INCLUDEDIR))' '' \
 		'Name: ward' 'Description: hardened, checked malloc (heap misuse becomes an immediate report)' \
 		'Version: $(VERSION)' \
 		'Requires.private: libsodium libunwind' \
-		'Libs: -L$${libdir} -lward' 'Libs.private: -pthread' 'Cflags: -I$${includedir}' >$@
+		'Libs: -L$${libdir} -lward' 'Libs.private: -pthread -lgcc_eh' 'Cflags: -I$${includedir}' >$@
 
 # the launcher: ward [--KEY=VALUE ...] -- PROGRAM [ARGS...]; installed, it
 # preloads $(LIBDIR)/libward.so.$(SOVERSION)
