@@ -5,11 +5,11 @@
  * take malloc.o from libc.a for it, and malloc.o's own malloc and free would
  * then clash with ward's (or, worse, a second heap would live beside ward's).
  *
- * The public names (malloc, memalign, mallinfo2, ...) and the __libc_ ones are
- * api.c's, exported from libward.so too.  These are glibc's internal names,
- * which only libc.a's own objects or a program reaching into them use: they
- * stay hidden, so libward.so does not export them (glibc's libc.so does not
- * either).  api.c refers to ward_static_glibc below, so a static link takes
+ * The public names (malloc, memalign, mallinfo2, ...) are api.c's.  The
+ * __libc_ ones below are exported from libward.so too.  The others are
+ * glibc's internal names, which only libc.a's own objects or a program
+ * reaching into them use: they stay hidden, so libward.so does not export
+ * them (glibc's libc.so does not either).  api.c refers to ward_static_glibc below, so a static link takes
  * this object whenever it takes api.o. */
 #include "internal.h"
 
@@ -46,6 +46,21 @@ INTERNAL int __mallopt(int param, int value) { return ward_mallopt(param, value)
 /* exported: the other __libc_ names are api.c's, this one belongs with them
  * (libc.so.6 has no __libc_mallinfo2, libc.a does) */
 __attribute__((visibility("default"))) struct mallinfo2 __libc_mallinfo2(void) { return ward_mallinfo2(); }
+
+/* The __libc_ names are exported (glibc's libc.so.6 exports them too, and
+ * some programs call them to reach "the real" malloc).  Weak here: api.c
+ * defines the main ones (issue 7), and its definitions win; these keep a
+ * static link and libward.so complete whichever way the two are built. */
+#define WEAK_EXPORT __attribute__((weak, visibility("default")))
+WEAK_EXPORT void *__libc_malloc(size_t n) { return ward_malloc(n); }
+WEAK_EXPORT void __libc_free(void *p) { ward_free(p); }
+WEAK_EXPORT void *__libc_calloc(size_t a, size_t b) { return ward_calloc(a, b); }
+WEAK_EXPORT void *__libc_realloc(void *p, size_t n) { return ward_realloc(p, n); }
+WEAK_EXPORT void *__libc_memalign(size_t a, size_t n) { return ward_memalign(a, n); }
+WEAK_EXPORT void *__libc_valloc(size_t n) { return ward_valloc(n); }
+WEAK_EXPORT void *__libc_pvalloc(size_t n) { return ward_pvalloc(n); }
+WEAK_EXPORT struct mallinfo __libc_mallinfo(void) { return ward_mallinfo(); }
+WEAK_EXPORT int __libc_mallopt(int param, int value) { return ward_mallopt(param, value); }
 
 /* glibc's fork calls these (weak references in libc.a's fork.o) around the
  * fork to keep its arenas consistent; ward's own atfork handlers (api.c)

@@ -53,18 +53,18 @@ static void expect(const char *what, uintptr_t addr, const char *want_prefix)
     char buf[256];
     const char *nm = name_of(addr, buf, sizeof buf);
     if (!nm || strncmp(nm, want_prefix, strlen(want_prefix)) != 0) {
-        fprintf(stderr, "t_maps: FAIL: %s at %#lx is in '%s', want '%s...'\n", what, (unsigned long)addr,
+        fprintf(stderr, "t_vmanames: FAIL: %s at %#lx is in '%s', want '%s...'\n", what, (unsigned long)addr,
                 nm ? nm : "(no mapping)", want_prefix);
         failures++;
     } else {
-        printf("t_maps: %s at %#lx: %s\n", what, (unsigned long)addr, nm);
+        printf("t_vmanames: %s at %#lx: %s\n", what, (unsigned long)addr, nm);
     }
 }
 
 int main(void)
 {
     if (!dlsym(RTLD_DEFAULT, "ward_check_heap")) {
-        fprintf(stderr, "t_maps: FAIL: ward not loaded\n");
+        fprintf(stderr, "t_vmanames: FAIL: ward not loaded\n");
         return 1;
     }
     /* does this kernel name anonymous mappings at all? */
@@ -73,8 +73,8 @@ int main(void)
     if (probe == MAP_FAILED)
         return 1;
     if (prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)probe, (unsigned long)pg,
-              (unsigned long)"t_maps probe") != 0) {
-        printf("t_maps: SKIP: this kernel does not name anonymous mappings (prctl PR_SET_VMA: %s)\n",
+              (unsigned long)"t_vmanames probe") != 0) {
+        printf("t_vmanames: SKIP: this kernel does not name anonymous mappings (prctl PR_SET_VMA: %s)\n",
                strerror(errno));
         return 77;
     }
@@ -98,6 +98,6 @@ int main(void)
     free(m);
     if (failures)
         return 1;
-    printf("t_maps: ward's mappings are named\n");
+    printf("t_vmanames: ward's mappings are named\n");
     return 0;
 }
