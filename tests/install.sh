@@ -12,7 +12,8 @@
 #     (tests/install/app.c, app.cc), and report a double free / a sized
 #     delete mismatch as ward does;
 #   - the static programs hold none of glibc's malloc (its internal
-#     functions are absent from their symbol tables);
+#     functions are absent from their symbol tables), even one that refers
+#     to every name glibc's malloc.o defines;
 #   - `nm -D --defined-only` of libward.so shows only the allocation API,
 #     the C++ operators and ward_* names;
 #   - the man pages render with no warning (groff -ww, man -l);
@@ -134,6 +135,35 @@ if $cc -O1 -static -o "$tmp/app-static" "$src/app.c" $sflags >"$tmp/cc.log" 2>&1
 else
     fail c-static-build "$(tail -n 15 "$tmp/cc.log")"
 fi
+
+# Every global name glibc's own malloc object (malloc.o in libc.a) defines,
+# referred to from one static program: each must resolve to ward's, so that
+# the link neither takes malloc.o (nm shows none of its internals) nor fails
+# with a name defined twice.
+glibc_names_ok() {
+    local libc_a names
+    libc_a=$($cc -print-file-name=libc.a)
+    [ -f "$libc_a" ] || { echo "no libc.a"; return 1; }
+    (cd "$tmp" && ar x "$libc_a" malloc.o) || { echo "libc.a has no malloc.o"; return 1; }
+    names=$(nm --defined-only -g "$tmp/malloc.o" | awk '{print $3}')
+    [ -n "$names" ] || { echo "no names in malloc.o"; return 1; }
+    {
+        echo '#include <ward.h>'
+        echo 'void *malloc(size_t);'
+        echo 'void free(void *);'
+        for n in $names; do echo "extern char ref_$n[] __asm__(\"$n\");"; done
+        echo 'void *volatile refs[] = {'
+        for n in $names; do echo "    ref_$n,"; done
+        echo '};'
+        echo 'int main(void) { void *p = malloc(5); int ok = p && ward_malloc_usable_size(p) == 5; free(p); return !ok; }'
+    } >"$tmp/names.c"
+    # shellcheck disable=SC2086
+    $cc -static -o "$tmp/names" "$tmp/names.c" $sflags || return 1
+    no_glibc_malloc "$tmp/names" || return 1
+    "$tmp/names" || { echo "the program did not run under ward"; return 1; }
+    echo "$(wc -w <<<"$names") names"
+}
+check c-static-glibc-malloc-names glibc_names_ok
 
 # ---- C++, shared and static ------------------------------------------------
 # shellcheck disable=SC2086
