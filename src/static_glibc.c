@@ -9,8 +9,8 @@
  * __libc_ ones below are exported from libward.so too.  The others are
  * glibc's internal names, which only libc.a's own objects or a program
  * reaching into them use: they stay hidden, so libward.so does not export
- * them (glibc's libc.so does not either).  api.c refers to ward_static_glibc below, so a static link takes
- * this object whenever it takes api.o. */
+ * them (glibc's libc.so does not either).  api.c refers to ward_static_glibc
+ * below, so a static link takes this object whenever it takes api.o. */
 #include "internal.h"
 
 #include <errno.h>
