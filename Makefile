@@ -1,6 +1,11 @@
 # ward: a hardened, checked malloc.  `make` builds build/libward.so (for
-# LD_PRELOAD), build/libward.a (links ward in as the process allocator) and
-# build/libward-prefixed.a (ward_ names only, for harnesses).
+# LD_PRELOAD; a link to the versioned build/libward.so.$(VERSION), soname
+# libward.so.$(SOVERSION)), build/libward.a (links ward in as the process
+# allocator), build/libward-prefixed.a (ward_ names only, for harnesses) and
+# build/ward.pc.  `make install` / `make uninstall` honour PREFIX, DESTDIR,
+# LIBDIR, BINDIR, INCLUDEDIR, MANDIR, PKGCONFIGDIR.
+VERSION := 0.1.0
+SOVERSION := 0
 CC ?= cc
 BUILD ?= build
 CSTD ?= -std=gnu11
@@ -8,10 +13,34 @@ WARN := -Wall -Wextra -Werror
 OPT ?= -O2 -g
 # -fno-builtin-*: the compiler must never turn ward's own code into calls to
 # malloc or calloc (it can fuse malloc+memset into calloc).
+# Hardening, as for a system library: stack protector, _FORTIFY_SOURCE (the
+# fortified functions ward can reach -- memcpy, memset, fprintf to the
+# caller's FILE in malloc_info -- check bounds and never allocate), CET
+# (endbr64 landing pads, shadow-stack compatible) on x86, full RELRO and
+# immediate binding, a non-executable stack.  -fexceptions: a C++
+# std::bad_alloc thrown from operator new unwinds through ward's frames.
+HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fstack-clash-protection
+ifneq ($(filter x86_64 i%86,$(shell uname -m)),)
+HARDEN += -fcf-protection=full
+endif
 CFLAGS_LIB := $(CSTD) $(WARN) $(OPT) -fPIC -pthread -fvisibility=hidden \
 	-fno-builtin-malloc -fno-builtin-calloc -fno-builtin-realloc -fno-builtin-free \
-	-ftls-model=initial-exec $(CFLAGS)
+	-ftls-model=initial-exec -fexceptions $(HARDEN) $(CFLAGS)
+# Only the allocation API and ward_* are exported (src/ward.map), unversioned
+# so that they interpose glibc's versioned malloc@GLIBC_2.2.5 and friends.
+LDFLAGS_LIB := -shared -Wl,-soname,libward.so.$(SOVERSION) -Wl,--version-script=src/ward.map \
+	-Wl,-z,relro,-z,now -Wl,-z,noexecstack -Wl,--no-undefined $(LDFLAGS)
 LIBS := -lsodium -lunwind -pthread
+
+# install locations
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+INSTALL ?= install
 
 SRC := $(wildcard src/*.c)
 HDRS := $(wildcard src/*.h) include/ward.h
@@ -24,27 +53,81 @@ TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC)) $(BUILD)/tests/mi
 	$(BUILD)/tests/t_cxx $(BUILD)/tests/t_fuzz_ops $(BUILD)/tests/cli_bugs
 CFLAGS_TEST := $(CSTD) $(WARN) -O1 -g -pthread -Iinclude $(CFLAGS)
 
-.PHONY: all check check-clang demo deps bench bench-quick bench-deps bench-bins clean test-bins fuzz
-all: $(BUILD)/libward.so $(BUILD)/libward.a $(BUILD)/libward-prefixed.a $(BUILD)/ward
-
-# the launcher: ward [--KEY=VALUE ...] -- PROGRAM [ARGS...]
-$(BUILD)/ward: tools/ward.c | $(BUILD)/obj
-	$(CC) $(CSTD) $(WARN) -O2 -g $(CFLAGS) $< -o $@
+.PHONY: all check check-clang demo deps bench bench-quick bench-deps bench-bins clean test-bins fuzz install uninstall
+all: $(BUILD)/libward.so $(BUILD)/libward.a $(BUILD)/libward-prefixed.a $(BUILD)/ward.pc $(BUILD)/ward
 
 $(BUILD)/obj/%.o: src/%.c $(HDRS) | $(BUILD)/obj
 	$(CC) $(CFLAGS_LIB) -DWARD_EXPORT_LIBC -c $< -o $@
 $(BUILD)/obj-prefixed/%.o: src/%.c $(HDRS) | $(BUILD)/obj-prefixed
 	$(CC) $(CFLAGS_LIB) -c $< -o $@
 
-$(BUILD)/libward.so: $(OBJ)
-	$(CC) -shared -Wl,-z,now -Wl,--no-undefined -o $@ $(OBJ) $(LIBS)
-$(BUILD)/libward.a: $(OBJ)
-	rm -f $@ && ar rcs $@ $(OBJ)
+$(BUILD)/libward.so.$(VERSION): $(OBJ) src/ward.map
+	$(CC) $(LDFLAGS_LIB) -o $@ $(OBJ) $(LIBS)
+$(BUILD)/libward.so.$(SOVERSION): $(BUILD)/libward.so.$(VERSION)
+	ln -sf libward.so.$(VERSION) $@
+$(BUILD)/libward.so: $(BUILD)/libward.so.$(SOVERSION)
+	ln -sf libward.so.$(VERSION) $@
+# libward.a's C++ operators refer to libstdc++'s new-handler and throw
+# functions strongly (see src/cxx.c)
+OBJ_A := $(filter-out $(BUILD)/obj/cxx.o,$(OBJ)) $(BUILD)/obj/cxx-strong.o
+$(BUILD)/obj/cxx-strong.o: src/cxx.c $(HDRS) | $(BUILD)/obj
+	$(CC) $(CFLAGS_LIB) -DWARD_EXPORT_LIBC -DWARD_CXX_STRONG -c $< -o $@
+$(BUILD)/libward.a: $(OBJ_A)
+	rm -f $@ && ar rcs $@ $(OBJ_A)
 $(BUILD)/libward-prefixed.a: $(OBJ_PREFIXED)
 	rm -f $@ && ar rcs $@ $(OBJ_PREFIXED)
 
 $(BUILD)/obj $(BUILD)/obj-prefixed $(BUILD)/tests $(BUILD)/demo:
 	mkdir -p $@
+
+# pkg-config: `cc app.c $$(pkg-config --cflags --libs ward)`, or with
+# `--static` for `-static` links (libsodium's and libunwind's own .pc files
+# add what they need, liblzma for libunwind).  -lgcc_eh comes before
+# -lunwind: libunwind.a also defines _Unwind_Resume, and a static C++
+# program must take it (with the rest of its unwinder) from libgcc_eh.
+# The install locations the .pc file and the launcher were made for: both are
+# remade when PREFIX or LIBDIR change (`make install PREFIX=/usr` after `make`).
+$(BUILD)/install-dirs: FORCE | $(BUILD)/obj
+	@echo '$(PREFIX) $(LIBDIR) $(INCLUDEDIR)' | cmp -s - $@ || echo '$(PREFIX) $(LIBDIR) $(INCLUDEDIR)' >$@
+FORCE:
+.PHONY: FORCE
+pc_dir = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+$(BUILD)/ward.pc: $(BUILD)/install-dirs Makefile
+	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(call pc_dir,$(LIBDIR))' \
+		'includedir=$(call pc_dir,$(INCLUDEDIR))' '' \
+		'Name: ward' 'Description: hardened, checked malloc (heap misuse becomes an immediate report)' \
+		'Version: $(VERSION)' \
+		'Requires.private: libsodium libunwind' \
+		'Libs: -L$${libdir} -lward' 'Libs.private: -pthread -lgcc_eh' 'Cflags: -I$${includedir}' >$@
+
+# the launcher: ward [--KEY=VALUE ...] -- PROGRAM [ARGS...]; installed, it
+# preloads $(LIBDIR)/libward.so.$(SOVERSION)
+$(BUILD)/ward: tools/ward.c $(BUILD)/install-dirs
+	$(CC) $(CSTD) $(WARN) $(OPT) $(HARDEN) -DWARD_LIBDIR='"$(LIBDIR)"' -DWARD_VERSION='"$(VERSION)"' \
+		$(CFLAGS) $< -o $@
+
+MANPAGES := man/ward.1 man/ward.3 man/ward.7
+install: all
+	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7
+	$(INSTALL) -m 755 $(BUILD)/libward.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
+	ln -sf libward.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libward.so.$(SOVERSION)
+	ln -sf libward.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libward.so
+	$(INSTALL) -m 644 $(BUILD)/libward.a $(DESTDIR)$(LIBDIR)/
+	$(INSTALL) -m 644 include/ward.h $(DESTDIR)$(INCLUDEDIR)/
+	$(INSTALL) -m 644 $(BUILD)/ward.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	$(INSTALL) -m 644 man/ward.1 $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 644 man/ward.3 $(DESTDIR)$(MANDIR)/man3/
+	$(INSTALL) -m 644 man/ward.7 $(DESTDIR)$(MANDIR)/man7/
+	$(INSTALL) -d $(DESTDIR)$(BINDIR)
+	$(INSTALL) -m 755 $(BUILD)/ward $(DESTDIR)$(BINDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libward.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libward.so.$(SOVERSION) \
+		$(DESTDIR)$(LIBDIR)/libward.so $(DESTDIR)$(LIBDIR)/libward.a \
+		$(DESTDIR)$(INCLUDEDIR)/ward.h $(DESTDIR)$(PKGCONFIGDIR)/ward.pc \
+		$(DESTDIR)$(MANDIR)/man1/ward.1 $(DESTDIR)$(MANDIR)/man3/ward.3 \
+		$(DESTDIR)$(MANDIR)/man7/ward.7 $(DESTDIR)$(BINDIR)/ward
 
 $(BUILD)/tests/t_%: tests/t_%.c $(wildcard tests/*.h) | $(BUILD)/tests
 	$(CC) $(CFLAGS_TEST) $< -o $@ -ldl

@@ -19,6 +19,13 @@
 union ward_ro_page ward_g __attribute__((aligned(4096)));
 int ward_ready;
 
+#ifdef WARD_EXPORT_LIBC
+/* A static link that takes this object takes static_glibc.o with it (the
+ * rest of glibc's malloc names), so glibc's malloc.o is never pulled in. */
+extern const int ward_static_glibc INTERNAL;
+static const int *const static_glibc_ref __attribute__((used)) = &ward_static_glibc;
+#endif
+
 /* ---- start-up --------------------------------------------------------------
  * The first malloc can come before any constructor (from the dynamic loader
  * or another library's constructor), so start-up is lazy, under a lock, and
@@ -88,6 +95,7 @@ void ward_init_slow(void)
     small_init();
     medium_init();
     large_init();
+    os_name_heap();
     thread_init();
     trace_init();
     sample_init();
@@ -396,10 +404,29 @@ WARD_API size_t ward_malloc_usable_size(void *ptr)
     return live_size((uintptr_t)ptr, "malloc_usable_size");
 }
 
+static int tier_of(uintptr_t p)
+{
+    return in_small(p) ? TIER_SMALL : in_medium(p) ? TIER_MEDIUM : TIER_LARGE;
+}
+
+/* C++'s sized and aligned operator delete ("operator delete...") or C23's
+ * free_sized / free_aligned_sized: the report names the call's figure and
+ * the chunk's. */
 static COLD _Noreturn void size_mismatch(void *ptr, const char *op, size_t given, size_t real)
 {
-    ward_fatal("sized free mismatch", op, ptr, TIER_NONE, 0,
-               "size %zu given, but the chunk holds %zu requested bytes", given, real);
+    ward_fatal(op[0] == 'o' ? "sized delete mismatch" : "sized free mismatch", op, ptr,
+               tier_of((uintptr_t)ptr), 0, "size %zu given, but the chunk holds %zu requested bytes",
+               given, real);
+}
+
+static COLD _Noreturn void align_mismatch(void *ptr, const char *op, size_t align)
+{
+    uintptr_t p = (uintptr_t)ptr;
+    const char *cls = op[0] == 'o' ? "aligned delete mismatch" : "aligned free mismatch";
+    if (!pow2(align))
+        ward_fatal(cls, op, ptr, TIER_NONE, 0, "alignment %zu given: not a power of two", align);
+    ward_fatal(cls, op, ptr, TIER_NONE, 0, "alignment %zu given, but the pointer is only %zu-byte aligned",
+               align, (size_t)(p & -p));
 }
 
 void ward_free_checked(void *ptr, const char *op)
@@ -421,7 +448,7 @@ void ward_free_sized_checked(void *ptr, size_t size, size_t align, const char *o
         return;
     }
     if (align && (!pow2(align) || ((uintptr_t)ptr & (align - 1))))
-        ward_fatal("invalid free", op, ptr, TIER_NONE, 0, "pointer is not aligned to %zu", align);
+        align_mismatch(ptr, op, align);
     if (size != SIZE_MAX) {
         size_t real = live_size((uintptr_t)ptr, op);
         if (size != real)

@@ -1,10 +1,22 @@
 /* cxx.c: C++ operator new and delete, every form (plain, array, nothrow,
  * sized, aligned), under their mangled names, so that C++ programs get
- * ward's checks without libstdc++'s wrappers in between: a sized delete whose
- * size is not the allocated one is reported.  Written in C so libward.so
- * does not pull libstdc++ into C programs; a failed allocation calls the
- * program's new_handler and throws std::bad_alloc through libstdc++'s own
- * functions, found when (and only when) they are needed. */
+ * ward's checks without libstdc++'s wrappers in between: a sized or aligned
+ * delete whose size or alignment is not the allocation's is reported
+ * (delete_check=0 turns that one check off).
+ *
+ * Written in C, so libward.so does not pull libstdc++ into C programs.  A
+ * failed `new` does what the standard says -- call the program's
+ * new_handler until it frees memory, throw std::bad_alloc when there is
+ * none, return NULL for the nothrow forms -- through libstdc++'s own
+ * std::get_new_handler and std::__throw_bad_alloc:
+ *   - libward.so refers to them weakly: they resolve to libstdc++.so in a C++
+ *     program and stay NULL in a C one (then dlsym finds a libstdc++ loaded
+ *     later with RTLD_GLOBAL);
+ *   - libward.a's copy of this file (built with WARD_CXX_STRONG) refers to
+ *     them strongly: a static link takes this object only for a program that
+ *     uses operator new or delete, a C++ program linked with libstdc++, and a
+ *     weak reference would not make the linker take them from libstdc++.a.
+ * The throw unwinds through ward's frames (built with -fexceptions). */
 #include "internal.h"
 
 #include <dlfcn.h>
@@ -16,18 +28,40 @@
 
 typedef void (*new_handler_t)(void);
 
+#ifdef WARD_CXX_STRONG
+#define CXX_REF
+#else
+#define CXX_REF __attribute__((weak))
+#endif
+extern new_handler_t _ZSt15get_new_handlerv(void) CXX_REF; /* std::get_new_handler() */
+extern _Noreturn void _ZSt17__throw_bad_allocv(void) CXX_REF; /* std::__throw_bad_alloc() */
+
+static COLD new_handler_t get_new_handler(void)
+{
+    new_handler_t (*get)(void) = _ZSt15get_new_handlerv;
+    if (!get)
+        get = (new_handler_t(*)(void))dlsym(RTLD_DEFAULT, "_ZSt15get_new_handlerv");
+    return get ? get() : NULL;
+}
+
+static COLD _Noreturn void throw_bad_alloc(size_t n)
+{
+    void (*thr)(void) = _ZSt17__throw_bad_allocv;
+    if (!thr)
+        thr = (void (*)(void))dlsym(RTLD_DEFAULT, "_ZSt17__throw_bad_allocv");
+    if (thr)
+        thr();
+    ward_die("operator new(%zu): out of memory, and no C++ runtime to throw std::bad_alloc", n);
+}
+
 static COLD void *new_failed(size_t n, size_t align, bool nothrow)
 {
     for (;;) {
-        new_handler_t (*get)(void) = (new_handler_t(*)(void))dlsym(RTLD_DEFAULT, "_ZSt15get_new_handlerv");
-        new_handler_t h = get ? get() : NULL;
+        new_handler_t h = get_new_handler();
         if (!h) {
             if (nothrow)
                 return NULL;
-            void (*thr)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, "_ZSt17__throw_bad_allocv");
-            if (thr)
-                thr();
-            ward_die("operator new: out of memory and no C++ runtime to throw std::bad_alloc");
+            throw_bad_alloc(n);
         }
         h(); /* may free memory, or throw */
         void *p = align > ALIGN ? ward_aligned_alloc(align, n) : ward_malloc(n);
@@ -51,12 +85,18 @@ static inline void op_delete(void *p, const char *op)
     RESTORE_ERRNO;
 }
 
+/* n: the size the program states (SIZE_MAX: none), align: the alignment
+ * (0: none).  With delete_check=0 only the pointer itself is checked. */
 static inline void op_delete_sized(void *p, size_t n, size_t align, const char *op)
 {
     if (!p)
         return;
     SAVE_ERRNO;
-    ward_free_sized_checked(p, n, align, op);
+    ward_ensure_init();
+    if (G.opt.delete_check)
+        ward_free_sized_checked(p, n, align, op);
+    else
+        ward_free_checked(p, op);
     RESTORE_ERRNO;
 }
 

@@ -76,6 +76,7 @@ struct ward_options {
     long sample;             /* one allocation in about N is sampled (0: off) */
     long sample_slots;
     long fault_handler;      /* SIGSEGV/SIGBUS handler (sample.c) */
+    long delete_check;       /* C++ sized/aligned delete must match the allocation */
 };
 
 /* ---- global read-only state --------------------------------------------- */
@@ -173,6 +174,7 @@ void os_unmap(void *p, size_t size) INTERNAL;
 void os_protect_none(void *p, size_t size) INTERNAL;
 void os_protect_ro(void *p, size_t size) INTERNAL;
 void os_name(void *p, size_t size, const char *name) INTERNAL;
+void os_name_heap(void) INTERNAL; /* slabs by slot size, arenas by number */
 int os_tid(void) INTERNAL;
 void os_random(void *buf, size_t n) INTERNAL;
 

@@ -127,6 +127,7 @@ static uintptr_t cache_take(size_t total, size_t *got)
         os_unmap((void *)e.map, e.map_size);
         return 0;
     }
+    os_name((void *)(e.map + G.page), data, "ward large");
     /* the block sits at the end: give back the pages in front it will not use */
     if (e.map_size - total >= total / 4)
         os_release((void *)(e.map + G.page), e.map_size - total);
@@ -141,6 +142,7 @@ static bool cache_put(uintptr_t map, size_t map_size)
     if (map_size > budget / 4)
         return false;
     os_protect_none((void *)(map + G.page), map_size - 2 * G.page);
+    os_name((void *)(map + G.page), map_size - 2 * G.page, "ward large freed");
     struct lcache evicted[LCACHE_SLOTS];
     size_t ne = 0;
     pthread_mutex_lock(&L.lock);
@@ -205,6 +207,8 @@ void *large_alloc(size_t n, size_t align, bool zero)
             return NULL;
         }
         os_name((void *)map, total, "ward large");
+        os_name((void *)map, page, "ward large guard");
+        os_name((void *)(map + total - page), page, "ward large guard");
     }
     uintptr_t end = map + page + data;
     uintptr_t p = (end - n) & ~(uintptr_t)(align - 1);
@@ -286,8 +290,10 @@ void large_free(uintptr_t p, const char *op)
     uint32_t free_id = G.opt.trace ? trace_capture() : 0;
     bool cached = cache_put(rec.map, rec.map_size);
     bool keep = !cached && G.opt.quarantine_large > 0;
-    if (keep)
+    if (keep) {
         os_decommit((void *)rec.map, rec.map_size); /* faults from now on; memory freed */
+        os_name((void *)rec.map, rec.map_size, "ward large freed"); /* a new mapping: name it */
+    }
     else if (!cached)
         os_unmap((void *)rec.map, rec.map_size);
 

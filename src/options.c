@@ -53,6 +53,8 @@ static const struct opt_desc table[] = {
      "install a SIGSEGV/SIGBUS handler that reports faults on sampled pages, large blocks' guard pages and freed large blocks (other faults go to the previous handler)"},
     {"sample_slots", T_NUM, O(sample_slots), 512, 1, 65536, {0},
      "pages kept for sampled allocations (each with a guard page)"},
+    {"delete_check", T_BOOL, O(delete_check), 1, 0, 1, {0},
+     "C++ sized or aligned operator delete whose size or alignment is not the allocation's is a report"},
     {"exit_check", T_CHOICE, O(exit_check), EXIT_CHECK_QUARANTINE, 0, 2, {"off", "quarantine", "heap"},
      "at exit, verify the exiting thread's quarantine (a write after free just before the end), the whole heap, or nothing"},
 };

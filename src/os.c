@@ -94,10 +94,28 @@ void os_protect_ro(void *p, size_t size)
 
 static int naming_unsupported;
 
+/* prefix then the decimal number; no allocation, no stdio */
+static size_t name_part(char *buf, size_t cap, const char *prefix, unsigned long v)
+{
+    size_t n = 0;
+    while (*prefix && n + 1 < cap)
+        buf[n++] = *prefix++;
+    char d[24];
+    int k = 0;
+    do
+        d[k++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    while (k && n + 1 < cap)
+        buf[n++] = d[--k];
+    buf[n] = '\0';
+    return n;
+}
+
 void os_name(void *p, size_t size, const char *name)
 {
     /* Shows "[anon:ward ...]" in /proc/PID/maps; kernels before 5.17 (or
-     * built without it) say EINVAL, and then we stop asking. */
+     * built without CONFIG_ANON_VMA_NAME) say EINVAL, and then we stop
+     * asking.  The kernel copies the name. */
     if (__atomic_load_n(&naming_unsupported, __ATOMIC_RELAXED))
         return;
     int e = errno;
@@ -105,6 +123,26 @@ void os_name(void *p, size_t size, const char *name)
         errno == EINVAL)
         __atomic_store_n(&naming_unsupported, 1, __ATOMIC_RELAXED);
     errno = e;
+}
+
+/* Names each size class's region "ward small N" (N: the slot size, header
+ * included) and each medium arena "ward arena N", so an address in a crash
+ * report reads as a place in ward's heap.  The names survive mprotect and
+ * madvise; VMAs of different names do not merge, which costs at most one
+ * more mapping per region. */
+void os_name_heap(void)
+{
+    if (__atomic_load_n(&naming_unsupported, __ATOMIC_RELAXED))
+        return;
+    char name[32];
+    for (unsigned c = 0; c < NCLASSES; c++) {
+        name_part(name, sizeof name, "ward small ", G.slot_size[c]);
+        os_name((void *)(G.small_base + c * G.class_region), G.class_region, name);
+    }
+    for (unsigned a = 0; a < NARENAS; a++) {
+        name_part(name, sizeof name, "ward arena ", a);
+        os_name((void *)(G.medium_base + a * G.arena_region), G.arena_region, name);
+    }
 }
 
 int os_tid(void) { return (int)syscall(SYS_gettid); }

@@ -156,7 +156,8 @@ unsigned long ward_reports;
 static bool recoverable(const char *cls)
 {
     static const char *const ok[] = {"double free", "invalid free", "invalid pointer", "use after free",
-                                     "sized free mismatch", "heap buffer overflow"};
+                                     "sized free mismatch", "sized delete mismatch", "aligned free mismatch",
+                                     "aligned delete mismatch", "heap buffer overflow"};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
         if (!strcmp(cls, ok[i]))
             return true;

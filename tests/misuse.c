@@ -102,6 +102,30 @@ static void continue_all(void)
     fprintf(stderr, "continue: survived\n");
 }
 
+/* on_error=continue with C++ deletes that do not match the allocation: both
+ * reported, both blocks left alone (leaked), the run goes on. */
+static void continue_delete(void)
+{
+    void (*sized_delete)(void *, size_t) = (void (*)(void *, size_t))dlsym(RTLD_DEFAULT, "_ZdlPvm");
+    void (*aligned_delete)(void *, size_t) =
+        (void (*)(void *, size_t))dlsym(RTLD_DEFAULT, "_ZdlPvSt11align_val_t");
+    if (!sized_delete || !aligned_delete)
+        _exit(4);
+    char *p = xmalloc(SMALL);
+    sized_delete(p, SMALL + 8); /* sized delete mismatch */
+    char *q;
+    do /* a block that is 16-aligned but not 256-aligned */
+        q = xmalloc(MEDIUM);
+    while (((uintptr_t)q & 255) == 0);
+    aligned_delete(q, 256); /* aligned delete mismatch */
+    churn_all(5000);
+    memset(p, 1, SMALL); /* both blocks are still the program's */
+    memset(q, 1, MEDIUM);
+    xfree(p);
+    xfree(q);
+    fprintf(stderr, "continue: survived\n");
+}
+
 static void callback_double_free(void)
 {
     void (*set)(void (*)(const struct ward_report *, void *), void *) =
@@ -372,6 +396,7 @@ F(threads_fine, threads_fine())
 F(of_exit_medium, overflow_no_free(MEDIUM))
 F(callback_df, callback_double_free())
 F(continue_all, continue_all())
+F(continue_delete, continue_delete())
 #define ROW(name, expr, expect, end) C(name, expr, expect, end),
 static const struct tcase cases[] = {
     CASES(ROW)
@@ -400,6 +425,8 @@ static const struct tcase cases[] = {
     {"uaf_large_no_handler", uaf_large_fn, NULL, SEGV, "fault_handler=0", NULL},
     {"trace_uaf_large", uaf_large_fn, "ward: write after free: access(", ABORT, "stacks=1", "ward: chunk first freed at:"},
     {"callback_df", callback_df_fn, "ward: double free:", ABORT, NULL, "callback(arg-ok): double free in free(0x"},
+    {"continue_delete", continue_delete_fn, "ward: sized delete mismatch: operator delete(0x", EXIT42,
+     "on_error=continue:exitcode=42", "ward: 2 heap errors were reported (on_error=continue): exit status 42"},
     {"continue_all", continue_all_fn, "ward: double free:", EXIT42, "on_error=continue:exitcode=42",
      "ward: 4 heap errors were reported (on_error=continue): exit status 42"},
     {"trace_threads", threads_fine_fn, NULL, EXIT0, "trace=1", NULL},

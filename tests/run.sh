@@ -8,7 +8,9 @@
 #   - every tests/real/*.sh with WARD_LIB exported (the same absolute path);
 #     exit 77 from one of them is a skip;
 #   - BUILD_DIR/tests/misuse_runner (and BUILD_DIR/clang/tests/misuse_runner,
-#     the library built with clang), each of its cases counted as a test.
+#     the library built with clang), each of its cases counted as a test;
+#   - tests/install.sh BUILD_DIR (make install into a temporary DESTDIR,
+#     programs built against it with pkg-config), each case a test.
 # Prints "PASS name", "FAIL name" or "SKIP name" per test (a failing test's
 # reason and log follow its FAIL line), then one summary line "N passed,
 # N failed" (", N skipped" when some were).  Exits 1 if anything failed.
@@ -195,6 +197,34 @@ run_misuse() { # NAME RUNNER LIB
 run_misuse misuse "$build/tests/misuse_runner" "$lib"
 # the same cases against the library built with clang (make check builds it)
 run_misuse misuse-clang "$build/clang/tests/misuse_runner" "$build/clang/libward.so"
+
+# 4. installed like a system library (tests/install.sh): make install into a
+#    temporary DESTDIR, C and C++ programs built with pkg-config, shared and
+#    static, the exported symbols, the man pages, make uninstall; each line
+#    PASS/FAIL install/CASE counts as one test
+if selected install && [ -f "$lib" ]; then
+    run_one install bash "$tests_dir/install.sh" "$build"
+    irc=$rc
+    nbad_install=0
+    while IFS= read -r line; do
+        case "$line" in
+        "PASS install/"*) report "${line#PASS }" PASS ;;
+        "FAIL install/"*)
+            case_name=${line#FAIL }
+            case_name=${case_name%%:*}
+            nbad_install=$((nbad_install + 1))
+            # the reason: the FAIL line and the indented lines after it
+            awk -v l="$line" '$0 == l { on = 1; print; next } on && /^    / { print; next } { on = 0 }' \
+                "$logs/install.log" | sed 's/^/    /'
+            report "$case_name" FAIL "see above"
+            ;;
+        esac
+    done <"$logs/install.log"
+    if [ "$irc" -ne 0 ] && [ "$nbad_install" -eq 0 ]; then
+        classify "$irc"
+        report install FAIL "$note"
+    fi
+fi
 
 if [ "$nskip" -gt 0 ]; then
     echo "$npass passed, $nfail failed, $nskip skipped"
