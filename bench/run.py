@@ -139,6 +139,12 @@ def find_allocators(build, notes):
             else:
                 notes.append("ward-light: this ward refuses the option %s, left out" % opt)
         allocs.append(Alloc("ward-light", ward, {"WARD_OPTIONS": ":".join(light)}))
+        # what single options cost: only when ALLOCATORS names them
+        want = os.environ.get("ALLOCATORS", "").split()
+        if "ward-stacks" in want:
+            allocs.append(Alloc("ward-stacks", ward, {"WARD_OPTIONS": "stacks=1"}))
+        if "ward-nosample" in want:
+            allocs.append(Alloc("ward-nosample", ward, {"WARD_OPTIONS": "sample=0"}))
     else:
         notes.append("ward skipped: %s not built (make)" % ward)
     return allocs
