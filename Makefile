@@ -131,6 +131,10 @@ uninstall:
 
 $(BUILD)/tests/t_%: tests/t_%.c $(wildcard tests/*.h) | $(BUILD)/tests
 	$(CC) $(CFLAGS_TEST) $< -o $@ -ldl
+# t_foreign dlopens this with RTLD_DEEPBIND (the runner runs only t_* files)
+$(BUILD)/tests/t_foreign: $(BUILD)/tests/libdeep.so
+$(BUILD)/tests/libdeep.so: tests/lib/deep.c | $(BUILD)/tests
+	$(CC) $(CSTD) $(WARN) -O1 -g -fPIC -shared $< -o $@
 $(BUILD)/tests/t_cxx: tests/t_cxx.cc | $(BUILD)/tests
 	$(CXX) -std=c++17 -fsized-deallocation $(WARN) -O1 -g -pthread $< -o $@ -ldl
 # the fuzz harness replaying its seed corpus: a short deterministic run

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/auxv.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define WARD_API __attribute__((visibility("default")))
@@ -88,10 +89,23 @@ void ward_init_slow(void)
     os_random(G.sipkey, sizeof G.sipkey);
     os_random(&G.guard0, sizeof G.guard0);
     G.guard1 = ~G.guard0;
-    /* 2 GiB of address space per size class and 4 GiB per arena; a smaller
-     * reservation where the address space is limited (ulimit -v). */
-    if (!reserve_heap(2ull << 30, 4ull << 30) && !reserve_heap(64ull << 20, 256ull << 20))
-        ward_die("cannot reserve address space for the heap");
+    /* 2 GiB of address space per size class and 4 GiB per arena (80 GiB,
+     * PROT_NONE until used).  Under an address-space limit (ulimit -v,
+     * RLIMIT_AS) the reservation counts against it: then it takes at most
+     * half of the limit, so large chunks and the program's own mappings keep
+     * the rest; halved again while the kernel refuses it.  A full size class
+     * or arena spills into the next tier. */
+    struct rlimit rl;
+    size_t cap = SIZE_MAX;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        cap = (size_t)rl.rlim_cur / 2;
+    size_t cr = 2ull << 30;
+    for (; cr >= (1u << 20); cr /= 2)
+        if (NCLASSES * cr + NARENAS * 2 * cr <= cap && reserve_heap(cr, 2 * cr))
+            break;
+    if (cr < (1u << 20))
+        ward_die("cannot reserve address space for the heap (%zu bytes at least)",
+                 (size_t)(NCLASSES + 2 * NARENAS) << 20);
     small_init();
     medium_init();
     large_init();
@@ -193,18 +207,54 @@ static COLD _Noreturn void bad_pointer(uintptr_t p, const char *op)
     ward_fatal(invalid_class(op), op, (void *)p, TIER_NONE, 0, "unaligned pointer: ward never returns one");
 }
 
+/* ---- foreign pointers -------------------------------------------------
+ * Ownership is decided from ward's own records before any header is read:
+ * the small tier by region bounds, slot arithmetic and the slabs made so
+ * far, the medium tier by arena bounds and the chunk-start bitmap, the large
+ * tier by its hash table.  A pointer outside the heap reservation that the
+ * large tier does not know either is foreign: by default an invalid free
+ * (reported by the large tier); with foreign=warn it is ignored, with one
+ * warning per kind of call.  Pointers inside ward's heap are never foreign:
+ * a bad one there is a bug in the program, always reported. */
+
+static inline bool in_heap(uintptr_t p) { return p - G.heap_lo < G.heap_hi - G.heap_lo; }
+
+static int foreign_warned[3]; /* free / realloc / malloc_usable_size */
+
+static COLD bool foreign_check(uintptr_t p, const char *op)
+{
+    if (in_heap(p) || in_pool(p) || large_knows(p))
+        return false;
+    int kind = (op[0] == 'f' || op[0] == 'o') ? 0 : op[0] == 'r' ? 1 : 2;
+    if (!__atomic_exchange_n(&foreign_warned[kind], 1, __ATOMIC_RELAXED))
+        ward_printf("ward: warning: foreign pointer: %s(%p): not allocated by ward; ignored (foreign=warn%s); "
+                    "further ones in %s are ignored silently\n",
+                    op, (void *)p, kind == 1 ? ": realloc returns NULL, ENOMEM" : kind == 2 ? ": size 0" : "",
+                    kind == 0 ? "free" : op);
+    return true;
+}
+
+/* true when p is foreign and foreign=warn: the caller leaves it alone */
+static inline bool foreign_ignored(uintptr_t p, const char *op)
+{
+    return unlikely(G.opt.foreign == FOREIGN_WARN) && foreign_check(p, op);
+}
+
 static inline void free_with(void *ptr, const char *op)
 {
     uintptr_t p = (uintptr_t)ptr;
-    if (unlikely(p & 15))
+    if (unlikely(p & 15)) {
+        if (foreign_ignored(p, op))
+            return;
         bad_pointer(p, op);
+    }
     if (likely(in_small(p)))
         small_free(p, op);
     else if (in_medium(p))
         medium_free(p, op);
     else if (unlikely(in_pool(p)))
         sample_free(p, op);
-    else
+    else if (!foreign_ignored(p, op))
         large_free(p, op);
 }
 
@@ -307,6 +357,11 @@ WARD_API void *ward_realloc(void *ptr, size_t n)
 static void *realloc_impl(void *ptr, size_t n)
 {
     uintptr_t p = (uintptr_t)ptr;
+    if (unlikely(!in_heap(p)) && foreign_ignored(p, "realloc")) {
+        /* its size is unknown, so it cannot be moved: the caller keeps it */
+        errno = ENOMEM;
+        return NULL;
+    }
     if (unlikely(p & 15))
         bad_pointer(p, "realloc");
     size_t old;
@@ -399,6 +454,8 @@ WARD_API size_t ward_malloc_usable_size(void *ptr)
     if (!ptr)
         return 0;
     ward_ensure_init();
+    if (foreign_ignored((uintptr_t)ptr, "malloc_usable_size"))
+        return 0;
     if (continuing())
         return recovering(R_USABLE, ptr, 0, 0, "malloc_usable_size");
     return live_size((uintptr_t)ptr, "malloc_usable_size");
@@ -443,6 +500,8 @@ void ward_free_checked(void *ptr, const char *op)
 void ward_free_sized_checked(void *ptr, size_t size, size_t align, const char *op)
 {
     ward_ensure_init();
+    if (foreign_ignored((uintptr_t)ptr, op))
+        return;
     if (continuing()) {
         recovering(R_SIZED, ptr, size, align, op);
         return;
@@ -629,6 +688,21 @@ EXPORT(malloc_stats, ward_malloc_stats);
 EXPORT(malloc_info, ward_malloc_info);
 EXPORT(mallopt, ward_mallopt);
 EXPORT(cfree, ward_free);
+/* glibc's own names for its allocator (nm -D libc.so.6, glibc 2.36): a
+ * program or a wrapping library that calls these directly must reach ward
+ * too, or its blocks would live in glibc's heap and their free through
+ * free() would be a foreign pointer.  glibc 2.36 has no __posix_memalign and
+ * no malloc_get_state / malloc_set_state any more. */
+EXPORT(__libc_malloc, ward_malloc);
+EXPORT(__libc_free, ward_free);
+EXPORT(__libc_calloc, ward_calloc);
+EXPORT(__libc_realloc, ward_realloc);
+EXPORT(__libc_reallocarray, ward_reallocarray);
+EXPORT(__libc_memalign, ward_memalign);
+EXPORT(__libc_valloc, ward_valloc);
+EXPORT(__libc_pvalloc, ward_pvalloc);
+EXPORT(__libc_mallinfo, ward_mallinfo);
+EXPORT(__libc_mallopt, ward_mallopt);
 #endif
 
 WARD_API void ward_set_report_callback(void (*fn)(const struct ward_report *, void *), void *arg)

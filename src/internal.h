@@ -56,6 +56,7 @@ enum { ON_ERROR_ABORT, ON_ERROR_EXIT, ON_ERROR_CONTINUE };
 enum { POISON_OFF, POISON_PARTIAL, POISON_FULL };
 enum { CHECKSUM_FAST, CHECKSUM_SIPHASH };
 enum { EXIT_CHECK_OFF, EXIT_CHECK_QUARANTINE, EXIT_CHECK_HEAP };
+enum { FOREIGN_ABORT, FOREIGN_WARN };
 
 struct ward_options {
     long on_error;
@@ -77,6 +78,7 @@ struct ward_options {
     long sample_slots;
     long fault_handler;      /* SIGSEGV/SIGBUS handler (sample.c) */
     long delete_check;       /* C++ sized/aligned delete must match the allocation */
+    long foreign;            /* a pointer ward never handed out: report, or warn and ignore */
 };
 
 /* ---- global read-only state --------------------------------------------- */
@@ -177,6 +179,9 @@ void os_name(void *p, size_t size, const char *name) INTERNAL;
 void os_name_heap(void) INTERNAL; /* slabs by slot size, arenas by number */
 int os_tid(void) INTERNAL;
 void os_random(void *buf, size_t n) INTERNAL;
+/* After an mmap / mprotect that failed with ENOMEM: when the process is out
+ * of memory mappings (vm.max_map_count), says so on stderr, once. */
+void os_enomem(const char *call, size_t size) INTERNAL;
 
 /* ---- the keyed check ------------------------------------------------------ */
 
@@ -419,6 +424,8 @@ void large_lock_all(void) INTERNAL;
 void large_unlock_all(void) INTERNAL;
 void large_reinit_locks(void) INTERNAL;
 size_t large_trim(void) INTERNAL;
+/* p is a live or recently freed large chunk, or inside a live large mapping */
+bool large_knows(uintptr_t p) INTERNAL;
 
 /* ---- sample.c: sampled guard pages ------------------------------------------ */
 void sample_init(void) INTERNAL;

@@ -248,7 +248,8 @@ static COLD _Noreturn void not_live(uintptr_t p, const char *op)
                        "interior pointer, %ld bytes from the start of a chunk", (long)(p - r->p));
     }
     ward_fatal(invalid_class(op), op, (void *)p, TIER_NONE, 0,
-               "pointer was not allocated by ward (stack, global, foreign mapping or another allocator)");
+               "pointer was not allocated by ward (stack, global, foreign mapping or another allocator; "
+               "WARD_OPTIONS=foreign=warn ignores such pointers)");
 }
 
 static struct lrec *verify_live(uintptr_t p, const char *op, bool full)
@@ -461,4 +462,23 @@ uintptr_t large_fault_lookup(uintptr_t a, bool *freed, size_t *n)
         }
     }
     return 0;
+}
+
+/* foreign=warn asks, for a pointer outside the heap reservation, whether it
+ * is ward's: a live large chunk, one still in the freed ring (a double
+ * free), or a pointer into a live large mapping.  Never reads the pointer. */
+bool large_knows(uintptr_t p)
+{
+    bool known = false;
+    pthread_mutex_lock(&L.lock);
+    if (lookup(p))
+        known = true;
+    for (size_t i = 0; !known && i < L.ring_len; i++)
+        known = L.ring[i].p == p;
+    for (size_t i = 0; !known && i < L.cap; i++) {
+        struct lrec *r = &L.tab[i];
+        known = r->p && p >= r->map && p < r->map + r->map_size;
+    }
+    pthread_mutex_unlock(&L.lock);
+    return known;
 }

@@ -57,6 +57,8 @@ static const struct opt_desc table[] = {
      "C++ sized or aligned operator delete whose size or alignment is not the allocation's is a report"},
     {"exit_check", T_CHOICE, O(exit_check), EXIT_CHECK_QUARANTINE, 0, 2, {"off", "quarantine", "heap"},
      "at exit, verify the exiting thread's quarantine (a write after free just before the end), the whole heap, or nothing"},
+    {"foreign", T_CHOICE, O(foreign), FOREIGN_ABORT, 0, 1, {"abort", "warn"},
+     "a pointer ward never handed out (outside its heap and large mappings) passed to free, realloc or malloc_usable_size: report it (abort), or warn once per call and ignore it (warn)"},
 };
 #define NOPTS (sizeof table / sizeof table[0])
 

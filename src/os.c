@@ -4,6 +4,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -25,8 +26,10 @@ void *os_reserve(size_t size)
 {
     void *p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) {
-        if (errno == ENOMEM)
+        if (errno == ENOMEM) {
+            os_enomem("mmap", size);
             return NULL;
+        }
         os_fail("mmap", NULL, size, errno);
     }
     return p;
@@ -35,8 +38,10 @@ void *os_reserve(size_t size)
 bool os_commit(void *p, size_t size)
 {
     if (mprotect(p, size, PROT_READ | PROT_WRITE) != 0) {
-        if (errno == ENOMEM)
+        if (errno == ENOMEM) {
+            os_enomem("mprotect", size);
             return false;
+        }
         os_fail("mprotect", p, size, errno);
     }
     return true;
@@ -47,8 +52,10 @@ void os_decommit(void *p, size_t size)
     /* Replacing the range frees its memory and leaves it inaccessible in one call. */
     void *q = mmap(p, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
     if (q == MAP_FAILED) {
-        if (errno == ENOMEM) { /* cannot split the mapping: at least make it fault */
-            if (mprotect(p, size, PROT_NONE) == 0)
+        if (errno == ENOMEM) { /* cannot split the mapping: free the pages, make it fault */
+            os_enomem("mmap(MAP_FIXED)", size);
+            if (madvise(p, size, MADV_DONTNEED) == 0 &&
+                (mprotect(p, size, PROT_NONE) == 0 || errno == ENOMEM))
                 return;
         }
         os_fail("mmap(MAP_FIXED)", p, size, errno);
@@ -67,8 +74,10 @@ void *os_map(size_t size)
 {
     void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) {
-        if (errno == ENOMEM)
+        if (errno == ENOMEM) {
+            os_enomem("mmap", size);
             return NULL;
+        }
         os_fail("mmap", NULL, size, errno);
     }
     return p;
@@ -76,8 +85,16 @@ void *os_map(size_t size)
 
 void os_unmap(void *p, size_t size)
 {
-    if (munmap(p, size) != 0)
+    if (munmap(p, size) == 0)
+        return;
+    /* ENOMEM: the range shares a mapping with a neighbour (the kernel merges
+     * alike neighbours) and splitting it would pass vm.max_map_count.  Give
+     * the memory back and leave the range inaccessible instead: neither
+     * call needs a new mapping. */
+    if (errno != ENOMEM || madvise(p, size, MADV_DONTNEED) != 0)
         os_fail("munmap", p, size, errno);
+    os_enomem("munmap", size);
+    (void)mprotect(p, size, PROT_NONE);
 }
 
 void os_protect_none(void *p, size_t size)
@@ -151,4 +168,62 @@ void os_random(void *buf, size_t n)
 {
     /* libsodium reads getrandom(2) (or /dev/urandom); it never calls malloc. */
     randombytes_buf(buf, n);
+}
+
+/* ---- why an mmap failed ----------------------------------------------------
+ * ENOMEM from mmap or mprotect means no memory, no address space (RLIMIT_AS)
+ * or no more mappings (vm.max_map_count): the last looks like out of memory
+ * and is not, so it is named.  /proc is read with read(2) into a stack
+ * buffer: nothing here allocates.  The count is taken on the first failure
+ * and then on every 256th, and the warning is printed once. */
+
+static long read_long_file(const char *path)
+{
+    char buf[32];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    long v = 0;
+    for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
+        v = v * 10 + (buf[i] - '0');
+    return v;
+}
+
+static long count_mappings(void)
+{
+    char buf[4096];
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    long lines = 0;
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+        for (ssize_t i = 0; i < n; i++)
+            lines += buf[i] == '\n';
+    close(fd);
+    return lines;
+}
+
+static unsigned long enomem_count;
+static int enomem_warned;
+
+void os_enomem(const char *call, size_t size)
+{
+    unsigned long k = __atomic_fetch_add(&enomem_count, 1, __ATOMIC_RELAXED);
+    if (k % 256 || __atomic_load_n(&enomem_warned, __ATOMIC_RELAXED))
+        return;
+    int e = errno;
+    long max = read_long_file("/proc/sys/vm/max_map_count");
+    long have = max > 0 ? count_mappings() : -1;
+    /* a failing call may need up to two new mappings (a split in the middle) */
+    if (max > 0 && have >= max - 2 && !__atomic_exchange_n(&enomem_warned, 1, __ATOMIC_RELAXED))
+        ward_printf("ward: warning: %s of %zu bytes failed: out of memory mappings, not of memory "
+                    "(the process has %ld mappings, vm.max_map_count is %ld); allocations that need a "
+                    "new mapping return NULL (ENOMEM) until some are unmapped\n",
+                    call, size, have, max);
+    errno = e;
 }
