@@ -158,20 +158,40 @@ static inline bool size_ok(size_t n, size_t align)
     return n <= (size_t)PTRDIFF_MAX - 4 * 65536 - align;
 }
 
+/* Out of memory or address space: what ward holds back for checking gives
+ * way — the freed large mappings kept inaccessible or cached (they count
+ * against RLIMIT_AS and vm.max_map_count) and this thread's quarantine.
+ * True when something was given back. */
+static COLD bool give_back(void)
+{
+    bool any = large_trim() != 0;
+    struct tcache *tc = ward_tls;
+    if (tc > TC_DEAD && tc->qlen) {
+        quarantine_drain(tc);
+        any = true;
+    }
+    return any;
+}
+
 static COLD void *alloc_slow(size_t n, size_t align, bool zero)
 {
     if (!size_ok(n, align)) {
         errno = ENOMEM;
         return NULL;
     }
-    void *p = NULL;
-    if (n + (align > ALIGN ? align : 0) <= MEDIUM_MAX)
-        p = medium_alloc(n, align, zero);
-    if (!p)
-        p = large_alloc(n, align, zero);
-    if (!p)
-        errno = ENOMEM;
-    return p;
+    for (int again = 0; again < 2; again++) {
+        void *p = NULL;
+        if (n + (align > ALIGN ? align : 0) <= MEDIUM_MAX)
+            p = medium_alloc(n, align, zero);
+        if (!p)
+            p = large_alloc(n, align, zero);
+        if (p)
+            return p;
+        if (again || !give_back())
+            break;
+    }
+    errno = ENOMEM;
+    return NULL;
 }
 
 /* `zero`: calloc's request; each tier knows whether its memory is already
