@@ -135,6 +135,12 @@ $(BUILD)/tests/t_%: tests/t_%.c $(wildcard tests/*.h) | $(BUILD)/tests
 $(BUILD)/tests/t_foreign: $(BUILD)/tests/libdeep.so
 $(BUILD)/tests/libdeep.so: tests/lib/deep.c | $(BUILD)/tests
 	$(CC) $(CSTD) $(WARN) -O1 -g -fPIC -shared $< -o $@
+# preloaded beside ward by t_preload
+$(BUILD)/tests/t_preload: $(BUILD)/tests/libother.so $(BUILD)/tests/libwrap.so
+$(BUILD)/tests/libother.so: tests/lib/other.c | $(BUILD)/tests
+	$(CC) $(CSTD) $(WARN) -O1 -g -fPIC -shared -pthread $< -o $@ -ldl
+$(BUILD)/tests/libwrap.so: tests/lib/other.c | $(BUILD)/tests
+	$(CC) $(CSTD) $(WARN) -O1 -g -fPIC -shared -pthread -DWRAP $< -o $@ -ldl
 $(BUILD)/tests/t_cxx: tests/t_cxx.cc | $(BUILD)/tests
 	$(CXX) -std=c++17 -fsized-deallocation $(WARN) -O1 -g -pthread $< -o $@ -ldl
 # the fuzz harness replaying its seed corpus: a short deterministic run
