@@ -53,7 +53,7 @@ TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC)) $(BUILD)/tests/mi
 	$(BUILD)/tests/t_cxx $(BUILD)/tests/t_fuzz_ops $(BUILD)/tests/cli_bugs
 CFLAGS_TEST := $(CSTD) $(WARN) -O1 -g -pthread -Iinclude $(CFLAGS)
 
-.PHONY: all check check-clang demo deps bench bench-quick bench-deps bench-bins clean test-bins fuzz install uninstall
+.PHONY: all check check-clang demo deps bench bench-quick bench-deps bench-bins clean test-bins fuzz install uninstall soak
 all: $(BUILD)/libward.so $(BUILD)/libward.a $(BUILD)/libward-prefixed.a $(BUILD)/ward.pc $(BUILD)/ward
 
 $(BUILD)/obj/%.o: src/%.c $(HDRS) | $(BUILD)/obj
@@ -161,6 +161,11 @@ check: all test-bins bench-bins check-clang
 	tests/run.sh $(BUILD)
 check-clang:
 	$(MAKE) CC=clang CXX=clang++ BUILD=$(BUILD)/clang all $(BUILD)/clang/tests/misuse_runner
+
+# The long soak: 10^8 random operations on 4 threads (make check runs 10^7).
+SOAK_OPS ?= 100000000
+soak: all $(BUILD)/tests/t_soak
+	LD_PRELOAD=$(abspath $(BUILD))/libward.so /usr/bin/time -f '%e s, max RSS %M KiB' $(BUILD)/tests/t_soak $(SOAK_OPS)
 
 # The README's first command: what is missing, then ward at work.
 deps:

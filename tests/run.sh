@@ -126,7 +126,7 @@ done
 for name in t_threads t_fork; do
     t="$build/tests/$name"
     [ -x "$t" ] && [ -f "$lib" ] && selected "$name:trace" || continue
-    run_one "$name:trace" env LD_PRELOAD="$lib" WARD_OPTIONS=trace=1 "$t"
+    run_one "$name:trace" env LD_PRELOAD="$lib" WARD_OPTIONS=trace=1 WARD_TEST_FORKS=100 "$t"
     classify "$rc"
     report "$name:trace" "$status" "$note"
 done

@@ -1,7 +1,7 @@
 /* t_fork: fork in a threaded program must not deadlock or break the heap.
  *
  * Four threads hammer malloc/free/realloc (every tier) while the main thread
- * forks 200 times.  Each child arms its own alarm (a deadlocked child dies of
+ * forks 500 times (WARD_TEST_FORKS=N: N times).  Each child arms its own alarm (a deadlocked child dies of
  * SIGALRM, which the parent reports), verifies and frees blocks the parent
  * allocated before the fork, mallocs / reallocs / frees across the tiers,
  * runs ward_check_heap and _exits 0.  Every 10th child also starts a thread
@@ -15,7 +15,6 @@
 #include <stdatomic.h>
 #include <sys/wait.h>
 
-#define FORKS 200
 #define HAMMERS 4
 #define CHILD_ALARM 20
 #define PARENT_BLOCKS 64
@@ -213,13 +212,15 @@ static void on_alarm(int sig)
 
 int main(void)
 {
+    const char *fe = getenv("WARD_TEST_FORKS");
+    unsigned FORKS = fe ? (unsigned)atoi(fe) : 500;
     ward_loaded();
     pat_init();
     check_heap();
     /* the whole test may take this long; then the alarm ends it (children
      * inherit the handler and arm their own alarms) */
     signal(SIGALRM, on_alarm);
-    alarm(240);
+    alarm(280);
 
     pthread_t th[HAMMERS];
     for (unsigned t = 0; t < HAMMERS; t++)
