@@ -6,7 +6,9 @@
  * allocated before the fork, mallocs / reallocs / frees across the tiers,
  * runs ward_check_heap and _exits 0.  Every 10th child also starts a thread
  * and forks a grandchild while that thread allocates; the grandchild does
- * the same work.  The parent waits for each child under a deadline, so a
+ * the same work.  Two of the hammer threads fork too (every 20,000 of their
+ * operations, up to 10 times each), so forks come from several threads at
+ * once.  The parent waits for each child under a deadline, so a
  * hang is a failure, not a stuck test; it also has an overall alarm. */
 #include "test_util.h"
 
@@ -20,7 +22,10 @@
 #define PARENT_BLOCKS 64
 
 static atomic_int stop;
-static atomic_ulong hammer_ops;
+static atomic_ulong hammer_ops, hammer_forks;
+
+static void child_work(unsigned round, bool grandchild);
+static void wait_child(pid_t pid, int secs, const char *who, unsigned round);
 
 static size_t tier_size(struct rng *r)
 {
@@ -42,6 +47,7 @@ static void *hammer(void *arg)
     size_t sz[N] = { 0 };
     uint64_t tag[N] = { 0 };
     uint64_t gen = 0;
+    unsigned since_fork = 0, my_forks = 0;
     while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
         unsigned i = (unsigned)rng_below(&r, N);
         if (p[i]) {
@@ -70,6 +76,20 @@ static void *hammer(void *arg)
             pat_fill(p[i], sz[i], tag[i]);
         }
         atomic_fetch_add_explicit(&hammer_ops, 1, memory_order_relaxed);
+        if (id < 2 && ++since_fork == 20000 && my_forks < 10) {
+            since_fork = 0;
+            unsigned round = 1000 + id * 100 + my_forks++;
+            pid_t pid = fork();
+            if (pid < 0)
+                fail("fork from a hammer thread: %s", strerror(errno));
+            if (pid == 0) {
+                alarm(CHILD_ALARM);
+                child_work(round, true);
+                _exit(0);
+            }
+            wait_child(pid, CHILD_ALARM + 10, "child of a hammer thread", round);
+            atomic_fetch_add(&hammer_forks, 1);
+        }
     }
     for (unsigned i = 0; i < N; i++)
         if (p[i]) {
@@ -263,7 +283,9 @@ int main(void)
     for (unsigned t = 0; t < HAMMERS; t++)
         pthread_join(th[t], NULL);
     check_heap_at("parent at the end");
-    note("%d forks (%d with a grandchild), %lu hammer ops meanwhile, %.1f s", FORKS, FORKS / 10,
-         atomic_load(&hammer_ops), now_sec() - t0);
+    if (atomic_load(&hammer_forks) == 0)
+        fail("no hammer thread forked");
+    note("%u forks (%u with a grandchild) and %lu from hammer threads, %lu hammer ops meanwhile, %.1f s", FORKS,
+         FORKS / 10, atomic_load(&hammer_forks), atomic_load(&hammer_ops), now_sec() - t0);
     return 0;
 }
