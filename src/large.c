@@ -348,7 +348,8 @@ size_t large_trim(void)
 {
     size_t n = 0;
     pthread_mutex_lock(&L.lock);
-    for (size_t i = 0; i < L.ring_len; i++) {
+    /* nothing held: no walk (a failing allocation asks every time) */
+    for (size_t i = 0; L.ring_mapped && i < L.ring_len; i++) {
         struct fring *f = &L.ring[i];
         if (f->mapped) {
             os_unmap((void *)f->map, f->map_size);
