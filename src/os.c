@@ -8,6 +8,7 @@
 #include <sodium.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -35,9 +36,58 @@ void *os_reserve(size_t size)
     return p;
 }
 
+/* RLIMIT_AS counts the whole heap reservation, used or not, and mprotect
+ * never checks it: a limit set after start-up (setrlimit in a forked child)
+ * would bind only new mappings, and small and medium chunks would grow past
+ * it.  So a commit inside the reservation checks the limit itself, counting
+ * what the kernel counts less the reservation's unused part:
+ * VmSize - reservation + committed + size <= limit.  Small and medium
+ * commits only grow (purging gives pages back but keeps them committed). */
+static size_t heap_committed;
+
+static long statm_pages(void)
+{
+    char buf[64];
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    long v = 0;
+    for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
+        v = v * 10 + (buf[i] - '0');
+    return v;
+}
+
+static bool heap_commit_allowed(uintptr_t p, size_t size)
+{
+    if (p - G.heap_lo >= G.heap_hi - G.heap_lo)
+        return true; /* outside the reservation: the kernel counts it */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return true;
+    long pages = statm_pages();
+    if (pages < 0)
+        return true;
+    size_t vm = (size_t)pages * G.page, res = G.heap_hi - G.heap_lo;
+    size_t used = (vm > res ? vm - res : 0) + __atomic_load_n(&heap_committed, __ATOMIC_RELAXED);
+    return used + size <= (size_t)rl.rlim_cur;
+}
+
 bool os_commit(void *p, size_t size)
 {
+    bool in_heap = (uintptr_t)p - G.heap_lo < G.heap_hi - G.heap_lo;
+    if (in_heap && !heap_commit_allowed((uintptr_t)p, size)) {
+        errno = ENOMEM;
+        return false;
+    }
+    if (in_heap)
+        __atomic_add_fetch(&heap_committed, size, __ATOMIC_RELAXED);
     if (mprotect(p, size, PROT_READ | PROT_WRITE) != 0) {
+        if (in_heap)
+            __atomic_sub_fetch(&heap_committed, size, __ATOMIC_RELAXED);
         if (errno == ENOMEM) {
             os_enomem("mprotect", size);
             return false;

@@ -10,7 +10,11 @@
  *            block intact, ward_check_heap() passes, and once everything is
  *            freed every call succeeds again.  Done with malloc, calloc and
  *            new(nothrow) as the filling call.
- *   late     RLIMIT_AS lowered after start-up: large chunks fail cleanly.
+ *   late     RLIMIT_AS lowered after start-up: first just above the
+ *            address space in use (large chunks fail cleanly), then to
+ *            192 MiB above what is used not counting ward's unused
+ *            reservation (far below the kernel's count, which includes it):
+ *            small and medium chunks stop at the limit too.
  *   maps     the child uses up vm.max_map_count with its own mappings: every
  *            call either succeeds or returns NULL with ENOMEM, freeing large
  *            chunks (whose unmapping may need a split) never reports, one
@@ -22,6 +26,7 @@
 #include <sys/resource.h>
 
 #define AS_LIMIT (512 * MiB)
+#define LATE_MARGIN (192 * MiB)
 #define MAX_BLOCKS (4u << 20)
 
 static void **blocks; /* mmap'd: the pointer list must not need malloc */
@@ -171,6 +176,26 @@ static int case_rlimit(char **argv)
     return 0;
 }
 
+/* address space mapped but unused: PROT_NONE anonymous mappings of 16 MiB
+ * or more (ward's heap reservation, less what it committed) */
+static size_t unused_reserved(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f)
+        fail("open /proc/self/maps");
+    char line[512];
+    size_t sum = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi, inode;
+        char perms[8];
+        if (sscanf(line, "%lx-%lx %7s %*s %*s %lu", &lo, &hi, perms, &inode) == 4 && !strcmp(perms, "---p") &&
+            inode == 0 && hi - lo >= 16 * MiB)
+            sum += hi - lo;
+    }
+    fclose(f);
+    return sum;
+}
+
 static int case_late(void)
 {
     ward_loaded();
@@ -187,9 +212,29 @@ static int case_late(void)
     check_heap_at("with the limit reached");
     free_all();
     all_work(4 * MiB);
+    /* below what the process has mapped (ward's unused reservation counts
+     * for the kernel): small and medium chunks stop at the limit too */
+    size_t base = (size_t)proc_status_kb("VmSize") * 1024 - unused_reserved();
+    size_t limit = base + LATE_MARGIN;
+    rl.rlim_cur = rl.rlim_max = limit;
+    if (setrlimit(RLIMIT_AS, &rl))
+        fail("setrlimit: %s", strerror(errno));
+    size_t small = fill(0, 64);
+    long rss = rss_kb();
+    if ((size_t)rss * 1024 > limit)
+        fail("RSS %ld KiB past the %zu MiB limit", rss, limit / MiB);
+    if (!small)
+        fail("not one small block under a limit %zu MiB above what is used", LATE_MARGIN / MiB);
+    all_fail(200 * KiB);
+    check_heap_at("with the lower limit reached");
+    free_all();
+    all_work(64);
+    all_work(200 * KiB);
     free(keep);
     check_heap_at("at the end");
-    note("limit lowered after start-up: malloc(4 MiB) failed cleanly after %zu blocks", got);
+    note("limit lowered after start-up: malloc(4 MiB) failed cleanly after %zu blocks; with the limit %zu MiB "
+         "above what is used (%zu MiB), malloc(64) after %zu blocks (RSS %ld MiB)", got, LATE_MARGIN / MiB,
+         limit / MiB, small, rss / 1024);
     return 0;
 }
 
