@@ -136,7 +136,7 @@ done
 for name in t_api t_realloc t_threads t_fork t_churn; do
     t="$build/tests/$name"
     [ -x "$t" ] && [ -f "$lib" ] && selected "$name:sample" || continue
-    run_one "$name:sample" env LD_PRELOAD="$lib" WARD_OPTIONS=sample=1 "$t"
+    run_one "$name:sample" env LD_PRELOAD="$lib" WARD_OPTIONS=sample=1 WARD_TEST_FORKS=100 "$t"
     classify "$rc"
     report "$name:sample" "$status" "$note"
 done
