@@ -1,7 +1,10 @@
 /* t_maps: how many memory mappings (lines of /proc/self/maps) ward adds per
  * GiB of heap.  vm.max_map_count (65530 by default) caps them per process.
  *
- *   t_maps               the test: small objects (every size class) at
+ *   t_maps               the test (tiers with sample=0, in a child; then
+ *                        small objects with the default sampling, whose
+ *                        pages are bounded by sample_slots): small objects
+ *                        (every size class) at
  *                        32 MiB and at 128 MiB, medium objects at 128 MiB,
  *                        and 200 large chunks.  Small and medium mappings
  *                        must stay bounded (at most 2 per size class / arena
@@ -15,10 +18,11 @@
  * extends the one read-write mapping (the kernel merges it), so a class costs
  * at most 2 mappings (read-write part, rest) whatever its size; the same for
  * an arena.  Only large chunks cost mappings each. */
-#include "test_util.h"
+#include "child_util.h"
 
 #define NCLASSES 32
 #define NARENAS 4
+#define SAMPLE_SLOTS 512 /* the sample_slots default: pages of sampled allocations */
 
 static long count_maps(void)
 {
@@ -97,13 +101,41 @@ static int measure(const char *kind, int argc, char **argv)
     return 0;
 }
 
+static int tiers(void);
+
 int main(int argc, char **argv)
 {
     if (argc > 2)
         return measure(argv[1], argc - 2, argv + 2);
+    if (argc == 2 && !strcmp(argv[1], "tiers"))
+        return tiers();
     ward_loaded();
     if (no_ward())
         return 0;
+    /* the tiers, without sampling (each sampled allocation's page is a
+     * mapping of its own, up to sample_slots of them) */
+    struct child_result cr;
+    run_case("tiers", "sample=0", 120, &cr);
+    fputs(cr.err, stderr);
+    if (!exited0(&cr))
+        fail("tiers: status 0x%x", cr.status);
+    /* as configured by default, sampling on: bounded by the pool */
+    struct rng r;
+    rng_seed(&r, 3);
+    long base = count_maps();
+    fill_to(128 * MiB, 1, 1024, &r);
+    long all = count_maps() - base;
+    note("small objects with the default sampling: +%ld mappings at 128 MiB", all);
+    if (all > 2 * NCLASSES + 2 * SAMPLE_SLOTS + 8)
+        fail("%ld mappings for 128 MiB of small objects with sampling, want at most %d", all,
+             2 * NCLASSES + 2 * SAMPLE_SLOTS + 8);
+    release_all();
+    return 0;
+}
+
+static int tiers(void)
+{
+    ward_loaded();
     struct rng r;
     rng_seed(&r, 2);
     long base = count_maps();
