@@ -42,7 +42,7 @@ static void fork_child(void) { ward_reinit_locks_child(); }
 static bool reserve_heap(size_t class_region, size_t arena_region)
 {
     size_t total = NCLASSES * class_region + NARENAS * arena_region;
-    void *heap = os_reserve(total);
+    void *heap = os_reserve_try(total);
     if (!heap)
         return false;
     G.heap_lo = (uintptr_t)heap;

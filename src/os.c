@@ -76,6 +76,14 @@ static bool heap_commit_allowed(uintptr_t p, size_t size)
     return used + size <= (size_t)rl.rlim_cur;
 }
 
+/* The heap's one big reservation: NULL on any failure, so that start-up can
+ * try a smaller one (valgrind, for one, refuses tens of GiB with EINVAL). */
+void *os_reserve_try(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
 bool os_commit(void *p, size_t size)
 {
     bool in_heap = (uintptr_t)p - G.heap_lo < G.heap_hi - G.heap_lo;
