@@ -36,56 +36,44 @@ int hdr_load_shared(uintptr_t chunk, uint64_t *meta, int max_tries)
 }
 
 /* The canary's bytes are the pattern laid out at 8-byte positions from the
- * user pointer: byte k (k >= req) is byte (k & 7) of the pattern, so whole
- * aligned words can be written and compared at once. */
-void canary_write(uintptr_t user, size_t req, size_t unused)
+ * user pointer: byte k (k >= req) is byte (k & 7) of the pattern.  These
+ * byte-wise forms serve only an unaligned end (internal.h has the usual
+ * word-wise path). */
+void canary_write_bytes(uintptr_t user, size_t req, size_t end, uint64_t pat)
 {
-    if (!G.opt.canary || unused == 0)
-        return;
-    uint64_t pat = canary_pattern(user);
     unsigned char *b = (unsigned char *)user;
-    size_t k = req, end = req + canary_len(unused);
-    for (; k < end && (k & 7); k++)
-        b[k] = (unsigned char)(pat >> (8 * (k & 7)));
-    for (; k + 8 <= end; k += 8)
-        memcpy(b + k, &pat, 8);
-    for (; k < end; k++)
-        b[k] = (unsigned char)(pat >> (8 * (k & 7)));
+    for (size_t k = req; k < end; k++)
+        b[k] = (unsigned char)(pat >> (8 * ((user + k) & 7)));
 }
 
-bool canary_ok(uintptr_t user, size_t req, size_t unused)
+bool canary_ok_bytes(uintptr_t user, size_t req, size_t end, uint64_t pat)
 {
-    if (!G.opt.canary || unused == 0)
-        return true;
-    uint64_t pat = canary_pattern(user), w, diff = 0;
     const unsigned char *b = (const unsigned char *)user;
-    size_t k = req, end = req + canary_len(unused);
-    for (; k < end && (k & 7); k++)
-        diff |= b[k] ^ (unsigned char)(pat >> (8 * (k & 7)));
-    for (; k + 8 <= end; k += 8) {
-        memcpy(&w, b + k, 8);
-        diff |= w ^ pat;
-    }
-    for (; k < end; k++)
-        diff |= b[k] ^ (unsigned char)(pat >> (8 * (k & 7)));
+    unsigned diff = 0;
+    for (size_t k = req; k < end; k++)
+        diff |= b[k] ^ (unsigned char)(pat >> (8 * ((user + k) & 7)));
     return diff == 0;
 }
 
+/* Freed memory must be all zero: OR it together 16 bytes at a time (no
+ * early exit: a non-zero byte is the rare case, the report path finds it). */
 bool mem_is_zero(const void *p, size_t n)
 {
+    typedef uint64_t v2 __attribute__((vector_size(16)));
     const unsigned char *b = p;
-    while (n && ((uintptr_t)b & 7)) {
+    while (n && ((uintptr_t)b & 15)) {
         if (*b++)
             return false;
         n--;
     }
-    const uint64_t *w = (const uint64_t *)(const void *)b;
-    while (n >= 32) {
-        if (w[0] | w[1] | w[2] | w[3])
-            return false;
-        w += 4;
-        n -= 32;
-    }
+    const v2 *w = (const v2 *)(const void *)b;
+    v2 acc = {0, 0};
+    for (; n >= 64; n -= 64, w += 4)
+        acc |= (w[0] | w[1]) | (w[2] | w[3]);
+    for (; n >= 16; n -= 16)
+        acc |= *w++;
+    if (acc[0] | acc[1])
+        return false;
     b = (const unsigned char *)w;
     while (n--)
         if (*b++)

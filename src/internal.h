@@ -291,12 +291,72 @@ static inline uint64_t canary_pattern(uintptr_t user)
 {
     return wmix(user ^ G.ck0, G.hk2) | 0x8080808080808080ull;
 }
-static inline size_t canary_len(size_t unused) { return unused < CANARY_MAX ? unused : CANARY_MAX; }
-void canary_write(uintptr_t user, size_t req, size_t unused) INTERNAL;
-bool canary_ok(uintptr_t user, size_t req, size_t unused) INTERNAL;
+/* The canary runs from the request's end to the next 8-byte boundary at
+ * least CANARY_MAX bytes on (or to the chunk's end, when sooner): both ends
+ * of the slack are 8-byte aligned in every tier, so it is written and
+ * compared a word at a time, the word shared with the request's last bytes
+ * through a mask. */
+static inline size_t canary_end(size_t req, size_t unused)
+{
+    size_t e = (req + CANARY_MAX + 7) & ~(size_t)7;
+    return req + unused < e ? req + unused : e;
+}
+void canary_write_bytes(uintptr_t user, size_t req, size_t end, uint64_t pat) INTERNAL;
+bool canary_ok_bytes(uintptr_t user, size_t req, size_t end, uint64_t pat) INTERNAL;
+
+static inline void canary_write(uintptr_t user, size_t req, size_t unused)
+{
+    if (!G.opt.canary || unused == 0)
+        return;
+    uint64_t pat = canary_pattern(user);
+    size_t k = req & ~(size_t)7, end = canary_end(req, unused);
+    if (unlikely((end | user) & 7)) {
+        canary_write_bytes(user, req, end, pat);
+        return;
+    }
+    uint64_t *w = (uint64_t *)(user + k);
+    if (req & 7) { /* the request's last bytes share this word: keep them */
+        uint64_t keep = ~(~0ull << (8 * (req & 7)));
+        *w = (*w & keep) | (pat & ~keep);
+        w++, k += 8;
+    }
+    for (; k < end; k += 8)
+        *w++ = pat;
+}
+
+static inline bool canary_ok(uintptr_t user, size_t req, size_t unused)
+{
+    if (!G.opt.canary || unused == 0)
+        return true;
+    uint64_t pat = canary_pattern(user), diff = 0;
+    size_t k = req & ~(size_t)7, end = canary_end(req, unused);
+    if (unlikely((end | user) & 7))
+        return canary_ok_bytes(user, req, end, pat);
+    const uint64_t *w = (const uint64_t *)(user + k);
+    if (req & 7) {
+        diff = (*w ^ pat) & (~0ull << (8 * (req & 7)));
+        w++, k += 8;
+    }
+    for (; k < end; k += 8)
+        diff |= *w++ ^ pat;
+    return diff == 0;
+}
 
 /* ---- poison: freed memory is zero, verified before reuse ---------------- */
 bool mem_is_zero(const void *p, size_t n) INTERNAL;
+/* The same for a 16-byte aligned block of a non-zero multiple of 16 bytes
+ * (a small slot's body): 16 bytes ORed together at a time, no early exit. */
+static inline bool mem_is_zero16(const void *p, size_t n)
+{
+    typedef uint64_t v2 __attribute__((vector_size(16)));
+    const v2 *w = (const v2 *)p, *e = (const v2 *)((uintptr_t)p + n);
+    v2 acc = *w++;
+    if ((n & 16) == 0)
+        acc |= *w++;
+    for (; w < e; w += 2)
+        acc |= w[0] | w[1];
+    return (acc[0] | acc[1]) == 0;
+}
 /* Verifies the poison of [p, p+n) as the poison option says; the first bad
  * address in *bad. */
 bool poison_ok(uintptr_t p, size_t n, uintptr_t *bad) INTERNAL;
@@ -362,7 +422,26 @@ uint64_t ward_rand_global(void) INTERNAL;
 size_t ward_quarantined_bytes(void) INTERNAL;
 
 /* ---- quarantine.c --------------------------------------------------------- */
-void quarantine_push(struct tcache *tc, uintptr_t user, size_t csize) INTERNAL;
+void quarantine_evict(struct tcache *tc) INTERNAL;
+/* A freed chunk (zeroed, in state QUAR) joins the thread's ring; it trades
+ * places with a random one of the newer half, so the order of reuse is FIFO
+ * with some randomization.  The oldest leave while the ring holds more than
+ * quarantine_bytes. */
+static inline void quarantine_push(struct tcache *tc, uintptr_t p, size_t csize)
+{
+    if (unlikely(tc->qlen == Q_SLOTS))
+        quarantine_evict(tc);
+    uint32_t mask = Q_SLOTS - 1, tail = (tc->qhead + tc->qlen) & mask;
+    tc->qlen++;
+    tc->qbytes += csize;
+    /* a random r in [0, (qlen + 1) / 2): multiply and shift, no division */
+    uint32_t r = (uint32_t)(((rng_next(tc) & 0xffffffffu) * ((tc->qlen + 1) / 2)) >> 32);
+    uint32_t j = (tail - r) & mask;
+    tc->q[tail] = tc->q[j];
+    tc->q[j] = p;
+    while (tc->qbytes > (size_t)G.opt.quarantine_bytes && tc->qlen)
+        quarantine_evict(tc);
+}
 void quarantine_drain(struct tcache *tc) INTERNAL;
 void quarantine_check(struct tcache *tc, const char *op) INTERNAL;
 void chunk_release(struct tcache *tc, uintptr_t user) INTERNAL; /* quarantine exit */

@@ -6,15 +6,23 @@
  * poison is verified when they leave. */
 #include "internal.h"
 
-static void evict_one(struct tcache *tc)
+#define Q_AHEAD 4 /* entries fetched ahead of their eviction */
+
+/* Releases the oldest entry.  It was freed long ago (a whole quarantine of
+ * frees back): its memory is fetched a few evictions ahead.  The older half
+ * of the ring never moves (a new entry swaps only with the newer half). */
+void quarantine_evict(struct tcache *tc)
 {
     uintptr_t p = tc->q[tc->qhead];
     tc->qhead = (tc->qhead + 1) & (Q_SLOTS - 1);
     tc->qlen--;
-    if (tc->qlen) /* the next one out was freed long ago: fetch it ahead */
-        __builtin_prefetch((void *)(tc->q[tc->qhead] - HDR), 1);
+    if (tc->qlen > Q_AHEAD) {
+        uintptr_t a = tc->q[(tc->qhead + Q_AHEAD) & (Q_SLOTS - 1)] - HDR;
+        __builtin_prefetch((void *)a, 1);
+        __builtin_prefetch((void *)(a + 64), 0);
+    }
     size_t size;
-    if (in_small(p)) {
+    if (likely(in_small(p))) {
         size = G.slot_size[(p - G.small_base) >> G.class_shift];
         small_release(tc, p);
     } else {
@@ -24,25 +32,6 @@ static void evict_one(struct tcache *tc)
         medium_release(p);
     }
     tc->qbytes = tc->qbytes > size ? tc->qbytes - size : 0;
-}
-
-void quarantine_push(struct tcache *tc, uintptr_t p, size_t csize)
-{
-    if (tc->qlen == Q_SLOTS)
-        evict_one(tc);
-    uint32_t mask = Q_SLOTS - 1, tail = (tc->qhead + tc->qlen) & mask;
-    tc->q[tail] = p;
-    tc->qlen++;
-    tc->qbytes += csize;
-    if (tc->qlen > 1) {
-        uint32_t r = (uint32_t)(rng_next(tc) % ((tc->qlen + 1) / 2));
-        uint32_t j = (tail - r) & mask;
-        uintptr_t t = tc->q[j];
-        tc->q[j] = tc->q[tail];
-        tc->q[tail] = t;
-    }
-    while (tc->qbytes > (size_t)G.opt.quarantine_bytes && tc->qlen)
-        evict_one(tc);
 }
 
 /* Verifies every chunk still waiting, without releasing any (at exit: a
@@ -61,6 +50,6 @@ void quarantine_check(struct tcache *tc, const char *op)
 void quarantine_drain(struct tcache *tc)
 {
     while (tc->qlen)
-        evict_one(tc);
+        quarantine_evict(tc);
     tc->qbytes = 0;
 }

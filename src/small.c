@@ -16,17 +16,25 @@ struct slab {
 };
 
 struct sclass {
-    pthread_mutex_t lock;
+    /* read on every malloc and free, by every thread: written only at
+     * start-up or, rarely, when a slab is made */
     uintptr_t base;
     uint32_t slot, per_slab;
-    uint32_t nslabs;           /* slabs made so far (read without the lock) */
-    uint32_t max_slabs;
-    uint32_t partial;          /* head of the partial list, index + 1 */
-    size_t committed;
     uint64_t recip;            /* divides by slot without a div instruction */
-    size_t out;                /* slots out of their slabs */
+    size_t used;               /* bytes of slots in the slabs made so far */
+    size_t committed;
+    uint64_t free_meta;        /* the header fields of a FREE slot */
+    uint64_t alloc_meta;       /* ... of a live slot, its unused bytes left out */
     struct slab *slabs;
+    uint32_t max_slabs;
+    /* written under the lock, on its own cache line */
+    pthread_mutex_t lock __attribute__((aligned(64)));
+    uint32_t nslabs;           /* slabs made so far */
+    uint32_t partial;          /* head of the partial list, index + 1 */
+    size_t out;                /* slots out of their slabs */
 } __attribute__((aligned(64)));
+
+#define META_NO_UNUSED ((1ull << 40) - 1)
 
 static struct sclass classes[NCLASSES];
 
@@ -52,6 +60,8 @@ void small_init(void)
         k->base = G.small_base + c * G.class_region;
         k->slot = slot_sizes[c];
         k->recip = UINT64_MAX / k->slot + 1;
+        k->free_meta = meta_pack(k->slot, 0, ST_FREE);
+        k->alloc_meta = meta_pack(k->slot, 0, ST_ALLOC);
         k->per_slab = per;
         k->max_slabs = (uint32_t)(G.class_region / ((size_t)per * k->slot));
         size_t meta = ((size_t)k->max_slabs * sizeof(struct slab) + G.page - 1) & ~(G.page - 1);
@@ -112,6 +122,7 @@ static bool slab_new(struct sclass *k)
     s->in_partial = 1;
     k->partial = i + 1;
     __atomic_store_n(&k->nslabs, i + 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&k->used, (size_t)(i + 1) * k->per_slab * k->slot, __ATOMIC_RELEASE);
     return true;
 }
 
@@ -180,7 +191,7 @@ static void slab_put(struct sclass *k, uintptr_t chunk)
     }
 }
 
-static bool refill(struct tcache *tc, unsigned cls)
+static COLD bool refill(struct tcache *tc, unsigned cls)
 {
     struct sclass *k = &classes[cls];
     pthread_mutex_lock(&k->lock);
@@ -194,7 +205,7 @@ static bool refill(struct tcache *tc, unsigned cls)
     return tc->count[cls] != 0;
 }
 
-static void drain(struct tcache *tc, unsigned cls, uint32_t n)
+static COLD void drain(struct tcache *tc, unsigned cls, uint32_t n)
 {
     struct sclass *k = &classes[cls];
     pthread_mutex_lock(&k->lock);
@@ -217,7 +228,7 @@ void small_drain_cache(struct tcache *tc)
  * bigger blocks). */
 static inline bool slot_clean(uintptr_t p, size_t body, uintptr_t *bad)
 {
-    if (G.opt.poison == POISON_OFF || mem_is_zero((void *)p, body))
+    if (G.opt.poison == POISON_OFF || mem_is_zero16((void *)p, body))
         return true;
     *bad = p;
     while (!*(unsigned char *)*bad)
@@ -243,7 +254,7 @@ void *small_alloc(size_t n, unsigned cls, bool zero)
     }
     uint64_t m;
     uintptr_t p = chunk + HDR, bad;
-    if (unlikely(!hdr_load(chunk, &m) || meta_state(m) != ST_FREE || meta_size(m) != k->slot))
+    if (unlikely(!hdr_load(chunk, &m) || m != k->free_meta))
         ward_fatal("corrupted chunk header", "malloc", (void *)p, TIER_SMALL, k->slot,
                    "the header of a free chunk was overwritten (underflow of this chunk, or overflow of the one before)");
     if (unlikely(!slot_clean(p, k->slot - HDR, &bad)))
@@ -261,8 +272,9 @@ void *small_alloc(size_t n, unsigned cls, bool zero)
 }
 
 /* Checks that p is a live small chunk: ownership by address, then the header.
- * Returns the header's meta. */
-static uint64_t verify_live(uintptr_t p, const char *op, struct sclass **kp, size_t *idxp)
+ * Returns the header's meta.  This is the full diagnosis, taken when the
+ * fast check below fails. */
+static COLD uint64_t verify_live_slow(uintptr_t p, const char *op, struct sclass **kp)
 {
     struct sclass *k = class_of_ptr(p);
     uintptr_t rel = p - HDR - k->base;
@@ -301,37 +313,75 @@ static uint64_t verify_live(uintptr_t p, const char *op, struct sclass **kp, siz
         ward_fatal("corrupted chunk header", op, (void *)p, TIER_SMALL, k->slot,
                    "size field %zu does not match the slot", meta_size(m));
     *kp = k;
-    *idxp = idx;
     return m;
 }
 
-static void check_overflow(uintptr_t p, const char *op, struct sclass *k, size_t idx, uint64_t m)
+/* The same checks, all at once: the slot is in a slab made so far (an
+ * offset below the region's start wraps to a huge one), p is a slot's start,
+ * the header verifies and says ALLOC, of this slot's size. */
+static inline __attribute__((always_inline)) uint64_t verify_live(uintptr_t p, const char *op,
+                                                                  struct sclass **kp)
+{
+    struct sclass *k = class_of_ptr(p);
+    uintptr_t rel = p - HDR - k->base;
+    uint64_t m;
+    if (unlikely(rel >= __atomic_load_n(&k->used, __ATOMIC_ACQUIRE) || slot_mod(k, rel) ||
+                 !hdr_load(p - HDR, &m) || (m & META_NO_UNUSED) != k->alloc_meta ||
+                 meta_unused(m) > k->slot - HDR))
+        return verify_live_slow(p, op, kp);
+    *kp = k;
+    return m;
+}
+
+/* The next slot's header, when it did not verify at once: it may be
+ * mid-transition (its owner is rewriting it), never used, or overwritten. */
+static COLD void next_header_slow(uintptr_t p, const char *op, struct sclass *k, size_t req)
+{
+    size_t idx = slot_div(k, p - HDR - k->base);
+    bool in_slabs = idx + 1 < (size_t)k->max_slabs * k->per_slab;
+    bool out = in_slabs && slot_out(k, idx + 1);
+    uint64_t nm;
+    int ok = hdr_load_shared(p - HDR + k->slot, &nm, 200);
+    if (ok < 0 && !out) {
+        /* A slot in its slab is busy only while a refill writes its
+         * header, under the lock: look again holding it. */
+        pthread_mutex_lock(&k->lock);
+        out = in_slabs && slot_out(k, idx + 1);
+        ok = hdr_load_shared(p - HDR + k->slot, &nm, 0);
+        pthread_mutex_unlock(&k->lock);
+        if (ok < 0 && !out)
+            ok = 0;
+    }
+    if (ok == 0 && (nm != 0 || out))
+        ward_fatal("heap buffer overflow", op, (void *)p, TIER_SMALL, k->slot,
+                   "the header of the next chunk was overwritten (write past the %zu requested bytes)", req);
+}
+
+static COLD _Noreturn void canary_failed(uintptr_t p, const char *op, struct sclass *k, size_t req)
+{
+    ward_fatal("heap buffer overflow", op, (void *)p, TIER_SMALL, k->slot,
+               "canary after the %zu requested bytes was overwritten", req);
+}
+
+static inline __attribute__((always_inline)) void check_overflow(uintptr_t p, const char *op,
+                                                                 struct sclass *k, uint64_t m)
 {
     size_t unused = meta_unused(m), req = k->slot - HDR - unused;
     if (unlikely(!canary_ok(p, req, unused)))
-        ward_fatal("heap buffer overflow", op, (void *)p, TIER_SMALL, k->slot,
-                   "canary after the %zu requested bytes was overwritten", req);
+        canary_failed(p, op, k, req);
     /* The next slot's header: an overflow past the slack lands there.  Slots
      * past the last slab but in committed memory have never been used: their
-     * headers are zero (or primed FREE) unless something wrote there. */
-    if (p - HDR + k->slot + HDR <= k->base + __atomic_load_n(&k->committed, __ATOMIC_ACQUIRE)) {
-        bool in_slabs = idx + 1 < (size_t)k->max_slabs * k->per_slab;
-        bool out = in_slabs && slot_out(k, idx + 1);
-        uint64_t nm;
-        int ok = hdr_load_shared(p - HDR + k->slot, &nm, 200);
-        if (unlikely(ok < 0 && !out)) {
-            /* A slot in its slab is busy only while a refill writes its
-             * header, under the lock: look again holding it. */
-            pthread_mutex_lock(&k->lock);
-            out = in_slabs && slot_out(k, idx + 1);
-            ok = hdr_load_shared(p - HDR + k->slot, &nm, 0);
-            pthread_mutex_unlock(&k->lock);
-            if (ok < 0 && !out)
-                ok = 0;
-        }
-        if (unlikely(ok == 0 && (nm != 0 || out)))
-            ward_fatal("heap buffer overflow", op, (void *)p, TIER_SMALL, k->slot,
-                       "the header of the next chunk was overwritten (write past the %zu requested bytes)", req);
+     * headers are zero (or primed FREE) unless something wrote there.  A
+     * header read while its owner rewrites it does not verify here (the
+     * check word is loaded first, then the fields it covers): the slow path
+     * sorts that out. */
+    uintptr_t next = p - HDR + k->slot;
+    if (next + HDR <= k->base + __atomic_load_n(&k->committed, __ATOMIC_ACQUIRE)) {
+        const struct hdr *h = (const struct hdr *)next;
+        uint64_t c = __atomic_load_n(&h->check, __ATOMIC_ACQUIRE);
+        uint64_t nm = __atomic_load_n(&h->meta, __ATOMIC_RELAXED);
+        if (unlikely(c != hdr_check_of(next, nm)))
+            next_header_slow(p, op, k, req);
     }
 }
 
@@ -339,16 +389,15 @@ static void check_overflow(uintptr_t p, const char *op, struct sclass *k, size_t
 size_t small_live(uintptr_t p, const char *op)
 {
     struct sclass *k;
-    size_t idx;
-    uint64_t m = verify_live(p, op, &k, &idx);
+    uint64_t m = verify_live(p, op, &k);
     return k->slot - HDR - meta_unused(m);
 }
 
-static void to_cache(struct tcache *tc, struct sclass *k, uintptr_t chunk)
+static inline void to_cache(struct tcache *tc, struct sclass *k, uintptr_t chunk)
 {
     unsigned cls = (unsigned)(k - classes);
-    if (tc) {
-        if (tc->count[cls] == TC_MAX)
+    if (likely(tc != NULL)) {
+        if (unlikely(tc->count[cls] == TC_MAX))
             drain(tc, cls, TC_BATCH);
         tc->slot[cls][tc->count[cls]++] = chunk;
     } else {
@@ -361,9 +410,8 @@ static void to_cache(struct tcache *tc, struct sclass *k, uintptr_t chunk)
 void small_free(uintptr_t p, const char *op)
 {
     struct sclass *k;
-    size_t idx;
-    uint64_t m = verify_live(p, op, &k, &idx);
-    check_overflow(p, op, k, idx, m);
+    uint64_t m = verify_live(p, op, &k);
+    check_overflow(p, op, k, m);
     uintptr_t chunk = p - HDR;
     if (unlikely(G.opt.trace))
         trace_free(chunk);
@@ -386,7 +434,7 @@ void small_check_quarantined(uintptr_t p, const char *op)
     struct sclass *k = class_of_ptr(p);
     uintptr_t bad;
     uint64_t m;
-    if (unlikely(!hdr_load(p - HDR, &m) || meta_state(m) != ST_QUAR || meta_size(m) != k->slot))
+    if (unlikely(!hdr_load(p - HDR, &m) || m != meta_pack(k->slot, 0, ST_QUAR)))
         ward_fatal("corrupted chunk header", op, (void *)p, TIER_SMALL, k->slot,
                    "the header of a quarantined chunk was overwritten");
     if (unlikely(!slot_clean(p, k->slot - HDR, &bad)))
@@ -408,9 +456,8 @@ void small_release(struct tcache *tc, uintptr_t p)
 void *small_realloc(uintptr_t p, size_t n, size_t *old)
 {
     struct sclass *k;
-    size_t idx;
-    uint64_t m = verify_live(p, "realloc", &k, &idx);
-    check_overflow(p, "realloc", k, idx, m);
+    uint64_t m = verify_live(p, "realloc", &k);
+    check_overflow(p, "realloc", k, m);
     *old = k->slot - HDR - meta_unused(m);
     if (n > SMALL_MAX || &classes[small_class(n)] != k)
         return NULL;
