@@ -36,6 +36,8 @@ static struct {
     size_t cap, count, bytes, tab_bytes;
     struct fring ring[LARGE_RING];
     size_t ring_head, ring_len, ring_mapped;
+    uint64_t ring_pushed;  /* entries ever pushed: the newest is number ring_pushed - 1 */
+    uint64_t ring_scan;    /* entries numbered below this are no longer mapped */
 } L = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static inline size_t slot_of(uintptr_t p, size_t cap)
@@ -310,10 +312,15 @@ void large_free(uintptr_t p, const char *op)
     L.ring_head = (L.ring_head + 1) % LARGE_RING;
     if (L.ring_len < LARGE_RING)
         L.ring_len++;
+    L.ring_pushed++;
     L.ring_mapped += keep;
-    /* unmap the oldest mappings still held inaccessible past the limit */
-    for (size_t i = L.ring_len; i-- > 0 && L.ring_mapped > (size_t)G.opt.quarantine_large;) {
-        struct fring *o = &L.ring[(L.ring_head + LARGE_RING - 1 - i) % LARGE_RING];
+    /* unmap the oldest mappings still held inaccessible past the limit; the
+     * scan resumes where the last one stopped (entries are numbered in push
+     * order, entry s at index s % LARGE_RING), so each is looked at once */
+    if (L.ring_scan < L.ring_pushed - L.ring_len)
+        L.ring_scan = L.ring_pushed - L.ring_len;
+    while (L.ring_mapped > (size_t)G.opt.quarantine_large && L.ring_scan < L.ring_pushed) {
+        struct fring *o = &L.ring[L.ring_scan++ % LARGE_RING];
         if (o->mapped) {
             o->mapped = false;
             L.ring_mapped--;
