@@ -54,13 +54,22 @@ static inline void bit_clr(uint64_t *map, size_t i) { word_store(&map[i / 64], m
 
 static void bits_clear_range(uint64_t *map, size_t lo, size_t hi)
 {
-    while (lo < hi) {
-        size_t w = lo / 64, end = (w + 1) * 64 < hi ? (w + 1) * 64 : hi;
-        uint64_t mask = (end - lo == 64 ? ~0ull : ((1ull << (end - lo)) - 1) << (lo % 64));
-        if (map[w] & mask)
-            word_store(&map[w], map[w] & ~mask);
-        lo = end;
-    }
+    if (lo >= hi)
+        return;
+    size_t wl = lo / 64, wh = (hi - 1) / 64;
+    uint64_t ml = ~0ull << (lo % 64), mh = ~0ull >> (63 - (hi - 1) % 64);
+    if (wl == wh)
+        ml &= mh;
+    if (map[wl] & ml)
+        word_store(&map[wl], map[wl] & ~ml);
+    if (wl == wh)
+        return;
+    /* the bits are sparse: whole words are mostly zero already */
+    for (size_t w = wl + 1; w < wh; w++)
+        if (map[w])
+            word_store(&map[w], 0);
+    if (map[wh] & mh)
+        word_store(&map[wh], map[wh] & ~mh);
 }
 
 /* ---- errors ------------------------------------------------------------- */
