@@ -324,6 +324,14 @@ static inline bool continuing(void) { return unlikely(G.opt.on_error == ON_ERROR
 
 WARD_API void ward_free(void *ptr)
 {
+    uintptr_t p = (uintptr_t)ptr;
+    /* A small chunk means start-up is done (the region is empty before).
+     * Its free makes no system call that can fail quietly (only one that
+     * fails fatally), so errno needs no saving there; trace=1 unwinds. */
+    if (likely(in_small(p) && !(p & 15) && !G.opt.trace)) {
+        small_free(p, "free");
+        return;
+    }
     if (!ptr)
         return;
     SAVE_ERRNO;

@@ -6,7 +6,7 @@
  * poison is verified when they leave. */
 #include "internal.h"
 
-#define Q_AHEAD 4 /* entries fetched ahead of their eviction */
+#define Q_AHEAD 8 /* entries fetched ahead of their eviction */
 
 /* Releases the oldest entry.  It was freed long ago (a whole quarantine of
  * frees back): its memory is fetched a few evictions ahead.  The older half
