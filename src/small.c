@@ -10,7 +10,7 @@
 struct slab {
     uint64_t bits[SLAB_WORDS]; /* 1: slot is out of the slab (cached, live or quarantined) */
     uint32_t nfree;
-    uint32_t next;             /* partial list, index + 1 */
+    uint32_t next, prev;       /* partial list (or released list: next only), index + 1 */
     uint8_t in_partial;
     uint8_t released;          /* pages given back, headers read as zero */
 };
@@ -31,6 +31,8 @@ struct sclass {
     pthread_mutex_t lock __attribute__((aligned(64)));
     uint32_t nslabs;           /* slabs made so far */
     uint32_t partial;          /* head of the partial list, index + 1 */
+    uint32_t rel;              /* head of the list of released slabs, index + 1 */
+    uint32_t empty;            /* slabs with every slot free, pages not released */
     size_t out;                /* slots out of their slabs */
 } __attribute__((aligned(64)));
 
@@ -98,6 +100,51 @@ static inline bool slot_out(struct sclass *k, size_t idx)
     return (__atomic_load_n(&s->bits[b / 64], __ATOMIC_ACQUIRE) >> (b % 64)) & 1;
 }
 
+/* The partial list (slabs with a free slot, pages resident) is doubly
+ * linked, so an emptied slab can leave it for the released list. */
+static void partial_push(struct sclass *k, uint32_t si)
+{
+    struct slab *s = &k->slabs[si];
+    s->in_partial = 1;
+    s->prev = 0;
+    s->next = k->partial;
+    if (k->partial)
+        k->slabs[k->partial - 1].prev = si + 1;
+    k->partial = si + 1;
+}
+
+static void partial_remove(struct sclass *k, uint32_t si)
+{
+    struct slab *s = &k->slabs[si];
+    if (s->prev)
+        k->slabs[s->prev - 1].next = s->next;
+    else
+        k->partial = s->next;
+    if (s->next)
+        k->slabs[s->next - 1].prev = s->prev;
+    s->in_partial = 0;
+}
+
+/* Gives an empty slab's whole pages back to the OS (its headers then read
+ * as zero) and moves it to the released list; lock held. */
+static size_t slab_release(struct sclass *k, uint32_t si)
+{
+    struct slab *s = &k->slabs[si];
+    uintptr_t lo = k->base + (size_t)si * k->per_slab * k->slot;
+    uintptr_t hi = lo + (size_t)k->per_slab * k->slot;
+    lo = (lo + G.page - 1) & ~(G.page - 1);
+    hi &= ~(G.page - 1);
+    if (s->in_partial)
+        partial_remove(k, si);
+    s->released = 1;
+    s->next = k->rel;
+    k->rel = si + 1;
+    if (hi <= lo)
+        return 0;
+    os_release((void *)lo, hi - lo);
+    return hi - lo;
+}
+
 /* Makes slab number k->nslabs; lock held. */
 static bool slab_new(struct sclass *k)
 {
@@ -118,9 +165,7 @@ static bool slab_new(struct sclass *k)
     for (uint32_t b = k->per_slab; b < SLAB_WORDS * 64; b++)
         s->bits[b / 64] |= 1ull << (b % 64);
     s->nfree = k->per_slab;
-    s->next = k->partial;
-    s->in_partial = 1;
-    k->partial = i + 1;
+    partial_push(k, i);
     __atomic_store_n(&k->nslabs, i + 1, __ATOMIC_RELEASE);
     __atomic_store_n(&k->used, (size_t)(i + 1) * k->per_slab * k->slot, __ATOMIC_RELEASE);
     return true;
@@ -130,15 +175,21 @@ static bool slab_new(struct sclass *k)
 static uintptr_t slab_take(struct sclass *k, uint64_t r)
 {
     for (;;) {
+        if (!k->partial && k->rel) { /* released slabs before a new one */
+            uint32_t ri = k->rel - 1;
+            k->rel = k->slabs[ri].next;
+            partial_push(k, ri);
+        }
         if (!k->partial && !slab_new(k))
             return 0;
         uint32_t si = k->partial - 1;
         struct slab *s = &k->slabs[si];
         if (s->nfree == 0) { /* full: leave the list */
-            k->partial = s->next;
-            s->in_partial = 0;
+            partial_remove(k, si);
             continue;
         }
+        if (s->nfree == k->per_slab && !s->released)
+            k->empty--;
         uint32_t start = (uint32_t)(r % k->per_slab);
         uint32_t w = start / 64, words = (k->per_slab + 63) / 64;
         uint64_t m = ~s->bits[w] & (~0ull << (start % 64));
@@ -163,10 +214,8 @@ static uintptr_t slab_take(struct sclass *k, uint64_t r)
         if (next + HDR <= k->base + k->committed && !((struct hdr *)next)->check && /* raw: empty? */
             !((struct hdr *)next)->meta)
             hdr_store(next, k->slot, 0, ST_FREE);
-        if (s->nfree == 0) {
-            k->partial = s->next;
-            s->in_partial = 0;
-        }
+        if (s->nfree == 0)
+            partial_remove(k, si);
         return chunk;
     }
 }
@@ -184,10 +233,16 @@ static void slab_put(struct sclass *k, uintptr_t chunk)
     __atomic_store_n(&s->bits[b / 64], s->bits[b / 64] & ~(1ull << (b % 64)), __ATOMIC_RELEASE);
     s->nfree++;
     k->out--;
-    if (!s->in_partial) {
-        s->in_partial = 1;
-        s->next = k->partial;
-        k->partial = si + 1;
+    if (!s->in_partial)
+        partial_push(k, si);
+    /* Past SLAB_KEEP empty slabs a class gives the pages of the next one
+     * back: a program's phases, each with its own sizes, then peak at the
+     * largest phase rather than at the sum of every class's own peak. */
+    if (s->nfree == k->per_slab) {
+        if (k->empty >= SLAB_KEEP)
+            slab_release(k, si);
+        else
+            k->empty++;
     }
 }
 
@@ -478,15 +533,8 @@ size_t small_trim(void)
             struct slab *s = &k->slabs[i];
             if (s->nfree != k->per_slab || s->released)
                 continue;
-            uintptr_t lo = k->base + (size_t)i * k->per_slab * k->slot;
-            uintptr_t hi = lo + (size_t)k->per_slab * k->slot;
-            lo = (lo + G.page - 1) & ~(G.page - 1);
-            hi &= ~(G.page - 1);
-            if (hi > lo) {
-                os_release((void *)lo, hi - lo);
-                released += hi - lo;
-            }
-            s->released = 1;
+            released += slab_release(k, i);
+            k->empty--;
         }
         pthread_mutex_unlock(&k->lock);
     }
