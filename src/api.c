@@ -75,6 +75,7 @@ void ward_init_slow(void)
     if (!G.page)
         G.page = 4096;
     ward_options_init(&G.opt);
+    G.free_direct = !G.opt.trace && G.opt.on_error != ON_ERROR_CONTINUE;
     if (sodium_init() < 0)
         ward_die("libsodium failed to start");
     os_random(&G.hk0, sizeof G.hk0);
@@ -327,8 +328,9 @@ WARD_API void ward_free(void *ptr)
     uintptr_t p = (uintptr_t)ptr;
     /* A small chunk means start-up is done (the region is empty before).
      * Its free makes no system call that can fail quietly (only one that
-     * fails fatally), so errno needs no saving there; trace=1 unwinds. */
-    if (likely(in_small(p) && !(p & 15) && !G.opt.trace)) {
+     * fails fatally), so errno needs no saving there, unless trace=1 (it
+     * unwinds) or on_error=continue (it needs a recovery point). */
+    if (likely(in_small(p) && !(p & 15) && G.free_direct)) {
         small_free(p, "free");
         return;
     }

@@ -106,6 +106,7 @@ struct ward_ro {
     uint32_t slot_size[NCLASSES];
     uint8_t class_of16[SMALL_SLOT_MAX / 16 + 1]; /* (n + HDR + 15) / 16 -> class */
     pthread_key_t tkey;
+    bool free_direct;            /* free of a small chunk may skip the API layer (no trace, no continue) */
     void (*report_fn)(const struct ward_report *, void *); /* ward_set_report_callback */
     void *report_arg;
     uint64_t guard1;
