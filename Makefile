@@ -53,7 +53,7 @@ TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC)) $(BUILD)/tests/mi
 	$(BUILD)/tests/t_cxx $(BUILD)/tests/t_fuzz_ops $(BUILD)/tests/cli_bugs
 CFLAGS_TEST := $(CSTD) $(WARN) -O1 -g -pthread -Iinclude $(CFLAGS)
 
-.PHONY: all check check-clang demo deps bench bench-quick bench-deps bench-bins clean test-bins fuzz install uninstall soak
+.PHONY: all check check-real check-clang demo deps bench bench-quick bench-deps bench-bins clean test-bins fuzz install uninstall soak
 all: $(BUILD)/libward.so $(BUILD)/libward.a $(BUILD)/libward-prefixed.a $(BUILD)/ward.pc $(BUILD)/ward
 
 $(BUILD)/obj/%.o: src/%.c $(HDRS) | $(BUILD)/obj
@@ -159,6 +159,12 @@ test-bins: $(TEST_BIN)
 # must build ward warning-free, and the clang build must pass the same cases.
 check: all test-bins bench-bins check-clang
 	tests/run.sh $(BUILD)
+# Real programs and test suites (tests/real/*.sh: CPython's regression tests,
+# python3, gcc, g++, git, sqlite3, perl, redis, xz, sort), each run plainly
+# and under ward, the results compared; `make check` runs them too.
+REAL_TESTS := $(basename $(notdir $(wildcard tests/real/*.sh)))
+check-real: all
+	tests/run.sh $(BUILD) $(REAL_TESTS)
 check-clang:
 	$(MAKE) CC=clang CXX=clang++ BUILD=$(BUILD)/clang all $(BUILD)/clang/tests/misuse_runner
 
