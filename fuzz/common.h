@@ -72,6 +72,7 @@ static const size_t edge_sizes[] = {
     0, 1, 15, 16, 17, 32, 1008, 1023, 1024, 1025, 1040, 2048, 4080, 4096, 4097, 8192,
     65536, 65537, 262144, F_MEDIUM_MAX - 16, F_MEDIUM_MAX - 1, F_MEDIUM_MAX, F_MEDIUM_MAX + 1,
     F_MEDIUM_MAX + 4096, 1u << 20, (1u << 20) + 1, 3u << 20,
+    9u << 20, /* beyond a quarter of large_cache_bytes: not cached, decommitted */
 };
 
 static inline size_t size_of(struct in *in)
@@ -234,6 +235,12 @@ static inline void quiet_end(void)
 
 static void finding(const char *fmt, ...)
 {
+    /* one finding per process: a second thread finding the same waits for
+     * the first one's abort, so the fuzzer saves the input once */
+    static int first;
+    if (__atomic_exchange_n(&first, 1, __ATOMIC_ACQ_REL))
+        for (;;)
+            pause();
     quiet_end();
     va_list ap;
     va_start(ap, fmt);

@@ -74,10 +74,10 @@ fuzz-afl: $(BUILD)/fuzz-afl/$(FUZZER)
 LLVM_BIN ?= $(shell ls -d /usr/lib/llvm-14/bin 2>/dev/null)
 $(BUILD)/cov-lib/libward-prefixed.a: FORCE
 	$(MAKE) --no-print-directory CC=clang BUILD=$(BUILD)/cov-lib OPT="-O0 -g" \
-		CFLAGS="-fprofile-instr-generate -fcoverage-mapping" $@
+		CFLAGS="-fprofile-instr-generate -fcoverage-mapping -mllvm -runtime-counter-relocation" $@
 $(BUILD)/cov/%: fuzz/%.c fuzz/main.c $(FUZZ_DEPS) $(BUILD)/cov-lib/libward-prefixed.a
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -O0 -fprofile-instr-generate -fcoverage-mapping -DWARD_CORPUS='"$(CURDIR)/corpus"' \
+	clang $(FUZZ_CFLAGS) -O0 -fprofile-instr-generate -fcoverage-mapping -mllvm -runtime-counter-relocation -DWARD_CORPUS='"$(CURDIR)/corpus"' \
 		$< fuzz/main.c $(BUILD)/cov-lib/libward-prefixed.a -o $@ $(LIBS)
 coverage: $(addprefix $(BUILD)/cov/,$(FUZZERS))
 	LLVM_BIN=$(LLVM_BIN) fuzz/coverage.sh $(BUILD) $(FUZZERS)

@@ -6,7 +6,8 @@
  * Otherwise: a replay driver.  `harness FILE|DIR...` runs every file given,
  * and every file in every directory given (and in its subdirectories, one
  * level down); with no argument it replays WARD_CORPUS (make check: every
- * corpus of every harness).  Exit 0 when every input ran; a finding aborts. */
+ * corpus of every harness); WARD_FUZZ_MAX_INPUTS=n stops after n inputs.
+ * Exit 0 when every input ran; a finding aborts. */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,11 +33,13 @@ int main(int argc, char **argv)
     return 0;
 }
 #else
-static int done;
+static int done, max_inputs;
 
 static void run_file(const char *path)
 {
     static uint8_t buf[1 << 20];
+    if (max_inputs && done >= max_inputs)
+        return;
     FILE *f = fopen(path, "rb");
     if (!f) {
         fprintf(stderr, "cannot open %s\n", path);
@@ -98,6 +101,8 @@ int main(int argc, char **argv)
 {
     if (LLVMFuzzerInitialize)
         LLVMFuzzerInitialize(&argc, &argv);
+    const char *m = getenv("WARD_FUZZ_MAX_INPUTS");
+    max_inputs = m ? atoi(m) : 0;
     if (argc > 1)
         for (int a = 1; a < argc; a++)
             run_path(argv[a], 0);

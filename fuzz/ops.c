@@ -63,7 +63,7 @@ static int pow2(size_t a) { return a && !(a & (a - 1)); }
 /* Records a new block in slot i and checks it. */
 static void take(size_t i, void *p, size_t n, size_t align, int zeroed, unsigned char fill, const char *what)
 {
-    s[i] = (struct blk){p, n, align, 0};
+    s[i] = (struct blk){p, n, align, 0, 0};
     if (zeroed && !all_zero(s[i].p, n))
         finding("%s: a %zu-byte block is not zero", what, n);
     check_new(s, SLOTS, i, what);
@@ -219,9 +219,29 @@ static void step(struct in *in)
             finding("malloc_usable_size(NULL) is not 0");
         ward_free(NULL);
         break;
-    case 13:
-        ward_malloc_trim(0);
+    case 13: { /* malloc_trim, or a burst of short-lived blocks of one size */
+        unsigned w = u8(in);
+        if (w < 128) {
+            ward_malloc_trim(0);
+            break;
+        }
+        size_t n = size_of(in);
+        if (n > F_MEDIUM_MAX)
+            n %= F_MEDIUM_MAX; /* bursts fill slabs and quarantines, not mappings */
+        unsigned char *ring[8] = {0};
+        for (unsigned j = 0; j < (w - 127) * 4; j++) {
+            unsigned char *p = ward_malloc(n);
+            if (!p)
+                finding("burst: malloc(%zu) failed", n);
+            if (n)
+                p[0] = p[n - 1] = (unsigned char)j;
+            ward_free(ring[j % 8]); /* the block from 8 allocations ago */
+            ring[j % 8] = p;
+        }
+        for (unsigned j = 0; j < 8; j++)
+            ward_free(ring[j]);
         break;
+    }
     case 15: { /* statistics, and sizes that must fail */
         unsigned w = u8(in) % 6;
         if (w == 0) {

@@ -13,6 +13,7 @@
 #include "common.h"
 
 #include <pthread.h>
+#include <sys/wait.h>
 
 #define NT_MAX 4
 #define LOCAL 8
@@ -101,7 +102,7 @@ static void put_free(struct blk *b, unsigned how)
 static void new_block(struct blk *b, unsigned char *p, size_t n, size_t align, int zeroed, unsigned char fill,
                       const char *what)
 {
-    *b = (struct blk){p, n, align, 0};
+    *b = (struct blk){p, n, align, 0, 0};
     if ((uintptr_t)p % (align < 16 ? 16 : align))
         finding("%s: %p is not aligned to %zu", what, (void *)p, align);
     if (zeroed && !all_zero(p, n))
@@ -169,8 +170,21 @@ static void run_step(struct worker *me, const struct step *st)
         ward_check_heap();
         break;
     case 8:
-        if (st->arg < 32)
+        if (st->arg < 32) {
             ward_malloc_trim(0);
+        } else if (st->arg >= 250) { /* fork while the others run: the child's heap works */
+            pid_t pid = fork();
+            if (pid == 0) {
+                void *p = ward_malloc(st->arg), *q = ward_malloc(70000);
+                ward_free(p);
+                ward_free(q);
+                ward_check_heap();
+                _exit(0);
+            }
+            int status = 0;
+            if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+                finding("fork: the child failed (status %#x)", status);
+        }
         break;
     case 9: { /* free a block from the mailbox: a cross-thread free */
         pthread_mutex_lock(&mb_lock);
@@ -184,9 +198,26 @@ static void run_step(struct worker *me, const struct step *st)
     }
 }
 
+/* A thread-specific destructor that keeps itself for a second round, so it
+ * runs after ward's own (which gives the thread's cache back): ward must
+ * still serve a thread past that point. */
+static pthread_key_t late_key;
+static void late_free(void *arg)
+{
+    uintptr_t round = (uintptr_t)arg;
+    if (round < 2) {
+        pthread_setspecific(late_key, (void *)(round + 1));
+        return;
+    }
+    void *p = ward_malloc(24 + round), *q = ward_malloc(3000);
+    ward_free(p);
+    ward_free(q);
+}
+
 static void *thread_main(void *arg)
 {
     struct worker *me = arg;
+    pthread_setspecific(late_key, (void *)1);
     pthread_barrier_wait(&start);
     for (int i = 0; i < me->nsteps; i++)
         run_step(me, &me->steps[i]);
@@ -199,6 +230,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!once) {
         once = 1;
         ward_set_report_callback(on_report, NULL);
+        pthread_key_create(&late_key, late_free);
     }
     ward_testing_reset();
     memset(w, 0, sizeof w);
