@@ -244,7 +244,7 @@ for h in ops misuse threads; do
     rm -rf "$scratch" && mkdir -p "$scratch"
     opts=()
     [ -f "$tests_dir/../fuzz/$h.dict" ] && opts+=("-dict=$tests_dir/../fuzz/$h.dict")
-    run_one "fuzz:$h" "$f" -seed=1 -runs="$fuzz_runs" -max_len=1024 -timeout=60 \
+    run_one "fuzz:$h" "$f" -seed=1 -runs="$fuzz_runs" -max_len=1024 -timeout=60 -error_exitcode=1 \
         -artifact_prefix="$scratch/" "${opts[@]}" "$scratch" "$tests_dir/../corpus/$h"
     classify "$rc"
     report "fuzz:$h" "$status" "$note"
