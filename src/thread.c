@@ -154,7 +154,7 @@ void thread_testing_reset(void)
         t->qhead = t->qlen = 0;
         t->qbytes = 0;
     }
-    struct tcache *me = ward_tls > TC_DEAD ? ward_tls : NULL;
+    struct tcache *me = tcache_get(); /* made now, so the first input is seeded like the rest */
     if (me) {
         me->rng[0] = 0x9e3779b97f4a7c15ull;
         me->rng[1] = 0xd1b54a32d192ed03ull;
