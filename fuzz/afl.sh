@@ -2,8 +2,8 @@
 # fuzz/afl.sh BUILD HARNESS SECONDS CORES: an AFL++ campaign on one harness,
 # one afl-fuzz per core: a main instance (-M) and secondaries (-S), all for
 # SECONDS (-V), sharing BUILD/fuzz-afl/out-HARNESS (resumed when it exists),
-# seeded from corpus/HARNESS, with the harness's dictionary.  Prints
-# afl-whatsup's summary and the crashes found at the end.  make fuzz-afl
+# seeded from corpus/HARNESS, with the harness's dictionary.  Prints each
+# instance's figures and the crashes found at the end.  make fuzz-afl
 # FUZZER=x SECONDS=n [CORES=k] runs it.
 set -euo pipefail
 build=$1 h=$2 secs=$3 cores=${4:-$(nproc)}
@@ -28,6 +28,12 @@ for ((i = 0; i < cores; i++)); do
 done
 trap 'kill "${pids[@]}" 2>/dev/null || true' INT TERM
 for p in "${pids[@]}"; do wait "$p" || true; done
-afl-whatsup -s "$out" || true
+# afl-whatsup counts only live instances: each one's final figures instead
+for st in "$out"/*/fuzzer_stats; do
+    awk -v n="$(basename "$(dirname "$st")")" -F' *: *' '
+        $1 == "execs_done" { e = $2 } $1 == "execs_per_sec" { s = $2 }
+        $1 == "saved_crashes" { c = $2 } $1 == "corpus_count" { q = $2 }
+        END { printf "afl.sh: %-6s %s execs (%s/s), corpus %s, crashes %s\n", n, e, s, q, c }' "$st"
+done
 found=$(find "$out" -path '*/crashes/id:*' 2>/dev/null | wc -l)
 echo "afl.sh: $found crashing inputs under $out/*/crashes (replay: $build/tests/t_fuzz_$h FILE)"

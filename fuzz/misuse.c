@@ -17,7 +17,8 @@
  *   double     a second free / realloc / usable_size of a freed block, with
  *              only frees in between
  *   invalid    free of a stack, global, foreign or interior pointer
- *   sized      free_sized / free_aligned_sized with the wrong size/alignment
+ *   sized      free_sized / free_aligned_sized with the wrong size or
+ *              alignment ("sized free mismatch", "aligned free mismatch")
  *   plant      a link, header or footer of a free medium chunk overwritten,
  *              or its (fully poisoned) body written
  *   forge      a live chunk's header given another size or state, or copied
@@ -66,7 +67,7 @@ static volatile int cont_ok, reported;
 static int recoverable(const char *kind)
 {
     static const char *const ok[] = {"double free", "invalid free", "invalid pointer", "use after free",
-                                     "sized free mismatch", "heap buffer overflow"};
+                                     "sized free mismatch", "aligned free mismatch", "heap buffer overflow"};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
         if (!strcmp(kind, ok[i]))
             return 1;
@@ -428,7 +429,7 @@ static void commit(struct in *in, int bug)
         } else {
             size_t a = (size_t)1 << (u8(in) % 24), sz = u8(in) & 1 ? wrong : b->n;
             if ((uintptr_t)b->p & (a - 1))
-                want("invalid free", NULL, NULL);
+                want("aligned free mismatch", NULL, NULL);
             else if (sz != b->n)
                 want("sized free mismatch", NULL, NULL);
             else
