@@ -511,5 +511,6 @@ void large_testing_reset(void)
     L.count = L.bytes = 0;
     L.ncache = L.cache_bytes = 0;
     L.ring_head = L.ring_len = L.ring_mapped = 0;
+    L.ring_pushed = L.ring_scan = 0;
 }
 #endif

@@ -660,8 +660,8 @@ void small_testing_reset(void)
         pthread_mutex_init(&k->lock, NULL);
         testing_uncommit((void *)k->base, k->committed);
         memset(k->slabs, 0, (size_t)k->nslabs * sizeof(struct slab));
-        k->nslabs = k->partial = 0;
-        k->committed = 0;
+        k->nslabs = k->partial = k->rel = k->empty = 0;
+        k->used = k->committed = 0;
         k->out = 0;
     }
 }
