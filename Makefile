@@ -50,7 +50,8 @@ OBJ_PREFIXED := $(patsubst src/%.c,$(BUILD)/obj-prefixed/%.o,$(SRC))
 CXX ?= c++
 TEST_SRC := $(wildcard tests/t_*.c)
 TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC)) $(BUILD)/tests/misuse_runner \
-	$(BUILD)/tests/t_cxx $(BUILD)/tests/t_fuzz_ops $(BUILD)/tests/cli_bugs
+	$(BUILD)/tests/t_cxx $(BUILD)/tests/t_fuzz_ops $(BUILD)/tests/t_fuzz_misuse $(BUILD)/tests/t_fuzz_threads \
+	$(BUILD)/tests/cli_bugs
 CFLAGS_TEST := $(CSTD) $(WARN) -O1 -g -pthread -Iinclude $(CFLAGS)
 
 .PHONY: all check check-real check-clang demo deps bench bench-quick bench-deps bench-bins clean test-bins fuzz install uninstall soak
@@ -59,7 +60,7 @@ all: $(BUILD)/libward.so $(BUILD)/libward.a $(BUILD)/libward-prefixed.a $(BUILD)
 $(BUILD)/obj/%.o: src/%.c $(HDRS) | $(BUILD)/obj
 	$(CC) $(CFLAGS_LIB) -DWARD_EXPORT_LIBC -c $< -o $@
 $(BUILD)/obj-prefixed/%.o: src/%.c $(HDRS) | $(BUILD)/obj-prefixed
-	$(CC) $(CFLAGS_LIB) -c $< -o $@
+	$(CC) $(CFLAGS_LIB) -DWARD_TESTING -c $< -o $@
 
 $(BUILD)/libward.so.$(VERSION): $(OBJ) src/ward.map
 	$(CC) $(LDFLAGS_LIB) -o $@ $(OBJ) $(LIBS)
@@ -143,10 +144,6 @@ $(BUILD)/tests/libwrap.so: tests/lib/other.c | $(BUILD)/tests
 	$(CC) $(CSTD) $(WARN) -O1 -g -fPIC -shared -pthread -DWRAP $< -o $@ -ldl
 $(BUILD)/tests/t_cxx: tests/t_cxx.cc | $(BUILD)/tests
 	$(CXX) -std=c++17 -fsized-deallocation $(WARN) -O1 -g -pthread $< -o $@ -ldl
-# the fuzz harness replaying its seed corpus: a short deterministic run
-$(BUILD)/tests/t_fuzz_ops: fuzz/ops.c $(BUILD)/libward-prefixed.a | $(BUILD)/tests
-	$(CC) $(CFLAGS_TEST) -DWARD_FUZZ_MAIN -DWARD_CORPUS='"$(CURDIR)/corpus/ops"' $< \
-		$(BUILD)/libward-prefixed.a -o $@ $(LIBS)
 # the bugs tests/cli/launcher.sh runs under build/ward (plain libc calls:
 # the launcher preloads ward)
 $(BUILD)/tests/cli_bugs: tests/cli/bugs.c | $(BUILD)/tests
@@ -157,7 +154,9 @@ test-bins: $(TEST_BIN)
 
 # The library and the misuse cases are also built with clang: both compilers
 # must build ward warning-free, and the clang build must pass the same cases.
-check: all test-bins bench-bins check-clang
+# make check also replays every corpus through every harness (t_fuzz_*) and
+# runs each libFuzzer harness for a short seeded session.
+check: all test-bins bench-bins check-clang fuzz-libfuzzer
 	tests/run.sh $(BUILD)
 # Real programs and test suites (tests/real/*.sh: CPython's regression tests,
 # python3, gcc, g++, git, sqlite3, perl, redis, xz, sort), each run plainly
@@ -182,17 +181,8 @@ demo: deps all $(BUILD)/demo/double_free
 $(BUILD)/demo/double_free: tools/double_free.c | $(BUILD)/demo
 	$(CC) $(CSTD) -O1 -g $< -o $@
 
-# libFuzzer (clang): make fuzz [FUZZ_TIME=seconds]; new inputs land in
-# $(BUILD)/fuzz/corpus, crashes in $(BUILD)/fuzz/ as crash-* files.
-FUZZ_TIME ?= 60
-$(BUILD)/fuzz/ops: fuzz/ops.c $(SRC) $(HDRS)
-	$(MAKE) CC=clang BUILD=$(BUILD)/fuzz-lib CFLAGS=-fsanitize=fuzzer-no-link $(BUILD)/fuzz-lib/libward-prefixed.a
-	mkdir -p $(BUILD)/fuzz
-	clang -O1 -g -fsanitize=fuzzer -Iinclude $< $(BUILD)/fuzz-lib/libward-prefixed.a -o $@ $(LIBS)
-fuzz: $(BUILD)/fuzz/ops
-	mkdir -p $(BUILD)/fuzz/corpus
-	cd $(BUILD)/fuzz && ./ops -max_total_time=$(FUZZ_TIME) -max_len=4096 -rss_limit_mb=4096 \
-		corpus $(CURDIR)/corpus/ops
+# fuzzing: make fuzz, fuzz-run, fuzz-afl, coverage (fuzz/fuzz.mk)
+include fuzz/fuzz.mk
 
 # The benchmark suite (bench/README.md): every workload under every
 # allocator, interleaved and repeated; the report goes to bench/results/.

@@ -1,191 +1,307 @@
-/* Operation-sequence fuzz harness: the input decodes into malloc / calloc /
- * realloc / aligned / free / usable_size / trim steps on ward's prefixed API
- * (ward runs beside the process allocator).  A shadow model keeps every live
- * block's size, alignment and fill byte; after each step it checks contents,
- * alignment, non-overlap, calloc zeroing, realloc preservation and
- * ward_check_heap().  Any mismatch aborts: a finding.
+/* ops: the operation-sequence harness.  The input decodes into steps on
+ * ward's prefixed API (ward runs beside the process allocator): malloc,
+ * calloc, realloc (grow, shrink, to zero), reallocarray, every aligned call
+ * (posix_memalign, aligned_alloc, memalign, valloc, pvalloc), free,
+ * free_sized, free_aligned_sized, malloc_usable_size, malloc_trim and the
+ * statistics calls, over every tier.  A shadow model keeps each live
+ * block's size, alignment and fill pattern; each new block is checked for
+ * alignment, exact usable size, non-overlap with every live block and (from
+ * calloc) zeroing, realloc for preservation, a block's contents before it
+ * is changed or freed, the ends of every live block and ward_check_heap()
+ * after every step.  Any mismatch, and any report from ward (there is no
+ * bug in the sequence), is a finding: abort().
  *
- * Builds for libFuzzer (clang -fsanitize=fuzzer), for AFL++ and OSS-Fuzz
- * through $LIB_FUZZING_ENGINE, and as a plain program replaying files
- * (-DWARD_FUZZ_MAIN). */
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+ * Step: [op] [slot] then the op's arguments (sizes: fuzz/common.h). */
+#include "common.h"
 
-#include "ward.h"
+#include <malloc.h>
 
-#define SLOTS 64
-#define MAX_TOTAL (64u << 20)
+#define SLOTS 32
+#define MAX_TOTAL (48u << 20)
+#define MAX_STEPS 400
 
-struct blk {
-    unsigned char *p;
-    size_t n, align;
-    unsigned char fill;
-};
+/* exported by ward's library, not declared in ward.h (glibc's names) */
+struct mallinfo2 ward_mallinfo2(void);
+struct mallinfo ward_mallinfo(void);
+void ward_malloc_stats(void);
+int ward_malloc_info(int options, FILE *fp);
+int ward_mallopt(int param, int value);
 
-static void die(const char *what, size_t i)
+static struct blk s[SLOTS];
+static size_t total;
+
+static void on_report(const struct ward_report *r, void *arg)
 {
-    fprintf(stderr, "ops: %s (slot %zu)\n", what, i);
-    abort();
+    (void)arg;
+    finding("ward reported a bug in a correct sequence: %s", r->text);
 }
 
-static void verify(const struct blk *b, size_t i)
+static void drop(size_t i, int how)
 {
-    for (size_t k = 0; k < b->n; k++)
-        if (b->p[k] != (unsigned char)(b->fill + k))
-            die("contents changed", i);
+    struct blk *b = &s[i];
+    verify(b, "before free");
+    total -= b->n;
+    if (how == 1)
+        ward_free_sized(b->p, b->n);
+    else if (how == 2)
+        ward_free_aligned_sized(b->p, b->align, b->n);
+    else
+        ward_free(b->p);
+    b->p = NULL;
 }
 
-static void stamp(struct blk *b, unsigned char fill)
+static size_t align_of(struct in *in)
 {
-    b->fill = fill;
-    for (size_t k = 0; k < b->n; k++)
-        b->p[k] = (unsigned char)(fill + k);
+    unsigned k = u8(in) & 31;
+    if (k <= 20)
+        return (size_t)1 << k;
+    return k * 24 + 8; /* not a power of two */
 }
 
-static size_t size_of(const uint8_t *d)
+static int pow2(size_t a) { return a && !(a & (a - 1)); }
+
+/* Records a new block in slot i and checks it. */
+static void take(size_t i, void *p, size_t n, size_t align, int zeroed, unsigned char fill, const char *what)
 {
-    /* mostly small, some medium, a few large */
-    unsigned sel = d[0] >> 5;
-    size_t v = (size_t)d[1] | (size_t)d[2] << 8;
-    switch (sel) {
-    case 0: case 1: case 2: case 3: return v % 1100;
-    case 4: case 5: return v % 70000;
-    case 6: return (v << 3) % 600000;
-    default: return (v << 6) % (3u << 20);
+    s[i] = (struct blk){p, n, align, 0, 0};
+    if (zeroed && !all_zero(s[i].p, n))
+        finding("%s: a %zu-byte block is not zero", what, n);
+    check_new(s, SLOTS, i, what);
+    total += n;
+    stamp(&s[i], fill);
+}
+
+/* An allocation that failed: only out of memory, for a big request. */
+static void failed(const char *what, size_t n, int err)
+{
+    if (n < (64u << 20) || err != ENOMEM)
+        finding("%s(%zu) failed (errno %d)", what, n, err);
+}
+
+static void step(struct in *in)
+{
+    unsigned op = u8(in) % 16;
+    size_t i = u8(in) % SLOTS;
+    struct blk *b = &s[i];
+    if (op <= 8 && b->p) /* allocations go to an empty slot */
+        drop(i, 0);
+    if (total > MAX_TOTAL && op <= 8)
+        op = 9;
+    errno = 0;
+    switch (op) {
+    case 0: { /* malloc */
+        size_t n = size_of(in);
+        void *p = ward_malloc(n);
+        if (!p)
+            failed("malloc", n, errno);
+        else
+            take(i, p, n, 16, 0, (unsigned char)u8(in), "malloc");
+        break;
     }
-}
-
-static void check_overlap(struct blk *s, size_t i)
-{
-    for (size_t j = 0; j < SLOTS; j++) {
-        if (j == i || !s[j].p)
-            continue;
-        size_t a = s[i].n ? s[i].n : 1, b = s[j].n ? s[j].n : 1;
-        if (s[i].p < s[j].p + b && s[j].p < s[i].p + a)
-            die("blocks overlap", i);
+    case 1: { /* calloc, also an overflowing product */
+        unsigned m = u8(in);
+        size_t n = size_of(in);
+        if (m == 255) {
+            if (ward_calloc(SIZE_MAX / 2, 3) || errno != ENOMEM)
+                finding("calloc(SIZE_MAX/2, 3) did not fail with ENOMEM");
+            break;
+        }
+        size_t nm = m % 8 + 1, each = n / nm;
+        void *p = ward_calloc(nm, each);
+        if (!p)
+            failed("calloc", nm * each, errno);
+        else
+            take(i, p, nm * each, 16, 1, (unsigned char)u8(in), "calloc");
+        break;
+    }
+    case 2:   /* realloc: grow, shrink, or of NULL */
+    case 14: { /* reallocarray, also an overflowing product */
+        size_t n = size_of(in);
+        unsigned char *q;
+        if (op == 14) {
+            unsigned m = u8(in);
+            if (m == 255) {
+                if (ward_reallocarray(b->p, SIZE_MAX / 2, 3) || errno != ENOMEM)
+                    finding("reallocarray(SIZE_MAX/2, 3) did not fail with ENOMEM");
+                break;
+            }
+            size_t nm = m % 4 + 1;
+            n /= nm;
+            q = ward_reallocarray(b->p, nm, n);
+            n *= nm;
+        } else {
+            q = ward_realloc(b->p, n);
+        }
+        if (!b->p) {
+            if (q)
+                take(i, q, n, 16, 0, (unsigned char)u8(in), "realloc(NULL)");
+            else if (n)
+                failed("realloc", n, errno);
+            break;
+        }
+        if (n == 0) { /* glibc's semantics: freed, NULL */
+            if (q)
+                finding("realloc(p, 0) returned %p", (void *)q);
+            total -= b->n;
+            b->p = NULL;
+            break;
+        }
+        if (!q) {
+            failed("realloc", n, errno);
+            verify(b, "after a failed realloc");
+            break;
+        }
+        size_t keep = n < b->n ? n : b->n;
+        size_t bad = pat_bad(q, keep, b->fill);
+        if (bad != (size_t)-1)
+            finding("realloc(%p, %zu) -> %p lost byte %zu of %zu", (void *)b->p, n, (void *)q, bad, b->n);
+        total -= b->n;
+        b->p = NULL;
+        take(i, q, n, 16, 0, (unsigned char)u8(in), "realloc");
+        break;
+    }
+    case 3: /* realloc to zero */
+        if (b->p) {
+            verify(b, "before realloc(p, 0)");
+            if (ward_realloc(b->p, 0))
+                finding("realloc(p, 0) did not return NULL");
+            total -= b->n;
+            b->p = NULL;
+        }
+        break;
+    case 4: case 5: case 6: { /* posix_memalign, aligned_alloc, memalign */
+        size_t a = align_of(in), n = size_of(in);
+        void *p = NULL;
+        int bad, rc = 0;
+        if (op == 4) {
+            bad = !pow2(a) || a % sizeof(void *);
+            rc = ward_posix_memalign(&p, a, n);
+            if (rc)
+                p = NULL;
+        } else {
+            bad = !pow2(a);
+            p = op == 5 ? ward_aligned_alloc(a, n) : ward_memalign(a, n);
+        }
+        if (bad) {
+            if (p || (op == 4 ? rc != EINVAL : errno != EINVAL))
+                finding("alignment %zu accepted, or refused without EINVAL", a);
+            break;
+        }
+        if (!p)
+            failed("aligned allocation", n, op == 4 ? rc : errno);
+        else
+            take(i, p, n, a, 0, (unsigned char)u8(in), "aligned allocation");
+        break;
+    }
+    case 7: case 8: { /* valloc, pvalloc */
+        size_t n = size_of(in);
+        void *p = op == 7 ? ward_valloc(n) : ward_pvalloc(n);
+        size_t got = op == 7 ? n : (n + F_PAGE - 1) / F_PAGE * F_PAGE;
+        if (op == 8 && got == 0)
+            got = F_PAGE;
+        if (!p)
+            failed(op == 7 ? "valloc" : "pvalloc", n, errno);
+        else
+            take(i, p, got, F_PAGE, 0, (unsigned char)u8(in), op == 7 ? "valloc" : "pvalloc");
+        break;
+    }
+    case 9: case 10: case 11: /* free, free_sized, free_aligned_sized */
+        if (b->p)
+            drop(i, (int)op - 9);
+        break;
+    case 12: /* usable size and the whole block */
+        if (b->p) {
+            verify(b, "usable size step");
+            if (ward_malloc_usable_size(b->p) != b->n)
+                finding("malloc_usable_size(%p) is not %zu", (void *)b->p, b->n);
+        }
+        if (ward_malloc_usable_size(NULL) != 0)
+            finding("malloc_usable_size(NULL) is not 0");
+        ward_free(NULL);
+        break;
+    case 13: { /* malloc_trim, or a burst of short-lived blocks of one size */
+        unsigned w = u8(in);
+        if (w < 128) {
+            ward_malloc_trim(0);
+            break;
+        }
+        size_t n = size_of(in);
+        if (n > F_MEDIUM_MAX)
+            n %= F_MEDIUM_MAX; /* bursts fill slabs and quarantines, not mappings */
+        unsigned char *ring[8] = {0};
+        for (unsigned j = 0; j < (w - 127) * 4; j++) {
+            unsigned char *p = ward_malloc(n);
+            if (!p)
+                finding("burst: malloc(%zu) failed", n);
+            if (n)
+                p[0] = p[n - 1] = (unsigned char)j;
+            ward_free(ring[j % 8]); /* the block from 8 allocations ago */
+            ring[j % 8] = p;
+        }
+        for (unsigned j = 0; j < 8; j++)
+            ward_free(ring[j]);
+        break;
+    }
+    case 15: { /* statistics, and sizes that must fail */
+        unsigned w = u8(in) % 6;
+        if (w == 0) {
+            struct ward_stats st;
+            ward_get_stats(&st);
+            if (st.requested && st.requested < total)
+                finding("stats: %zu bytes requested in live chunks, the shadow holds %zu", st.requested, total);
+        } else if (w == 1) {
+            struct mallinfo2 m2 = ward_mallinfo2();
+            struct mallinfo m = ward_mallinfo();
+            if (m.hblks != (int)m2.hblks)
+                finding("mallinfo and mallinfo2 disagree");
+        } else if (w == 2) {
+            FILE *f = fopen("/dev/null", "w");
+            if (f) {
+                if (ward_malloc_info(0, f) != 0 || ward_malloc_info(1, f) != -1)
+                    finding("malloc_info");
+                fclose(f);
+            }
+            ward_mallopt(M_MMAP_THRESHOLD, 1 << 20);
+            ward_mallopt(12345, 1);
+        } else if (w == 3) {
+            quiet_begin();
+            ward_malloc_stats();
+            quiet_end();
+        } else {
+            size_t n = w == 4 ? SIZE_MAX - u8(in) : (size_t)PTRDIFF_MAX + 1 + u8(in);
+            if (ward_malloc(n) || errno != ENOMEM)
+                finding("malloc(%zu) did not fail with ENOMEM", n);
+            if (ward_aligned_alloc(64, n) || errno != ENOMEM)
+                finding("aligned_alloc(64, %zu) did not fail with ENOMEM", n);
+            if (ward_pvalloc(n))
+                finding("pvalloc(%zu) did not fail", n);
+        }
+        break;
+    }
     }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct blk s[SLOTS];
-    memset(s, 0, sizeof s);
-    size_t total = 0;
-    for (size_t pos = 0; pos + 4 <= size; pos += 4) {
-        const uint8_t *d = data + pos;
-        size_t i = d[3] % SLOTS;
-        unsigned op = d[3] / SLOTS; /* 0..3 */
-        if (s[i].p) {
-            verify(&s[i], i);
-            if (ward_malloc_usable_size(s[i].p) < s[i].n)
-                die("usable size below the request", i);
-            if (op == 0 || total > MAX_TOTAL) { /* free */
-                total -= s[i].n;
-                if (d[0] & 1)
-                    ward_free_sized(s[i].p, s[i].n);
-                else
-                    ward_free(s[i].p);
-                s[i].p = NULL;
-            } else { /* realloc */
-                size_t n = size_of(d), keep = n < s[i].n ? n : s[i].n;
-                unsigned char *q = ward_realloc(s[i].p, n);
-                if (!q && n)
-                    continue; /* failure leaves the block as it was */
-                if (n == 0) { /* glibc semantics: freed */
-                    total -= s[i].n;
-                    s[i].p = NULL;
-                    continue;
-                }
-                for (size_t k = 0; k < keep; k++)
-                    if (q[k] != (unsigned char)(s[i].fill + k))
-                        die("realloc lost contents", i);
-                total += n - s[i].n;
-                s[i].p = q;
-                s[i].n = n;
-                s[i].align = 16;
-                stamp(&s[i], d[1]);
-                check_overlap(s, i);
-            }
-        } else {
-            size_t n = size_of(d);
-            size_t align = 16;
-            unsigned char *p;
-            if (op == 1) {
-                p = ward_calloc(1, n);
-                if (p)
-                    for (size_t k = 0; k < n; k++)
-                        if (p[k])
-                            die("calloc memory not zero", i);
-            } else if (op == 2) {
-                align = (size_t)1 << (d[0] % 17);
-                if (ward_posix_memalign((void **)&p, align, n))
-                    p = NULL;
-            } else {
-                p = ward_malloc(n);
-            }
-            if (!p)
-                continue;
-            if ((uintptr_t)p % (align < 16 ? 16 : align))
-                die("misaligned block", i);
-            s[i] = (struct blk){p, n, align, 0};
-            total += n;
-            stamp(&s[i], d[2]);
-            check_overlap(s, i);
-        }
-        if ((pos & 63) == 0)
-            ward_check_heap();
-        if (d[0] == 0xff && d[1] == 0xff)
-            ward_malloc_trim(0);
+    static int once;
+    if (!once) {
+        once = 1;
+        ward_set_report_callback(on_report, NULL);
     }
-    ward_check_heap();
+    ward_testing_reset();
+    memset(s, 0, sizeof s);
+    total = 0;
+    struct in in = {data, size};
+    for (int n = 0; in.n && n < MAX_STEPS; n++) {
+        step(&in);
+        for (size_t i = 0; i < SLOTS; i++)
+            if (s[i].p)
+                verify_edges(&s[i], "after a step");
+        ward_check_heap();
+    }
     for (size_t i = 0; i < SLOTS; i++)
-        if (s[i].p) {
-            verify(&s[i], i);
-            ward_free(s[i].p);
-        }
+        if (s[i].p)
+            drop(i, (int)(i % 3));
+    ward_check_heap();
     return 0;
 }
-
-#ifdef WARD_FUZZ_MAIN
-/* Replays files, or every file of the seed corpus (a deterministic run for
- * make check). */
-#include <dirent.h>
-
-static int replay(const char *path)
-{
-    static uint8_t buf[1 << 20];
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf, f);
-    fclose(f);
-    LLVMFuzzerTestOneInput(buf, n);
-    return 1;
-}
-
-int main(int argc, char **argv)
-{
-    int done = 0;
-    for (int a = 1; a < argc; a++)
-        done += replay(argv[a]);
-    if (argc == 1) {
-        char path[4096];
-        DIR *d = opendir(WARD_CORPUS);
-        if (!d) {
-            fprintf(stderr, "ops: cannot open %s\n", WARD_CORPUS);
-            return 1;
-        }
-        for (struct dirent *e; (e = readdir(d));) {
-            if (e->d_name[0] == '.')
-                continue;
-            snprintf(path, sizeof path, "%s/%s", WARD_CORPUS, e->d_name);
-            done += replay(path);
-        }
-        closedir(d);
-    }
-    printf("ops: replayed %d inputs\n", done);
-    return done ? 0 : 1;
-}
-#endif

@@ -490,3 +490,27 @@ bool large_knows(uintptr_t p)
     pthread_mutex_unlock(&L.lock);
     return known;
 }
+
+#ifdef WARD_TESTING
+#include "testing.h"
+/* The harness build's reset: every live, cached and quarantined mapping
+ * unmapped, the records and the ring of freed chunks emptied. */
+void large_testing_reset(void)
+{
+    pthread_mutex_init(&L.lock, NULL);
+    for (size_t i = 0; i < L.cap; i++)
+        if (L.tab[i].p)
+            os_unmap((void *)L.tab[i].map, L.tab[i].map_size);
+    if (L.tab)
+        memset(L.tab, 0, L.cap * sizeof *L.tab);
+    for (size_t i = 0; i < L.ncache; i++)
+        os_unmap((void *)L.cache[i].map, L.cache[i].map_size);
+    for (size_t i = 0; i < L.ring_len; i++)
+        if (L.ring[i].mapped)
+            os_unmap((void *)L.ring[i].map, L.ring[i].map_size);
+    L.count = L.bytes = 0;
+    L.ncache = L.cache_bytes = 0;
+    L.ring_head = L.ring_len = L.ring_mapped = 0;
+    L.ring_pushed = L.ring_scan = 0;
+}
+#endif

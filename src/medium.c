@@ -814,3 +814,26 @@ void medium_count_live(size_t *count, size_t *bytes)
         pthread_mutex_unlock(&a->lock);
     }
 }
+
+#ifdef WARD_TESTING
+#include "testing.h"
+/* The harness build's reset: every arena back to empty (no chunks, no
+ * sentinel), its memory given back and inaccessible, its bitmaps and lists
+ * cleared. */
+void medium_testing_reset(void)
+{
+    for (int i = 0; i < NARENAS; i++) {
+        struct arena *a = &arenas[i];
+        pthread_mutex_init(&a->lock, NULL);
+        size_t words = (a->end - a->base) / (16 * 64) + 1;
+        memset(a->starts, 0, words * 8);
+        memset(a->freed, 0, words * 8);
+        testing_uncommit((void *)a->base, a->committed);
+        memset(a->bins, 0, sizeof a->bins);
+        memset(a->binmap, 0, sizeof a->binmap);
+        a->end = a->base;
+        a->committed = 0;
+        a->dirty = a->live_bytes = a->free_bytes = a->nfree = 0;
+    }
+}
+#endif

@@ -140,3 +140,24 @@ void ward_reinit_locks_child(void)
         me->tid = os_tid();
     }
 }
+
+#ifdef WARD_TESTING
+#include "testing.h"
+/* The harness build's reset: every registered cache and quarantine emptied
+ * (their chunks are discarded with the tiers), the calling thread's random
+ * generator restarted from a fixed seed. */
+void thread_testing_reset(void)
+{
+    pthread_mutex_init(&reg_lock, NULL);
+    for (struct tcache *t = registry; t; t = t->next) {
+        memset(t->count, 0, sizeof t->count);
+        t->qhead = t->qlen = 0;
+        t->qbytes = 0;
+    }
+    struct tcache *me = tcache_get(); /* made now, so the first input is seeded like the rest */
+    if (me) {
+        me->rng[0] = 0x9e3779b97f4a7c15ull;
+        me->rng[1] = 0xd1b54a32d192ed03ull;
+    }
+}
+#endif

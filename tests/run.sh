@@ -10,7 +10,9 @@
 #   - BUILD_DIR/tests/misuse_runner (and BUILD_DIR/clang/tests/misuse_runner,
 #     the library built with clang), each of its cases counted as a test;
 #   - tests/install.sh BUILD_DIR (make install into a temporary DESTDIR,
-#     programs built against it with pkg-config), each case a test.
+#     programs built against it with pkg-config), each case a test;
+#   - each libFuzzer harness BUILD_DIR/fuzz/{ops,misuse,threads} for a short
+#     seeded session (-seed=1 -runs=$WARD_FUZZ_RUNS, default 6000).
 # Prints "PASS name", "FAIL name" or "SKIP name" per test (a failing test's
 # reason and log follow its FAIL line), then one summary line "N passed,
 # N failed" (", N skipped" when some were).  Exits 1 if anything failed.
@@ -108,6 +110,11 @@ if [ ! -f "$lib" ]; then
     echo "run.sh: $lib not found (run make first)" >&2
     report libward.so FAIL "not built"
 fi
+
+# The misuse fuzz harness (t_fuzz_misuse, fuzz:misuse) stays clear of a known
+# miss until ward catches it (fuzz/README.md, "Known findings"): an overflow
+# or underflow whose bytes leave a header word zero.  Unset it to see it.
+export WARD_FUZZ_SKIP_KNOWN=${WARD_FUZZ_SKIP_KNOWN-1}
 
 # 1. the standalone test programs, under ward
 for t in "$build"/tests/t_*; do
@@ -227,6 +234,23 @@ if selected install && [ -f "$lib" ]; then
         report install FAIL "$note"
     fi
 fi
+
+# 5. a short seeded libFuzzer session per harness (make check builds them in
+#    BUILD_DIR/fuzz): new inputs go to a scratch corpus, the seeds are read
+#    from corpus/<harness>; a finding is a crash, the session's exit is not 0
+fuzz_runs=${WARD_FUZZ_RUNS:-6000}
+for h in ops misuse threads; do
+    f="$build/fuzz/$h"
+    [ -x "$f" ] && selected "fuzz:$h" || continue
+    scratch="$build/fuzz/session-$h"
+    rm -rf "$scratch" && mkdir -p "$scratch"
+    opts=()
+    [ -f "$tests_dir/../fuzz/$h.dict" ] && opts+=("-dict=$tests_dir/../fuzz/$h.dict")
+    run_one "fuzz:$h" "$f" -seed=1 -runs="$fuzz_runs" -max_len=1024 -timeout=60 -error_exitcode=1 \
+        -artifact_prefix="$scratch/" "${opts[@]}" "$scratch" "$tests_dir/../corpus/$h"
+    classify "$rc"
+    report "fuzz:$h" "$status" "$note"
+done
 
 if [ "$nskip" -gt 0 ]; then
     echo "$npass passed, $nfail failed, $nskip skipped"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages ward needs to build and test, if any is missing.
 set -euo pipefail
-pkgs=(make gcc g++ clang libc6-dev libsodium-dev libunwind-dev libclang-rt-14-dev python3 git sqlite3 xz-utils coreutils binutils time cmake
+pkgs=(make gcc g++ clang libc6-dev libsodium-dev libunwind-dev libclang-rt-14-dev llvm-14 afl++ zip python3 git sqlite3 xz-utils coreutils binutils time cmake
     pkgconf man-db groff-base liblzma-dev perl redis-server redis-tools libpython3.11-testsuite)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,0 +1,257 @@
+/* common.h: what ward's fuzz harnesses share: reading the input, decoding
+ * sizes that reach every tier, the shadow model of live blocks, and the
+ * harness's own options.  Each harness is one .c file defining
+ * LLVMFuzzerTestOneInput; fuzz/main.c adds a main() for replaying files
+ * and for AFL++'s persistent mode. */
+#ifndef WARD_FUZZ_COMMON_H
+#define WARD_FUZZ_COMMON_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ward.h"
+#include "ward_testing.h"
+
+/* ward's layout, as the harnesses need to know it (src/internal.h) */
+#define F_SMALL_MAX 1024u
+#define F_MEDIUM_MAX (512u * 1024)
+#define F_PAGE 4096u
+
+/* Reports without a backtrace (a stack walk per report would halve the
+ * speed of the misuse harness), and no sampled guard pages (sample=N: a
+ * sampled block has no header, and its page's faults and reports follow
+ * their own rules, which the oracles here do not model); WARD_OPTIONS
+ * comes after, so it can set either.  Runs before ward's own constructor
+ * reads the environment. */
+__attribute__((constructor(101))) static void fuzz_options(void)
+{
+    const char *o = getenv("WARD_OPTIONS");
+    char buf[512];
+    snprintf(buf, sizeof buf, "backtrace=0:sample=0%s%s", o && *o ? ":" : "", o ? o : "");
+    setenv("WARD_OPTIONS", buf, 1);
+}
+
+/* ---- the input ---------------------------------------------------------- */
+
+struct in {
+    const uint8_t *p;
+    size_t n;
+};
+
+static inline unsigned u8(struct in *in)
+{
+    if (!in->n)
+        return 0;
+    in->n--;
+    return *in->p++;
+}
+
+static inline unsigned u16(struct in *in)
+{
+    unsigned lo = u8(in);
+    return lo | u8(in) << 8;
+}
+
+static inline uint64_t u64(struct in *in)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)u8(in) << (8 * i);
+    return v;
+}
+
+/* Sizes: mostly small, some medium, a few large, and the edges of every
+ * tier and class. */
+static const size_t edge_sizes[] = {
+    0, 1, 15, 16, 17, 32, 1008, 1023, 1024, 1025, 1040, 2048, 4080, 4096, 4097, 8192,
+    65536, 65537, 262144, F_MEDIUM_MAX - 16, F_MEDIUM_MAX - 1, F_MEDIUM_MAX, F_MEDIUM_MAX + 1,
+    F_MEDIUM_MAX + 4096, 1u << 20, (1u << 20) + 1, 3u << 20,
+    9u << 20, /* beyond a quarter of large_cache_bytes: not cached, decommitted */
+};
+
+static inline size_t size_of(struct in *in)
+{
+    unsigned sel = u8(in);
+    size_t v = u16(in);
+    switch (sel >> 5) {
+    case 0: case 1: case 2: return v % (F_SMALL_MAX + 1);
+    case 3: return edge_sizes[v % (sizeof edge_sizes / sizeof edge_sizes[0])];
+    case 4: return F_SMALL_MAX + 1 + v % 8192;
+    case 5: return F_SMALL_MAX + 1 + (v * 8) % (F_MEDIUM_MAX - F_SMALL_MAX);
+    case 6: return (v * 16) % (F_MEDIUM_MAX + 1);
+    default: return F_MEDIUM_MAX + 1 + (v * 64) % (3u << 20);
+    }
+}
+
+/* ---- the shadow model --------------------------------------------------- */
+
+struct blk {
+    unsigned char *p;
+    size_t n;       /* bytes asked for (pvalloc: rounded up to pages) */
+    size_t align;   /* alignment asked for (16: none) */
+    unsigned char fill;
+    unsigned char tier; /* misuse: 0 small, 1 medium, 2 large */
+};
+
+/* The tier ward serves a new request from (api.c): small up to 1 KiB
+ * unaligned, medium up to 512 KiB with the alignment's slack, else large.
+ * A block keeps its tier when realloc resizes it in place. */
+static inline unsigned char tier_for(size_t n, size_t align)
+{
+    if (align <= 16 && n <= F_SMALL_MAX)
+        return 0;
+    return n + (align > 16 ? align : 0) <= F_MEDIUM_MAX ? 1 : 2;
+}
+
+/* Byte k of a block stamped with `fill`: a pattern of period 251 (prime, so
+ * a copy shifted by a power of two never matches), laid down and compared
+ * with memcpy / memcmp a template at a time: a byte loop under libFuzzer's
+ * instrumentation would cost a traced comparison per byte. */
+#define PAT_PERIOD 251u
+#define PAT_TPL (PAT_PERIOD * 16)
+static inline unsigned char pat(unsigned char fill, size_t k)
+{
+    return (unsigned char)(fill + (k % PAT_PERIOD) * 7 + 1);
+}
+
+static inline const unsigned char *pat_tpl(unsigned char fill)
+{
+    static unsigned char tpl[256][PAT_TPL];
+    static unsigned char made[256];
+    if (!made[fill]) {
+        for (size_t k = 0; k < PAT_TPL; k++)
+            tpl[fill][k] = pat(fill, k);
+        made[fill] = 1;
+    }
+    return tpl[fill];
+}
+
+__attribute__((noreturn, format(printf, 1, 2))) static void finding(const char *fmt, ...);
+
+static inline void stamp(struct blk *b, unsigned char fill)
+{
+    const unsigned char *t = pat_tpl(fill);
+    b->fill = fill;
+    for (size_t k = 0; k < b->n; k += PAT_TPL)
+        memcpy(b->p + k, t, b->n - k < PAT_TPL ? b->n - k : PAT_TPL);
+}
+
+/* The first `n` bytes of p hold the pattern of `fill`; else the offset of
+ * the first that does not, or (size_t)-1. */
+static inline size_t pat_bad(const unsigned char *p, size_t n, unsigned char fill)
+{
+    const unsigned char *t = pat_tpl(fill);
+    for (size_t k = 0; k < n; k += PAT_TPL) {
+        size_t c = n - k < PAT_TPL ? n - k : PAT_TPL;
+        if (memcmp(p + k, t, c))
+            for (size_t j = 0; j < c; j++)
+                if (p[k + j] != t[j])
+                    return k + j;
+    }
+    return (size_t)-1;
+}
+
+/* Whether n bytes at p are all zero (a memcmp at a time). */
+static inline int all_zero(const unsigned char *p, size_t n)
+{
+    static const unsigned char zero[4096];
+    for (size_t k = 0; k < n; k += sizeof zero)
+        if (memcmp(p + k, zero, n - k < sizeof zero ? n - k : sizeof zero))
+            return 0;
+    return 1;
+}
+
+static inline void verify(const struct blk *b, const char *what)
+{
+    size_t k = pat_bad(b->p, b->n, b->fill);
+    if (k != (size_t)-1)
+        finding("%s: block %p (%zu bytes) changed at offset %zu", what, (void *)b->p, b->n, k);
+}
+
+/* The ends of a block: cheap enough to look at after every step. */
+static inline void verify_edges(const struct blk *b, const char *what)
+{
+    size_t e = b->n < 16 ? b->n : 16, tail = b->n - e, t = tail % PAT_TPL;
+    const unsigned char *tpl = pat_tpl(b->fill);
+    int bad = memcmp(b->p, tpl, e) != 0;
+    if (t + e <= PAT_TPL)
+        bad |= memcmp(b->p + tail, tpl + t, e) != 0;
+    else
+        bad |= pat_bad(b->p, b->n, b->fill) != (size_t)-1;
+    if (bad)
+        finding("%s: block %p (%zu bytes) changed near an end", what, (void *)b->p, b->n);
+}
+
+static inline void check_new(struct blk *s, size_t nslots, size_t i, const char *what)
+{
+    struct blk *b = &s[i];
+    size_t a = b->align < 16 ? 16 : b->align;
+    if ((uintptr_t)b->p % a)
+        finding("%s: %p is not aligned to %zu", what, (void *)b->p, a);
+    size_t u = ward_malloc_usable_size(b->p);
+    if (u != b->n)
+        finding("%s: malloc_usable_size(%p) is %zu, %zu were asked for", what, (void *)b->p, u, b->n);
+    size_t bn = b->n ? b->n : 1;
+    for (size_t j = 0; j < nslots; j++) {
+        if (j == i || !s[j].p)
+            continue;
+        size_t cn = s[j].n ? s[j].n : 1;
+        if (b->p < s[j].p + cn && s[j].p < b->p + bn)
+            finding("%s: %p (%zu bytes) overlaps the live block %p (%zu bytes)", what, (void *)b->p, b->n,
+                    (void *)s[j].p, s[j].n);
+    }
+}
+
+/* ---- findings ------------------------------------------------------------- */
+
+static int fuzz_saved_stderr = -1;
+
+/* Reports of expected bugs go to /dev/null (WARD_FUZZ_VERBOSE=1 keeps them);
+ * a finding restores stderr first. */
+static inline void quiet_begin(void)
+{
+    static int devnull = -2;
+    if (devnull == -2) {
+        const char *v = getenv("WARD_FUZZ_VERBOSE");
+        devnull = v && *v == '1' ? -1 : open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (devnull >= 0)
+            fuzz_saved_stderr = fcntl(2, F_DUPFD_CLOEXEC, 10);
+    }
+    if (devnull >= 0 && fuzz_saved_stderr >= 0)
+        dup2(devnull, 2);
+}
+
+static inline void quiet_end(void)
+{
+    if (fuzz_saved_stderr >= 0)
+        dup2(fuzz_saved_stderr, 2);
+}
+
+static void finding(const char *fmt, ...)
+{
+    /* one finding per process: a second thread finding the same waits for
+     * the first one's abort, so the fuzzer saves the input once */
+    static int first;
+    if (__atomic_exchange_n(&first, 1, __ATOMIC_ACQ_REL))
+        for (;;)
+            pause();
+    quiet_end();
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "FINDING: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    abort();
+}
+
+#endif

@@ -1,0 +1,271 @@
+/* threads: 2 to 4 threads run decoded sequences on ward at once, handing
+ * blocks to each other through a shared mailbox, so blocks are freed and
+ * reallocated by threads other than the one that allocated them, while the
+ * others allocate, free, trim and walk the heap.  The shadow model: every
+ * live block of every thread is in one registry, so each new block is
+ * checked against all of them for overlap; each block's fill pattern is
+ * verified by whichever thread takes, reallocates or frees it; calloc
+ * zeroing, alignment and realloc preservation as in ops.  After the threads
+ * have exited, the main thread frees what is left and walks the heap.  Any
+ * mismatch, and any report from ward, is a finding: abort().
+ *
+ * Input: [threads] then steps [thread] [op] [slot] [args...]. */
+#include "common.h"
+
+#include <pthread.h>
+#include <sys/wait.h>
+
+#define NT_MAX 4
+#define LOCAL 8
+#define MAILBOX 16
+#define MAX_STEPS 160
+#define REG 128
+
+struct step {
+    uint8_t op, slot, fill, arg;
+    size_t n;
+};
+
+struct worker {
+    pthread_t th;
+    struct step steps[MAX_STEPS];
+    int nsteps;
+    struct blk local[LOCAL];
+};
+
+static struct worker w[NT_MAX];
+static int nthreads;
+static pthread_barrier_t start;
+
+static pthread_mutex_t mb_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct blk mailbox[MAILBOX];
+
+/* every live block of every thread */
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct blk reg[REG];
+
+static void on_report(const struct ward_report *r, void *arg)
+{
+    (void)arg;
+    finding("ward reported a bug in correct threads: %s", r->text);
+}
+
+/* Adds a new block to the registry, checking it against every live one;
+ * false when the registry is full (the block is then freed at once). */
+static int reg_add(const struct blk *b, const char *what)
+{
+    pthread_mutex_lock(&reg_lock);
+    int at = -1;
+    for (int j = 0; j < REG; j++) {
+        if (!reg[j].p) {
+            if (at < 0)
+                at = j;
+            continue;
+        }
+        size_t bn = b->n ? b->n : 1, cn = reg[j].n ? reg[j].n : 1;
+        if (b->p < reg[j].p + cn && reg[j].p < b->p + bn)
+            finding("%s: %p (%zu bytes) overlaps the live block %p (%zu bytes)", what, (void *)b->p, b->n,
+                    (void *)reg[j].p, reg[j].n);
+    }
+    if (at >= 0)
+        reg[at] = *b;
+    pthread_mutex_unlock(&reg_lock);
+    return at >= 0;
+}
+
+/* Out of the registry before ward may hand the memory out again. */
+static void reg_del(const unsigned char *p)
+{
+    pthread_mutex_lock(&reg_lock);
+    for (int j = 0; j < REG; j++)
+        if (reg[j].p == p) {
+            reg[j].p = NULL;
+            pthread_mutex_unlock(&reg_lock);
+            return;
+        }
+    finding("block %p is not in the registry", (const void *)p);
+}
+
+static void put_free(struct blk *b, unsigned how)
+{
+    verify(b, "before free");
+    reg_del(b->p);
+    if (how == 1)
+        ward_free_sized(b->p, b->n);
+    else if (how == 2)
+        ward_realloc(b->p, 0);
+    else
+        ward_free(b->p);
+    b->p = NULL;
+}
+
+static void new_block(struct blk *b, unsigned char *p, size_t n, size_t align, int zeroed, unsigned char fill,
+                      const char *what)
+{
+    *b = (struct blk){p, n, align, 0, 0};
+    if ((uintptr_t)p % (align < 16 ? 16 : align))
+        finding("%s: %p is not aligned to %zu", what, (void *)p, align);
+    if (zeroed && !all_zero(p, n))
+        finding("%s: a %zu-byte block is not zero", what, n);
+    if (ward_malloc_usable_size(p) != n)
+        finding("%s: malloc_usable_size(%p) is not %zu", what, (void *)p, n);
+    stamp(b, fill);
+    if (!reg_add(b, what)) {
+        ward_free(p);
+        b->p = NULL;
+    }
+}
+
+static void run_step(struct worker *me, const struct step *st)
+{
+    struct blk *b = &me->local[st->slot % LOCAL];
+    unsigned op = st->op % 10;
+    if (op <= 2 && b->p)
+        put_free(b, st->arg % 3);
+    switch (op) {
+    case 0: case 1: case 2: { /* malloc, calloc, aligned_alloc */
+        size_t a = op == 2 ? (size_t)16 << (st->arg % 10) : 16;
+        unsigned char *p = op == 0 ? ward_malloc(st->n) : op == 1 ? ward_calloc(1, st->n) : ward_aligned_alloc(a, st->n);
+        if (!p)
+            finding("allocation of %zu bytes failed", st->n);
+        new_block(b, p, st->n, a, op == 1, st->fill, "allocation");
+        break;
+    }
+    case 3: /* free, free_sized or realloc(p, 0) */
+        if (b->p)
+            put_free(b, st->arg % 3);
+        break;
+    case 4: { /* realloc, maybe of a block another thread allocated */
+        if (!b->p)
+            break;
+        verify(b, "before realloc");
+        size_t n = st->n ? st->n : 1;
+        reg_del(b->p);
+        unsigned char *q = ward_realloc(b->p, n);
+        if (!q)
+            finding("realloc to %zu bytes failed", n);
+        size_t keep = n < b->n ? n : b->n;
+        size_t bad = pat_bad(q, keep, b->fill);
+        if (bad != (size_t)-1)
+            finding("realloc lost byte %zu", bad);
+        new_block(b, q, n, 16, 0, st->fill, "realloc");
+        break;
+    }
+    case 5: case 6: { /* give a block to the mailbox, or take one */
+        pthread_mutex_lock(&mb_lock);
+        struct blk *m = &mailbox[st->arg % MAILBOX];
+        if (op == 5 && b->p && !m->p) {
+            *m = *b;
+            b->p = NULL;
+        } else if (op == 6 && m->p && !b->p) {
+            *b = *m;
+            m->p = NULL;
+        }
+        pthread_mutex_unlock(&mb_lock);
+        if (op == 6 && b->p)
+            verify(b, "taken from the mailbox");
+        break;
+    }
+    case 7:
+        ward_check_heap();
+        break;
+    case 8:
+        if (st->arg < 32) {
+            ward_malloc_trim(0);
+        } else if (st->arg >= 250) { /* fork while the others run: the child's heap works */
+            pid_t pid = fork();
+            if (pid == 0) {
+                void *p = ward_malloc(st->arg), *q = ward_malloc(70000);
+                ward_free(p);
+                ward_free(q);
+                ward_check_heap();
+                _exit(0);
+            }
+            int status = 0;
+            if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+                finding("fork: the child failed (status %#x)", status);
+        }
+        break;
+    case 9: { /* free a block from the mailbox: a cross-thread free */
+        pthread_mutex_lock(&mb_lock);
+        struct blk m = mailbox[st->arg % MAILBOX];
+        mailbox[st->arg % MAILBOX].p = NULL;
+        pthread_mutex_unlock(&mb_lock);
+        if (m.p)
+            put_free(&m, st->fill % 3);
+        break;
+    }
+    }
+}
+
+/* A thread-specific destructor that keeps itself for a second round, so it
+ * runs after ward's own (which gives the thread's cache back): ward must
+ * still serve a thread past that point. */
+static pthread_key_t late_key;
+static void late_free(void *arg)
+{
+    uintptr_t round = (uintptr_t)arg;
+    if (round < 2) {
+        pthread_setspecific(late_key, (void *)(round + 1));
+        return;
+    }
+    void *p = ward_malloc(24 + round), *q = ward_malloc(3000);
+    ward_free(p);
+    ward_free(q);
+}
+
+static void *thread_main(void *arg)
+{
+    struct worker *me = arg;
+    pthread_setspecific(late_key, (void *)1);
+    pthread_barrier_wait(&start);
+    for (int i = 0; i < me->nsteps; i++)
+        run_step(me, &me->steps[i]);
+    return NULL;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static int once;
+    if (!once) {
+        once = 1;
+        ward_set_report_callback(on_report, NULL);
+        pthread_key_create(&late_key, late_free);
+    }
+    ward_testing_reset();
+    memset(w, 0, sizeof w);
+    memset(mailbox, 0, sizeof mailbox);
+    memset(reg, 0, sizeof reg);
+    struct in in = {data, size};
+    nthreads = 2 + (int)(u8(&in) % (NT_MAX - 1));
+    for (int k = 0; in.n && k < MAX_STEPS * nthreads; k++) {
+        struct worker *me = &w[u8(&in) % nthreads];
+        if (me->nsteps == MAX_STEPS)
+            break;
+        struct step *st = &me->steps[me->nsteps++];
+        st->op = (uint8_t)u8(&in);
+        st->slot = (uint8_t)u8(&in);
+        st->arg = (uint8_t)u8(&in);
+        st->n = st->op % 10 <= 4 ? size_of(&in) : 0;
+        if (st->n > (1u << 20))
+            st->n = (1u << 20) + st->n % 4096; /* a few large blocks, not many megabytes each */
+        st->fill = (uint8_t)u8(&in);
+    }
+    pthread_barrier_init(&start, NULL, (unsigned)nthreads);
+    for (int t = 0; t < nthreads; t++)
+        if (pthread_create(&w[t].th, NULL, thread_main, &w[t]))
+            finding("pthread_create failed");
+    for (int t = 0; t < nthreads; t++)
+        pthread_join(w[t].th, NULL);
+    pthread_barrier_destroy(&start);
+    /* the threads have exited (their caches given back): free the rest here */
+    for (int t = 0; t < nthreads; t++)
+        for (int i = 0; i < LOCAL; i++)
+            if (w[t].local[i].p)
+                put_free(&w[t].local[i], (unsigned)i % 3);
+    for (int i = 0; i < MAILBOX; i++)
+        if (mailbox[i].p)
+            put_free(&mailbox[i], 0);
+    ward_check_heap();
+    return 0;
+}
