@@ -47,7 +47,7 @@ for set in "${sets[@]}"; do
         # reports with symbolized stacks start addr2line: a few inputs do
         max=0
         [ "$name" = stacks ] && max=12
-        LLVM_PROFILE_FILE="$out/raw/$h-$name-%p%c.profraw" WARD_OPTIONS="$opts" WARD_FUZZ_SKIP_KNOWN=1 \
+        LLVM_PROFILE_FILE="$out/raw/$h-$name-%p%c.profraw" WARD_OPTIONS="$opts" WARD_FUZZ_SKIP_KNOWN=0 \
             WARD_FUZZ_MAX_INPUTS=$max \
             "$out/$h" "$here/corpus" >/dev/null 2>&1 || {
             echo "coverage: $h failed under '${opts}'" >&2

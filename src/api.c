@@ -81,6 +81,7 @@ void ward_init_slow(void)
     os_random(&G.hk0, sizeof G.hk0);
     os_random(&G.hk1, sizeof G.hk1);
     os_random(&G.hk2, sizeof G.hk2);
+    os_random(&G.bk, sizeof G.bk);
     os_random(&G.fk0, sizeof G.fk0);
     os_random(&G.fk1, sizeof G.fk1);
     os_random(&G.lk0, sizeof G.lk0);

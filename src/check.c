@@ -19,15 +19,14 @@ uint64_t ward_siphash2(uint64_t a, uint64_t b)
 int hdr_load_shared(uintptr_t chunk, uint64_t *meta, int max_tries)
 {
     const struct hdr *h = (const struct hdr *)chunk;
+    uint64_t busy = hdr_busy_of(chunk);
     for (int tries = 0;; tries++) {
         uint64_t c1 = __atomic_load_n(&h->check, __ATOMIC_ACQUIRE);
         uint64_t m = __atomic_load_n(&h->meta, __ATOMIC_ACQUIRE);
         uint64_t c2 = __atomic_load_n(&h->check, __ATOMIC_ACQUIRE);
         *meta = m;
-        if (c1 == c2 && c1 != 0)
-            return c1 == hdr_check_of(chunk, m);
-        if (c1 == c2 && m == 0)
-            return 0; /* never written, or wiped */
+        if (c1 == c2 && c1 != busy)
+            return c1 == hdr_check_of(chunk, m); /* all zero: 0, the caller tells never-used apart */
         if (tries >= max_tries)
             return -1;
         if (tries > 20)

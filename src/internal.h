@@ -90,6 +90,7 @@ struct ward_ro {
     uint64_t guard0;
     struct ward_options opt;
     uint64_t hk0, hk1, hk2;      /* header check keys */
+    uint64_t bk;                 /* the busy mark's key (hdr_begin) */
     uint64_t fk0, fk1;           /* footer check keys */
     uint64_t lk0, lk1;           /* free-list link keys */
     uint64_t ck0;                /* canary key */
@@ -244,12 +245,18 @@ static inline uint64_t hdr_check_of(uintptr_t at, uint64_t meta)
     return c ? c : 1;
 }
 
+/* The check word of a header whose owner is rewriting it ("busy"): keyed
+ * with the chunk's address, so that an overflow cannot fake it (a zeroed
+ * check word is a corrupted header, not a busy one).  A permanently busy
+ * header still fails its owner's next hdr_load. */
+static inline uint64_t hdr_busy_of(uintptr_t at) { return ((uint64_t)at * 0x9e3779b97f4a7c15ull) ^ G.bk; }
+
 static inline void hdr_store(uintptr_t chunk, size_t size, size_t unused, unsigned state)
 {
     struct hdr *h = (struct hdr *)chunk;
     uint64_t m = meta_pack(size, unused, state);
     uint64_t c = hdr_check_of(chunk, m);
-    __atomic_store_n(&h->check, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->check, hdr_busy_of(chunk), __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_RELEASE);
     __atomic_store_n(&h->meta, m, __ATOMIC_RELAXED);
     __atomic_store_n(&h->check, c, __ATOMIC_RELEASE);
@@ -266,23 +273,28 @@ static inline bool hdr_load(uintptr_t chunk, uint64_t *meta)
 }
 
 /* The same for a header another thread may be rewriting right now: 1 when it
- * verifies, 0 when it does not, -1 when it stays busy (check word 0: its
- * owner is mid-transition, or, in a forked child, was when the fork came). */
+ * verifies, 0 when it does not (or is all zero: never written), -1 when it
+ * stays busy (the keyed busy mark: its owner is mid-transition, or, in a
+ * forked child, was when the fork came). */
 int hdr_load_shared(uintptr_t chunk, uint64_t *meta, int tries) INTERNAL;
 
 /* Marks a chunk busy for a transition that takes more than one store (its
  * memory zeroed, its canary written); hdr_store ends it. */
 static inline void hdr_begin(uintptr_t chunk)
 {
-    __atomic_store_n(&((struct hdr *)chunk)->check, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&((struct hdr *)chunk)->check, hdr_busy_of(chunk), __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_RELEASE);
 }
 
+/* Back to all zero (never used), through the busy mark: a reader never sees
+ * a zero check word over a non-zero meta. */
 static inline void hdr_wipe(uintptr_t chunk)
 {
     struct hdr *h = (struct hdr *)chunk;
-    __atomic_store_n(&h->check, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->check, hdr_busy_of(chunk), __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
     __atomic_store_n(&h->meta, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->check, 0, __ATOMIC_RELEASE);
 }
 
 /* ---- canary: secret-derived bytes in the slack after the request ---------

@@ -407,7 +407,11 @@ static COLD void next_header_slow(uintptr_t p, const char *op, struct sclass *k,
         if (ok < 0 && !out)
             ok = 0;
     }
-    if (ok == 0 && (nm != 0 || out))
+    /* An all-zero header is a never-used slot's only past the end of this
+     * slab: handing this chunk out gave a never-used neighbour in its own
+     * slab a real header, and nothing zeroes it while this chunk lives. */
+    bool same_slab = (idx + 1) / k->per_slab == idx / k->per_slab;
+    if (ok == 0 && (nm != 0 || out || same_slab))
         ward_fatal("heap buffer overflow", op, (void *)p, TIER_SMALL, k->slot,
                    "the header of the next chunk was overwritten (write past the %zu requested bytes)", req);
 }

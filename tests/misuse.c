@@ -70,6 +70,24 @@ static void churn_all(int count)
 
 /* ---- the bugs ---------------------------------------------------------- */
 
+/* What the misuse fuzz harness found (fuzz/known/): an overflow that zeroes
+ * the next header's check word (it must not read as "busy"), and 16 zero
+ * bytes over a never-used neighbour's header in the same slab. */
+static void busy_header(size_t n)
+{
+    char *p = xmalloc(n), *q = xmalloc(n);
+    memset(hide(p) + n, 'A', 8);
+    memset(hide(p) + n + 8, 0, 8);
+    xfree(p);
+    (void)q;
+}
+static void zero_header(void)
+{
+    char *p = xmalloc(16);
+    memset(hide(p) + 16, 0, 16);
+    xfree(p);
+}
+
 /* The report callback sees the report (its text is the first line) before
  * the process ends. */
 static void on_report(const struct ward_report *r, void *arg)
@@ -385,6 +403,10 @@ struct tcase {
     X(usable_freed_large, usable_freed(LARGE), "ward: use after free: malloc_usable_size", ABORT)   \
     X(usable_invalid, usable_invalid(), "ward: invalid pointer: malloc_usable_size", ABORT)        \
     X(sized_mismatch, sized_mismatch(SMALL), "ward: sized free mismatch:", ABORT)                  \
+    X(busy_header_small, busy_header(16), "ward: heap buffer overflow:", ABORT)                    \
+    X(busy_header_medium, busy_header(4096), "ward: heap buffer overflow:", ABORT)                 \
+    X(busy_header_medium_big, busy_header(65536), "ward: heap buffer overflow:", ABORT)            \
+    X(zero_header_small, zero_header(), "ward: heap buffer overflow:", ABORT)                      \
     X(fine, fine(), NULL, EXIT0)
 
 #define DEF(name, expr, expect, end) F(name, expr)
