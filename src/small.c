@@ -626,6 +626,19 @@ void small_check(void)
                 ward_fatal(cls, "ward_check_heap", (void *)p, TIER_SMALL, k->slot, "%s", why);
             }
         }
+        /* Past the last slab, committed memory has never held a chunk: the
+         * first header there is all zero, or the FREE one primed when the
+         * slot before it was handed out.  Anything else is an overflow from
+         * the last slot (the walk above stops at the slabs' end). */
+        uintptr_t past = k->base + slots * k->slot;
+        if (slots && past + HDR <= k->base + k->committed) {
+            uint64_t m;
+            const struct hdr *h = (const struct hdr *)past;
+            int ok = hdr_load_shared(past, &m, 50);
+            if (ok == 0 && (h->meta || h->check))
+                ward_fatal("heap buffer overflow", "ward_check_heap", (void *)(past - k->slot + HDR), TIER_SMALL,
+                           k->slot, "the memory after the last slab's last chunk was written");
+        }
         if (out != k->out)
             ward_fatal("allocator state corrupted", "ward_check_heap", (void *)k->base, TIER_SMALL, k->slot,
                        "slab bitmaps count %zu slots out, the class %zu", out, k->out);
