@@ -118,7 +118,7 @@ int main(int argc, char **argv)
             continue;
         }
         const char *eq = strchr(a + 2, '=');
-        if (!eq || eq == a + 2 || strchr(a + 2, ':')) {
+        if (!eq || eq == a + 2) {
             fprintf(stderr, "ward: '%s' is not --KEY=VALUE (see ward --help)\n", a);
             return 125;
         }

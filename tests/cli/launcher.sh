@@ -118,6 +118,7 @@ run 125 "$ward" --bogus -- true && has "is not --KEY=VALUE"
 run 127 "$ward" -- /nonexistent/program
 run 134 "$ward" --sample=often -- true && has "bad value 'often' for sample"
 WARD_OPTIONS=exitcode=5 run 5 "$ward" --on_error=exit -- "$bugs" double_free
+run 23 "$ward" --on_error=exit:23 -- "$bugs" double_free && has "ward: double free:"
 
 if [ "$fails" -ne 0 ]; then
     echo "$fails check(s) failed"
