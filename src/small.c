@@ -411,7 +411,8 @@ static COLD void next_header_slow(uintptr_t p, const char *op, struct sclass *k,
      * slab: handing this chunk out gave a never-used neighbour in its own
      * slab a real header, and nothing zeroes it while this chunk lives. */
     bool same_slab = (idx + 1) / k->per_slab == idx / k->per_slab;
-    if (ok == 0 && (nm != 0 || out || same_slab))
+    uint64_t nc = __atomic_load_n(&((const struct hdr *)(p - HDR + k->slot))->check, __ATOMIC_ACQUIRE);
+    if (ok == 0 && (nm != 0 || nc != 0 || out || same_slab))
         ward_fatal("heap buffer overflow", op, (void *)p, TIER_SMALL, k->slot,
                    "the header of the next chunk was overwritten (write past the %zu requested bytes)", req);
 }
@@ -599,8 +600,8 @@ void small_check(void)
                 if (ok < 0)
                     break; /* mid-transition (or abandoned by a fork): skip */
                 if (!ok) {
-                    if (m == 0 && !is_out)
-                        break; /* never used, or released */
+                    if (m == 0 && !is_out && !__atomic_load_n(&((const struct hdr *)chunk)->check, __ATOMIC_ACQUIRE))
+                        break; /* never used, or released: all zero */
                     cls = "corrupted chunk header", why = "header check failed";
                 } else if (meta_size(m) != k->slot) {
                     cls = "corrupted chunk header", why = "size does not match the slot";

@@ -81,6 +81,17 @@ static void busy_header(size_t n)
     xfree(p);
     (void)q;
 }
+/* Two zero bytes over a never-used neighbour's primed header zero its meta
+ * (state and size) but not its check word: not a never-used header. */
+static void meta_zeroed_check_heap(void)
+{
+    char *p = xmalloc(1008);
+    memset(hide(p) + 1008, 0, 2);
+    int (*check)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "ward_check_heap");
+    if (check)
+        check();
+    xfree(p);
+}
 static void zero_header(void)
 {
     char *p = xmalloc(16);
@@ -407,6 +418,8 @@ struct tcase {
     X(busy_header_medium, busy_header(4096), "ward: heap buffer overflow:", ABORT)                 \
     X(busy_header_medium_big, busy_header(65536), "ward: heap buffer overflow:", ABORT)            \
     X(zero_header_small, zero_header(), "ward: heap buffer overflow:", ABORT)                      \
+    X(meta_zeroed_heap_check, meta_zeroed_check_heap(),                                            \
+      "ward: corrupted chunk header:|ward: heap buffer overflow:", ABORT)                          \
     X(fine, fine(), NULL, EXIT0)
 
 #define DEF(name, expr, expect, end) F(name, expr)
