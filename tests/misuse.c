@@ -90,7 +90,6 @@ static void meta_zeroed_check_heap(void)
     int (*check)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "ward_check_heap");
     if (check)
         check();
-    xfree(p);
 }
 static void zero_header(void)
 {
