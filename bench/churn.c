@@ -12,13 +12,6 @@
 #define STEPS 800000
 #define PROBES 16
 
-struct worker {
-    int id;
-    long steps;
-    uint64_t sum;
-    char pad[64];
-};
-
 static size_t churn_size(rng_t *r)
 {
     uint64_t x = rng_next(r) % 100;
@@ -50,7 +43,7 @@ static uint64_t untouch(unsigned char *p, size_t n, uint64_t tag)
 
 static void *worker(void *arg)
 {
-    struct worker *w = arg;
+    struct step_worker *w = arg;
     unsigned char **blk = xmalloc(LIVE * sizeof *blk);
     size_t *len = xmalloc(LIVE * sizeof *len);
     uint64_t *tag = xmalloc(LIVE * sizeof *tag), next = (uint64_t)w->id << 40;
@@ -83,19 +76,5 @@ static void *worker(void *arg)
 
 int main(int argc, char **argv)
 {
-    struct bench_args args = bench_args(argc, argv, 2);
-    struct worker *w = calloc((size_t)args.threads, sizeof *w);
-    if (!w)
-        return 2;
-    for (int i = 0; i < args.threads; i++) {
-        w[i].id = i;
-        w[i].steps = scaled(STEPS, args.scale);
-    }
-    run_threads(args.threads, worker, w, sizeof *w);
-    uint64_t sum = 0;
-    for (int i = 0; i < args.threads; i++)
-        sum += w[i].sum * (uint64_t)(2 * i + 1);
-    free(w);
-    bench_result("churn", args, sum);
-    return 0;
+    return step_workers_main(argc, argv, "churn", STEPS, worker);
 }

@@ -161,6 +161,37 @@ static inline void run_threads(int n, void *(*fn)(void *), void *arg, size_t siz
     free(t);
 }
 
+/* The workloads whose threads each run `steps` steps of their own (churn,
+ * large, realloc): one padded struct per thread (no false sharing between
+ * the counters), the checksum combining the threads' sums in thread order. */
+struct step_worker {
+    int id;
+    long steps;
+    uint64_t sum;
+    char pad[64];
+};
+
+static inline void bench_result(const char *name, struct bench_args a, uint64_t sum);
+
+static inline int step_workers_main(int argc, char **argv, const char *name, long steps, void *(*fn)(void *))
+{
+    struct bench_args args = bench_args(argc, argv, 2);
+    struct step_worker *w = calloc((size_t)args.threads, sizeof *w);
+    if (!w)
+        return 2;
+    for (int i = 0; i < args.threads; i++) {
+        w[i].id = i;
+        w[i].steps = scaled(steps, args.scale);
+    }
+    run_threads(args.threads, fn, w, sizeof *w);
+    uint64_t sum = 0;
+    for (int i = 0; i < args.threads; i++)
+        sum += w[i].sum * (uint64_t)(2 * i + 1);
+    free(w);
+    bench_result(name, args, sum);
+    return 0;
+}
+
 /* Order-independent mix of one verified block, for sums over blocks that
  * threads free in an order that depends on scheduling. */
 static inline uint64_t mix_block(const unsigned char *p, size_t n, uint64_t tag)

@@ -12,13 +12,6 @@
 #define STEPS 40000
 #define PROBES 8
 
-struct worker {
-    int id;
-    long steps;
-    uint64_t sum;
-    char pad[64];
-};
-
 static void touch(unsigned char *p, size_t n, uint64_t tag)
 {
     stamp(p, n, tag);
@@ -38,7 +31,7 @@ static uint64_t untouch(unsigned char *p, size_t n, uint64_t tag)
 
 static void *worker(void *arg)
 {
-    struct worker *w = arg;
+    struct step_worker *w = arg;
     unsigned char *blk[LIVE];
     size_t len[LIVE];
     uint64_t tag[LIVE], next = (uint64_t)w->id << 40;
@@ -68,19 +61,5 @@ static void *worker(void *arg)
 
 int main(int argc, char **argv)
 {
-    struct bench_args args = bench_args(argc, argv, 2);
-    struct worker *w = calloc((size_t)args.threads, sizeof *w);
-    if (!w)
-        return 2;
-    for (int i = 0; i < args.threads; i++) {
-        w[i].id = i;
-        w[i].steps = scaled(STEPS, args.scale);
-    }
-    run_threads(args.threads, worker, w, sizeof *w);
-    uint64_t sum = 0;
-    for (int i = 0; i < args.threads; i++)
-        sum += w[i].sum * (uint64_t)(2 * i + 1);
-    free(w);
-    bench_result("large", args, sum);
-    return 0;
+    return step_workers_main(argc, argv, "large", STEPS, worker);
 }

@@ -14,13 +14,6 @@
 #define NDBL 16
 #define APPENDS 6000000L
 
-struct worker {
-    int id;
-    long appends;
-    uint64_t sum;
-    char pad[64];
-};
-
 static inline unsigned char byte_at(size_t i, uint64_t id)
 {
     return (unsigned char)(i * 31u + id * 7u + (i >> 8));
@@ -43,7 +36,7 @@ bad:
 
 static void *worker(void *arg)
 {
-    struct worker *w = arg;
+    struct step_worker *w = arg;
     uint64_t next_id = (uint64_t)w->id << 40;
     rng_t r;
     rng_seed(&r, 900 + (uint64_t)w->id);
@@ -57,7 +50,7 @@ static void *worker(void *arg)
             target[i] = rng_range(&r, 1, 4096);
             id[i] = next_id++;
         }
-        for (long n = 0; n < w->appends; n++) {
+        for (long n = 0; n < w->steps; n++) {
             int i = (int)(n % NPLUS);
             s[i] = xrealloc(s[i], len[i] + 1);
             s[i][len[i]] = byte_at(len[i], id[i]);
@@ -81,7 +74,7 @@ static void *worker(void *arg)
         unsigned char *s[NDBL];
         size_t len[NDBL], cap[NDBL], target[NDBL];
         uint64_t id[NDBL];
-        long pieces = w->appends / 3;
+        long pieces = w->steps / 3;
         for (int i = 0; i < NDBL; i++) {
             cap[i] = 16;
             s[i] = xmalloc(cap[i]);
@@ -120,19 +113,5 @@ static void *worker(void *arg)
 
 int main(int argc, char **argv)
 {
-    struct bench_args args = bench_args(argc, argv, 2);
-    struct worker *w = calloc((size_t)args.threads, sizeof *w);
-    if (!w)
-        return 2;
-    for (int i = 0; i < args.threads; i++) {
-        w[i].id = i;
-        w[i].appends = scaled(APPENDS, args.scale);
-    }
-    run_threads(args.threads, worker, w, sizeof *w);
-    uint64_t sum = 0;
-    for (int i = 0; i < args.threads; i++)
-        sum += w[i].sum * (uint64_t)(2 * i + 1);
-    free(w);
-    bench_result("realloc", args, sum);
-    return 0;
+    return step_workers_main(argc, argv, "realloc", APPENDS, worker);
 }
