@@ -161,6 +161,9 @@ _Noreturn void ward_die(const char *fmt, ...) INTERNAL COLD;
  * pcs[0] is a faulting instruction rather than a return address. */
 void ward_print_stack(const uintptr_t *pcs, int n, bool first_exact) INTERNAL;
 int ward_first_caller_frame(const uintptr_t *pcs, int n) INTERNAL;
+/* "ward: TITLE (thread TID):" and a recorded stack from the program's first
+ * frame on (tid 0: no thread named). */
+void ward_print_recorded(const char *title, const uintptr_t *pcs, int n, int tid) INTERNAL;
 
 /* A formatted line to stderr, no allocation. */
 void ward_printf(const char *fmt, ...) INTERNAL;
@@ -277,6 +280,15 @@ static inline bool hdr_load(uintptr_t chunk, uint64_t *meta)
  * stays busy (the keyed busy mark: its owner is mid-transition, or, in a
  * forked child, was when the fork came). */
 int hdr_load_shared(uintptr_t chunk, uint64_t *meta, int tries) INTERNAL;
+
+/* A header never written (or wiped): both words zero.  A header with
+ * either word non-zero that does not verify is corrupted, whatever the
+ * other word holds. */
+static inline bool hdr_blank(uintptr_t chunk)
+{
+    const struct hdr *h = (const struct hdr *)chunk;
+    return !__atomic_load_n(&h->meta, __ATOMIC_RELAXED) && !__atomic_load_n(&h->check, __ATOMIC_ACQUIRE);
+}
 
 /* Marks a chunk busy for a transition that takes more than one store (its
  * memory zeroed, its canary written); hdr_store ends it. */

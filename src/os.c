@@ -45,10 +45,11 @@ void *os_reserve(size_t size)
  * commits only grow (purging gives pages back but keeps them committed). */
 static size_t heap_committed;
 
-static long statm_pages(void)
+/* The leading decimal number of a small /proc file (no allocation). */
+static long read_long_file(const char *path)
 {
-    char buf[64];
-    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    char buf[32];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
     ssize_t n = read(fd, buf, sizeof buf - 1);
@@ -60,6 +61,9 @@ static long statm_pages(void)
         v = v * 10 + (buf[i] - '0');
     return v;
 }
+
+/* The first field of /proc/self/statm: the address space in pages. */
+static long statm_pages(void) { return read_long_file("/proc/self/statm"); }
 
 static bool heap_commit_allowed(uintptr_t p, size_t size)
 {
@@ -235,21 +239,6 @@ void os_random(void *buf, size_t n)
  * buffer: nothing here allocates.  The count is taken on the first failure
  * and then on every 256th, and the warning is printed once. */
 
-static long read_long_file(const char *path)
-{
-    char buf[32];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    long v = 0;
-    for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
-        v = v * 10 + (buf[i] - '0');
-    return v;
-}
 
 static long count_mappings(void)
 {

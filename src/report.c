@@ -187,11 +187,14 @@ struct fault_stacks {
     int n, na, nf, atid, ftid;
 };
 
-static void print_recorded(const char *title, const uintptr_t *pcs, int n, int tid)
+void ward_print_recorded(const char *title, const uintptr_t *pcs, int n, int tid)
 {
     if (!pcs || n <= 0)
         return;
-    ward_printf("ward: %s (thread %d):\n", title, tid);
+    if (tid > 0)
+        ward_printf("ward: %s (thread %d):\n", title, tid);
+    else
+        ward_printf("ward: %s:\n", title);
     int first = ward_first_caller_frame(pcs, n);
     ward_print_stack(pcs + first, n - first, false);
 }
@@ -225,8 +228,8 @@ static _Noreturn void fatal_v(const char *cls, const char *op, const void *ptr, 
             write_all("ward: backtrace:\n", 17);
             ward_print_stack(fs->pcs, fs->n, true);
         }
-        print_recorded("chunk allocated at", fs->apcs, fs->na, fs->atid);
-        print_recorded("chunk freed at", fs->fpcs, fs->nf, fs->ftid);
+        ward_print_recorded("chunk allocated at", fs->apcs, fs->na, fs->atid);
+        ward_print_recorded("chunk freed at", fs->fpcs, fs->nf, fs->ftid);
         if (tier == TIER_LARGE)
             trace_report((uintptr_t)ptr, tier); /* stacks=1: the depot's records */
     } else {

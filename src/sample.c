@@ -242,14 +242,9 @@ void sample_report(uintptr_t p)
     const struct sslot *s = &S.slots[(p - G.pool_lo) / G.page / 2];
     if (s->ptr != p)
         return;
-    ward_printf("ward: chunk allocated at (thread %d):\n", s->alloc_tid);
-    int first = ward_first_caller_frame(s->alloc_pc, s->nalloc);
-    ward_print_stack(s->alloc_pc + first, s->nalloc - first, false);
-    if (s->state == S_FREED) {
-        ward_printf("ward: chunk freed at (thread %d):\n", s->free_tid);
-        first = ward_first_caller_frame(s->free_pc, s->nfree);
-        ward_print_stack(s->free_pc + first, s->nfree - first, false);
-    }
+    ward_print_recorded("chunk allocated at", s->alloc_pc, s->nalloc, s->alloc_tid);
+    if (s->state == S_FREED)
+        ward_print_recorded("chunk freed at", s->free_pc, s->nfree, s->free_tid);
 }
 
 void sample_lock(void) { pthread_mutex_lock(&S.lock); }

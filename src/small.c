@@ -211,8 +211,7 @@ static uintptr_t slab_take(struct sclass *k, uint64_t r)
          * of zero bytes (a C string's NUL) would leave unchanged: give it a
          * real one, so that overflow shows. */
         uintptr_t next = chunk + k->slot;
-        if (next + HDR <= k->base + k->committed && !((struct hdr *)next)->check && /* raw: empty? */
-            !((struct hdr *)next)->meta)
+        if (next + HDR <= k->base + k->committed && hdr_blank(next))
             hdr_store(next, k->slot, 0, ST_FREE);
         if (s->nfree == 0)
             partial_remove(k, si);
@@ -346,9 +345,8 @@ static COLD uint64_t verify_live_slow(uintptr_t p, const char *op, struct sclass
     uintptr_t chunk = p - HDR;
     uint64_t m;
     if (unlikely(!hdr_load(chunk, &m))) {
-        /* raw read, only to tell an empty slot from a corrupted header */
-        const struct hdr *h = (const struct hdr *)chunk;
-        if (!slot_out(k, idx) && !h->meta && !h->check)
+        /* only to tell an empty slot from a corrupted header */
+        if (!slot_out(k, idx) && hdr_blank(chunk))
             ward_fatal(invalid_class(op), op, (void *)p, TIER_SMALL, k->slot,
                        "no chunk was ever allocated here (or it was freed and its slab given back)");
         if (!slot_out(k, idx))
@@ -411,8 +409,7 @@ static COLD void next_header_slow(uintptr_t p, const char *op, struct sclass *k,
      * slab: handing this chunk out gave a never-used neighbour in its own
      * slab a real header, and nothing zeroes it while this chunk lives. */
     bool same_slab = (idx + 1) / k->per_slab == idx / k->per_slab;
-    uint64_t nc = __atomic_load_n(&((const struct hdr *)(p - HDR + k->slot))->check, __ATOMIC_ACQUIRE);
-    if (ok == 0 && (nm != 0 || nc != 0 || out || same_slab))
+    if (ok == 0 && (!hdr_blank(p - HDR + k->slot) || out || same_slab))
         ward_fatal("heap buffer overflow", op, (void *)p, TIER_SMALL, k->slot,
                    "the header of the next chunk was overwritten (write past the %zu requested bytes)", req);
 }
@@ -600,7 +597,7 @@ void small_check(void)
                 if (ok < 0)
                     break; /* mid-transition (or abandoned by a fork): skip */
                 if (!ok) {
-                    if (m == 0 && !is_out && !__atomic_load_n(&((const struct hdr *)chunk)->check, __ATOMIC_ACQUIRE))
+                    if (!is_out && hdr_blank(chunk))
                         break; /* never used, or released: all zero */
                     cls = "corrupted chunk header", why = "header check failed";
                 } else if (meta_size(m) != k->slot) {
@@ -634,9 +631,7 @@ void small_check(void)
         uintptr_t past = k->base + slots * k->slot;
         if (slots && past + HDR <= k->base + k->committed) {
             uint64_t m;
-            const struct hdr *h = (const struct hdr *)past;
-            int ok = hdr_load_shared(past, &m, 50);
-            if (ok == 0 && (h->meta || h->check))
+            if (hdr_load_shared(past, &m, 50) == 0 && !hdr_blank(past))
                 ward_fatal("heap buffer overflow", "ward_check_heap", (void *)(past - k->slot + HDR), TIER_SMALL,
                            k->slot, "the memory after the last slab's last chunk was written");
         }

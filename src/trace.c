@@ -124,10 +124,8 @@ static void print_stack(const char *title, uint32_t id)
 {
     if (!id || (size_t)id * 8 >= D.used)
         return;
-    struct depot_rec *r = (struct depot_rec *)(D.mem + (size_t)id * 8);
-    ward_printf("ward: %s:\n", title);
-    int first = ward_first_caller_frame(r->pc, (int)r->n);
-    ward_print_stack(r->pc + first, (int)r->n - first, false);
+    const struct depot_rec *r = (const struct depot_rec *)(D.mem + (size_t)id * 8);
+    ward_print_recorded(title, r->pc, (int)r->n, 0);
 }
 
 void trace_print_ids(uint32_t alloc_id, uint32_t free_id)
