@@ -8,8 +8,11 @@
  *
  * The block sits at the end of its page (an overflow faults on the next
  * guard page) or at the start (an underflow faults on the one before),
- * chosen at random; the few bytes between the block and the page's end that
- * 16-byte alignment leaves are filled with a pattern verified at free.  A
+ * chosen at random; the rest of the page (the few bytes between the block
+ * and the page's end that 16-byte alignment leaves, and before a block at
+ * the end, the page's start) is filled with a pattern verified at free and
+ * by ward_check_heap, so an overflow or underflow that stays on the page is
+ * found too.  A
  * freed page becomes inaccessible and is reused last (the slots form a
  * FIFO), so a use after free faults.  The SIGSEGV handler recognises a fault
  * in the pool and reports it like any other heap error, with the stacks of
@@ -130,8 +133,10 @@ static uintptr_t slack_bad(uintptr_t from, uintptr_t to)
     return 0;
 }
 
-/* the block's slack: to the end of its page (both placements) */
-static inline uintptr_t slack_end(const struct sslot *s) { return (s->ptr & ~(G.page - 1)) + G.page; }
+/* the block's slack: from the start of its page to the block, and from its
+ * end to the end of the page */
+static inline uintptr_t slack_start(const struct sslot *s) { return s->ptr & ~(G.page - 1); }
+static inline uintptr_t slack_end(const struct sslot *s) { return slack_start(s) + G.page; }
 
 void *sample_alloc(size_t n)
 {
@@ -162,6 +167,7 @@ void *sample_alloc(size_t n)
     int k = unw_backtrace((void **)s->alloc_pc, SFRAMES);
     s->nalloc = (uint8_t)(k > 0 ? k : 0);
     /* fresh pages are zero: calloc needs nothing more */
+    slack_fill(slack_start(s), s->ptr);
     slack_fill(s->ptr + n, slack_end(s));
     pthread_mutex_unlock(&S.lock);
     return (void *)s->ptr;
@@ -190,6 +196,11 @@ static void check_slack(struct sslot *s, const char *op)
         ward_fatal("heap buffer overflow", op, (void *)s->ptr, TIER_SAMPLED, s->n,
                    "the %zu bytes after the %u requested were written (at +%zu)", (size_t)(slack_end(s) - s->ptr - s->n),
                    s->n, (size_t)(bad - s->ptr));
+    bad = slack_bad(slack_start(s), s->ptr);
+    if (bad)
+        ward_fatal("heap buffer overflow", op, (void *)s->ptr, TIER_SAMPLED, s->n,
+                   "the %zu bytes before the block were written (at -%zu)", (size_t)(s->ptr - slack_start(s)),
+                   (size_t)(s->ptr - bad));
 }
 
 size_t sample_live(uintptr_t p, const char *op)
@@ -380,3 +391,4 @@ void sample_count_live(size_t *count, size_t *bytes)
         }
     pthread_mutex_unlock(&S.lock);
 }
+

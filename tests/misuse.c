@@ -319,6 +319,22 @@ static void threads_fine(void)
         pthread_join(t[i], NULL);
     puts("fine");
 }
+/* sample=1: a sampled block placed at the end of its page, written just
+ * before its start: the page's pattern shows it at free. */
+static void sampled_underflow_in_page(void)
+{
+    for (int i = 0; i < 64; i++) {
+        volatile char *p = malloc(100);
+        if ((uintptr_t)p & 4095) { /* at the end of its page */
+            p[-8] = 'x';
+            free((void *)p);
+            return;
+        }
+    }
+    fprintf(stderr, "no sampled block at the end of its page in 64\n");
+    exit(3);
+}
+
 static void fine(void)
 {
     char *p = xmalloc(100);
@@ -431,6 +447,7 @@ F(of_exit_medium, overflow_no_free(MEDIUM))
 F(callback_df, callback_double_free())
 F(continue_all, continue_all())
 F(continue_delete, continue_delete())
+F(sampled_underflow, sampled_underflow_in_page())
 #define ROW(name, expr, expect, end) C(name, expr, expect, end),
 static const struct tcase cases[] = {
     CASES(ROW)
@@ -457,6 +474,8 @@ static const struct tcase cases[] = {
     {"trace_of_medium", of8_medium_fn, "ward: heap buffer overflow:", ABORT, "trace=1", "ward: chunk allocated at:"},
     /* without ward's fault handler, a freed large block still faults */
     {"uaf_large_no_handler", uaf_large_fn, NULL, SEGV, "fault_handler=0", NULL},
+    {"sampled_underflow", sampled_underflow_fn, "ward: heap buffer overflow: free(", ABORT, "sample=1",
+     "bytes before the block were written"},
     {"trace_uaf_large", uaf_large_fn, "ward: write after free: access(", ABORT, "stacks=1", "ward: chunk first freed at:"},
     {"callback_df", callback_df_fn, "ward: double free:", ABORT, NULL, "callback(arg-ok): double free in free(0x"},
     {"continue_delete", continue_delete_fn, "ward: sized delete mismatch: operator delete(0x", EXIT42,
