@@ -224,7 +224,7 @@ static _Noreturn void fatal_v(const char *cls, const char *op, const void *ptr, 
         n += fmt(buf + n, sizeof buf - n, "; thread %d\n", os_tid());
     write_all(buf, n);
     if (fs) {
-        if (fs->n > 0) {
+        if (fs->n > 0 && G.opt.backtrace) {
             write_all("ward: backtrace:\n", 17);
             ward_print_stack(fs->pcs, fs->n, true);
         }
