@@ -8,14 +8,32 @@
 extern "C" {
 #endif
 
-/* Discards the whole heap: every chunk, slab, arena, large mapping, thread
- * cache and quarantine, and remakes every lock (a report callback that left
- * by longjmp may have left some held).  Every pointer ward handed out is
+/* Discards the whole heap: every chunk, slab, arena, large mapping, sampled
+ * page, thread cache and quarantine, and remakes every lock (a report
+ * callback that left by longjmp may have left some held).  Every pointer ward handed out is
  * invalid afterwards.  Call it with no other thread inside ward (threads
  * that used ward must have exited or be idle: their caches are emptied).
  * The calling thread's random generator restarts from a fixed seed, so the
  * same sequence of calls after a reset lays out the heap the same way. */
 void ward_testing_reset(void);
+
+/* Failure injection: after `skip` more calls that the kernel may refuse
+ * with ENOMEM (mmap, mprotect, munmap of heap memory; start-up excepted),
+ * the next `count` are refused, as under a memory limit or with
+ * vm.max_map_count reached.  ward_testing_fail_os(0, 0) disarms it.
+ * ward_testing_os_failures() counts the calls refused so far. */
+void ward_testing_fail_os(unsigned skip, unsigned count);
+unsigned long ward_testing_os_failures(void);
+
+/* The calling thread's next malloc or calloc of up to a page less 16 bytes
+ * gets a sampled guard page (the harness build keeps the sampling pool with
+ * sample=0 too, and then samples only on demand).  -1: no pool. */
+int ward_testing_sample_next(void);
+
+/* Puts ward's SIGSEGV/SIGBUS handler back in front (a fuzzer installs its
+ * own after ward starts; ward's passes on faults that are not its own).
+ * Returns 1 if ward reports faults (fault_handler=1), 0 if not. */
+int ward_testing_fault_handler(void);
 
 #ifdef __cplusplus
 }

@@ -17,6 +17,44 @@
 #define PR_SET_VMA_ANON_NAME 0
 #endif
 
+#ifdef WARD_TESTING
+/* The harness build's failure injection (ward_testing_fail_os): after
+ * `fail_skip` more calls that the kernel may refuse with ENOMEM once
+ * start-up is over, the next `fail_left` are refused. */
+static unsigned fail_skip, fail_left;
+static unsigned long fail_count;
+
+__attribute__((visibility("default"))) void ward_testing_fail_os(unsigned skip, unsigned count)
+{
+    __atomic_store_n(&fail_skip, skip, __ATOMIC_RELAXED);
+    __atomic_store_n(&fail_left, count, __ATOMIC_RELAXED);
+}
+
+__attribute__((visibility("default"))) unsigned long ward_testing_os_failures(void) { return __atomic_load_n(&fail_count, __ATOMIC_RELAXED); }
+
+static bool injected(void)
+{
+    if (!__atomic_load_n(&fail_left, __ATOMIC_RELAXED) || __atomic_load_n(&ward_ready, __ATOMIC_ACQUIRE) != 2)
+        return false;
+    unsigned k = __atomic_load_n(&fail_skip, __ATOMIC_RELAXED);
+    while (k && !__atomic_compare_exchange_n(&fail_skip, &k, k - 1, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+    if (k)
+        return false;
+    unsigned n = __atomic_load_n(&fail_left, __ATOMIC_RELAXED);
+    while (n && !__atomic_compare_exchange_n(&fail_left, &n, n - 1, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+    if (!n)
+        return false;
+    __atomic_add_fetch(&fail_count, 1, __ATOMIC_RELAXED);
+    errno = ENOMEM;
+    return true;
+}
+#define INJECTED() injected()
+#else
+#define INJECTED() false
+#endif
+
 static COLD _Noreturn void os_fail(const char *what, void *p, size_t size, int err)
 {
     ward_fatal("allocator state corrupted", what, p, TIER_NONE, size,
@@ -25,7 +63,7 @@ static COLD _Noreturn void os_fail(const char *what, void *p, size_t size, int e
 
 void *os_reserve(size_t size)
 {
-    void *p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *p = INJECTED() ? MAP_FAILED : mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) {
         if (errno == ENOMEM) {
             os_enomem("mmap", size);
@@ -97,7 +135,7 @@ bool os_commit(void *p, size_t size)
     }
     if (in_heap)
         __atomic_add_fetch(&heap_committed, size, __ATOMIC_RELAXED);
-    if (mprotect(p, size, PROT_READ | PROT_WRITE) != 0) {
+    if (INJECTED() || mprotect(p, size, PROT_READ | PROT_WRITE) != 0) {
         if (in_heap)
             __atomic_sub_fetch(&heap_committed, size, __ATOMIC_RELAXED);
         if (errno == ENOMEM) {
@@ -112,7 +150,7 @@ bool os_commit(void *p, size_t size)
 void os_decommit(void *p, size_t size)
 {
     /* Replacing the range frees its memory and leaves it inaccessible in one call. */
-    void *q = mmap(p, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+    void *q = INJECTED() ? MAP_FAILED : mmap(p, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
     if (q == MAP_FAILED) {
         if (errno == ENOMEM) { /* cannot split the mapping: free the pages, make it fault */
             os_enomem("mmap(MAP_FIXED)", size);
@@ -134,7 +172,7 @@ void os_release(void *p, size_t size)
 
 void *os_map(size_t size)
 {
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *p = INJECTED() ? MAP_FAILED : mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) {
         if (errno == ENOMEM) {
             os_enomem("mmap", size);
@@ -147,7 +185,8 @@ void *os_map(size_t size)
 
 void os_unmap(void *p, size_t size)
 {
-    if (munmap(p, size) == 0)
+    bool injected_here = INJECTED();
+    if (!injected_here && munmap(p, size) == 0)
         return;
     /* ENOMEM: the range shares a mapping with a neighbour (the kernel merges
      * alike neighbours) and splitting it would pass vm.max_map_count.  Give
@@ -157,6 +196,8 @@ void os_unmap(void *p, size_t size)
         os_fail("munmap", p, size, errno);
     os_enomem("munmap", size);
     (void)mprotect(p, size, PROT_NONE);
+    if (injected_here) /* the harness's process lives long: it leaks no mapping */
+        (void)munmap(p, size);
 }
 
 void os_protect_none(void *p, size_t size)

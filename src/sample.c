@@ -83,8 +83,10 @@ void sample_init(void)
 {
     if (G.opt.fault_handler)
         install_handler();
+#ifndef WARD_TESTING /* the harness build samples on demand (ward_testing_sample_next) */
     if (!G.opt.sample)
         return;
+#endif
     size_t slots = (size_t)G.opt.sample_slots;
     size_t pool = (2 * slots + 1) * G.page;
     size_t meta = (slots * (sizeof(struct sslot) + sizeof(uint32_t)) + G.page - 1) & ~(G.page - 1);
@@ -108,10 +110,21 @@ void sample_init(void)
  * countdown: the allocations to skip, uniform in [0, 2N-2], so one in N on
  * average.  A thread's first allocation only starts its countdown (with
  * N = 1, every allocation is sampled). */
+#ifdef WARD_TESTING
+static __thread bool sample_forced;
+#endif
+
 bool sample_due(void)
 {
     bool first = !sample_rng;
     uint64_t r = rnd();
+#ifdef WARD_TESTING
+    if (sample_forced) {
+        sample_forced = false;
+        ward_sample_left = G.opt.sample ? (uint32_t)(r % (2 * (uint64_t)G.opt.sample - 1)) : UINT32_MAX;
+        return true;
+    }
+#endif
     if (!G.opt.sample) {
         ward_sample_left = UINT32_MAX;
         return false;
@@ -392,3 +405,50 @@ void sample_count_live(size_t *count, size_t *bytes)
     pthread_mutex_unlock(&S.lock);
 }
 
+#ifdef WARD_TESTING
+#include "testing.h"
+#include "../fuzz/ward_testing.h"
+
+__attribute__((visibility("default"))) int ward_testing_sample_next(void)
+{
+    ward_ensure_init();
+    if (!S.slots)
+        return -1;
+    sample_forced = true;
+    ward_sample_left = 0;
+    return 0;
+}
+
+__attribute__((visibility("default"))) int ward_testing_fault_handler(void)
+{
+    ward_ensure_init();
+    if (!G.opt.fault_handler)
+        return 0;
+    struct sigaction cur;
+    if (sigaction(SIGSEGV, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == handler)
+        return 1;
+    install_handler(); /* in front of the fuzzer's own, which it passes on to */
+    return 1;
+}
+
+/* The harness build's reset: every sampled page inaccessible and never
+ * used, the slots back in order, the calling thread's generator seeded. */
+void sample_testing_reset(void)
+{
+    pthread_mutex_init(&S.lock, NULL);
+    sample_rng = 0x2545f4914f6cdd1dull;
+    sample_forced = false;
+    ward_sample_left = 0; /* the next allocation starts the countdown */
+    if (!S.slots)
+        return;
+    for (uint32_t i = 0; i < S.cap; i++) {
+        if (S.slots[i].state == S_LIVE)
+            os_decommit((void *)data_page(i), G.page);
+        S.slots[i].state = S_NEVER;
+        S.slots[i].ptr = 0;
+        S.fifo[i] = i;
+    }
+    S.head = 0;
+    S.len = S.cap;
+}
+#endif

@@ -2,11 +2,14 @@
  * -DWARD_TESTING, into libward-prefixed.a).  A harness that commits a heap
  * bug leaves ward's report by longjmp from the report callback, possibly
  * with ward's locks held and its structures half updated; the reset
- * discards the whole heap (every chunk, slab, arena, large mapping, thread
- * cache and quarantine) and remakes every lock, so the next input starts
- * from a fresh heap in the same process.  Secrets and options are kept;
- * the calling thread's random generator restarts from a fixed seed, so an
- * input behaves the same in every run. */
+ * discards the whole heap (every chunk, slab, arena, large mapping,
+ * sampled page, thread cache and quarantine) and remakes every lock, so the
+ * next input starts from a fresh heap in the same process.  Secrets and
+ * options are kept; the calling thread's random generators restart from
+ * fixed seeds, so an input behaves the same in every run.  The harness
+ * build's other hooks (failure injection in os.c, on-demand sampling and
+ * the fault handler's reinstall in sample.c) are declared in
+ * fuzz/ward_testing.h too. */
 #include "testing.h"
 
 #ifdef WARD_TESTING
@@ -19,6 +22,7 @@ __attribute__((visibility("default"))) void ward_testing_reset(void)
     ward_held = NULL;
     trace_reinit_lock();
     thread_testing_reset();
+    sample_testing_reset();
     large_testing_reset();
     medium_testing_reset();
     small_testing_reset();

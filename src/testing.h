@@ -13,6 +13,7 @@ void small_testing_reset(void) INTERNAL;
 void medium_testing_reset(void) INTERNAL;
 void large_testing_reset(void) INTERNAL;
 void thread_testing_reset(void) INTERNAL;
+void sample_testing_reset(void) INTERNAL;
 
 /* Gives the committed range [p, p+size) of the reservation back and makes
  * it inaccessible again, as it was when reserved. */
