@@ -11,6 +11,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,16 +28,16 @@
 #define F_PAGE 4096u
 
 /* Reports without a backtrace (a stack walk per report would halve the
- * speed of the misuse harness), and no sampled guard pages (sample=N: a
- * sampled block has no header, and its page's faults and reports follow
- * their own rules, which the oracles here do not model); WARD_OPTIONS
- * comes after, so it can set either.  Runs before ward's own constructor
+ * speed of the misuse harness), recorded stacks (a sampled block's) printed
+ * unsymbolized (no addr2line started per report), and sampling only where
+ * the input asks for it (ward_testing_sample_next); WARD_OPTIONS comes
+ * after, so it can set any of them.  Runs before ward's own constructor
  * reads the environment. */
 __attribute__((constructor(101))) static void fuzz_options(void)
 {
     const char *o = getenv("WARD_OPTIONS");
     char buf[512];
-    snprintf(buf, sizeof buf, "backtrace=0:sample=0%s%s", o && *o ? ":" : "", o ? o : "");
+    snprintf(buf, sizeof buf, "backtrace=0:symbolize=0:sample=0%s%s", o && *o ? ":" : "", o ? o : "");
     setenv("WARD_OPTIONS", buf, 1);
 }
 
@@ -211,6 +212,64 @@ static inline void check_new(struct blk *s, size_t nslots, size_t i, const char 
     }
 }
 
+/* ---- faults ---------------------------------------------------------------- */
+
+/* Every fault in a harness is a finding, except the misuse harness's own
+ * bad writes (`fuzz_fault_expected`: 0 a finding, 1 ward's to report; a
+ * fault the harness counts as the detection by itself leaves the hook by
+ * siglongjmp).  The handler goes in front of ward's (put back in front of
+ * the fuzzer's by ward_testing_fault_handler()): a fault ward recognises
+ * (a sampled page, a large block's guard page) is its report, which in ops
+ * and threads is a finding through their callbacks; any other fault is a
+ * finding here, with stderr back and abort(), so the fuzzer saves the
+ * input (libFuzzer leaves SIGSEGV to a handler installed before it). */
+static int (*fuzz_fault_expected)(uintptr_t addr);
+static struct sigaction fuzz_prev_segv, fuzz_prev_bus;
+
+static void fuzz_chain(int sig, siginfo_t *si, void *uc)
+{
+    const struct sigaction *p = sig == SIGBUS ? &fuzz_prev_bus : &fuzz_prev_segv;
+    if ((p->sa_flags & SA_SIGINFO) && p->sa_sigaction)
+        p->sa_sigaction(sig, si, uc);
+    else if (!(p->sa_flags & SA_SIGINFO) && p->sa_handler != SIG_DFL && p->sa_handler != SIG_IGN)
+        p->sa_handler(sig);
+}
+
+static void quiet_end(void);
+
+static void fuzz_on_fault(int sig, siginfo_t *si, void *uc)
+{
+    uintptr_t a = (uintptr_t)si->si_addr;
+    int e = fuzz_fault_expected ? fuzz_fault_expected(a) : 0;
+    if (e == 1) {
+        fuzz_chain(sig, si, uc); /* ward reports it; the callback leaves by siglongjmp */
+        quiet_end();
+        finding("ward did not report the fault at %p (signal %d)", (void *)a, sig);
+    }
+    quiet_end();
+    fuzz_chain(sig, si, uc);
+    finding("fault at %p (signal %d, code %d): not a bad write of the harness's", (void *)a, sig, si->si_code);
+}
+
+static void fuzz_faults_install(int (*expected)(uintptr_t))
+{
+    static stack_t alt;
+    if (!alt.ss_sp) { /* a fault from an overflowing stack still gets here */
+        alt.ss_size = 1 << 16;
+        alt.ss_sp = malloc(alt.ss_size);
+        sigaltstack(&alt, NULL);
+    }
+    fuzz_fault_expected = expected;
+    (void)ward_testing_fault_handler();
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = fuzz_on_fault;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, &fuzz_prev_segv);
+    sigaction(SIGBUS, &sa, &fuzz_prev_bus);
+}
+
 /* ---- findings ------------------------------------------------------------- */
 
 static int fuzz_saved_stderr = -1;
@@ -230,7 +289,7 @@ static inline void quiet_begin(void)
         dup2(devnull, 2);
 }
 
-static inline void quiet_end(void)
+static void quiet_end(void)
 {
     if (fuzz_saved_stderr >= 0)
         dup2(fuzz_saved_stderr, 2);

@@ -6,7 +6,9 @@
 # runs only under an option: the defaults; checksum=siphash with trace=1 and
 # on_error=continue; poison=full; poison=off with no quarantine and no large
 # cache; sample=4 (sampled guard pages); reports with symbolized stacks (a
-# few misuse inputs); and every option spelled in every accepted form.
+# few misuse inputs); foreign pointers ignored (foreign=warn) and faults
+# left to the process (fault_handler=0), for the misuse harness; and every
+# option spelled in every accepted form; and options ward must refuse.
 # The profile is written continuously (%c, with -runtime-counter-relocation):
 # ward's exit check may end a process with _exit, before the runtime's own
 # write at exit.  Harnesses that commit bugs (misuse) run only under option
@@ -32,6 +34,9 @@ sets=(
     "nochecks:poison=off:quarantine_bytes=0:large_cache_bytes=0:quarantine_large=0:canary=0:ops threads"
     "sample:sample=4:sample_slots=64:ops threads"
     "stacks:backtrace=1:trace=1:symbolize=1:misuse"
+    "foreign:foreign=warn:misuse"
+    "nofault:fault_handler=0:misuse"
+    "spelled2:on_error=exit:42::help:sample=1k:sample_slots=16:ops"
     "spelled:on_error=abort:exitcode=3:quarantine_bytes=512k:quarantine_max_chunk=1M:quarantine_large=8:large_cache_bytes=1g:poison=partial:poison_bytes=64:canary=yes:checksum=fast:purge_threshold=2m:backtrace=true:trace=no:exit_check=heap:help=1:ops"
 )
 objs=()
@@ -54,6 +59,24 @@ for set in "${sets[@]}"; do
             exit 1
         }
     done
+done
+# Options ward must refuse, each with a message naming WARD_OPTIONS and a
+# failing exit before any input is read.
+long_key=$(printf 'k%.0s' $(seq 80))
+for bad in bogus=1 canary=maybe quarantine_bytes=12q quarantine_bytes= quarantine_bytes=k \
+    quarantine_bytes=99999999999999999999 quarantine_bytes=1k5 quarantine_bytes=9999999g on_error=explode \
+    justakey sample=-1 "$long_key=1" exitcode=256; do
+    h=$1
+    if LLVM_PROFILE_FILE="$out/raw/$h-bad-%p%c.profraw" WARD_OPTIONS="$bad" "$out/$h" /dev/null \
+        >/dev/null 2>"$out/bad.err"; then
+        echo "coverage: WARD_OPTIONS='$bad' was accepted" >&2
+        exit 1
+    fi
+    grep -q "WARD_OPTIONS" "$out/bad.err" || {
+        echo "coverage: WARD_OPTIONS='$bad' refused without naming WARD_OPTIONS:" >&2
+        cat "$out/bad.err" >&2
+        exit 1
+    }
 done
 for h in "$@"; do objs+=(-object "$out/$h"); done
 srcs=("$here"/src/*.c)

@@ -7,7 +7,16 @@
  * class, a report before the bug, or a crash anywhere else is a finding:
  * abort().  A fault is accepted only where SECURITY.md names one as the
  * detection: the harness's own write reaching a guard page or an
- * inaccessible freed large mapping.
+ * inaccessible freed page.  With fault_handler=1 (the default) such a fault
+ * must be ward's report (its SIGSEGV handler, put back in front of the
+ * fuzzer's), of the class expected; with fault_handler=0 the fault itself
+ * is the detection.
+ *
+ * One input in four commits its bug on a sampled block (sample.c's guard
+ * pages: the bug byte's bits above the bug number are 3): an overflow,
+ * underflow, write after free, double, invalid interior or sized free of a
+ * block of up to 4080 bytes that ward_testing_sample_next() sent to the
+ * sampling pool.
  *
  * Only bugs ward promises to catch are committed:
  *   overflow   1-64 bytes past the request, the first byte changed
@@ -49,6 +58,10 @@ static unsigned char skip_known;
 static struct blk s[SLOTS];
 static size_t total;
 
+#define T_SAMPLED 3          /* struct blk's tier of a sampled block */
+static int sample_bug;       /* this input's bug is on a sampled block */
+static int ward_faults;      /* ward reports faults (fault_handler=1) */
+
 /* ---- the oracle ----------------------------------------------------------- */
 
 static sigjmp_buf jb;
@@ -61,6 +74,11 @@ static const char *volatile what_bug;
  * that can give up (free, realloc, malloc_usable_size, sized frees) returns
  * from the callback: ward then makes the call do nothing. */
 static int cont_mode;
+
+/* With WARD_OPTIONS=foreign=warn, a pointer outside ward's memory is not a
+ * bug ward reports: free ignores it, realloc fails with ENOMEM,
+ * malloc_usable_size says 0. */
+static int foreign_warn;
 static volatile int cont_ok, reported;
 #define ARMED(call) do { cont_ok = 1; (void)call; cont_ok = 0; } while (0)
 
@@ -101,49 +119,33 @@ static void want(const char *a, const char *b, const char *c)
     expect[3] = NULL;
 }
 
-/* Faults are caught only around the harness's own bad writes. */
+/* Faults are expected only in the harness's own bad writes, [fault_lo,
+ * fault_hi): counted as the detection by themselves, or ward's to report
+ * (`fault_by_ward`). */
 static volatile uintptr_t fault_lo, fault_hi;
-static struct sigaction old_segv, old_bus;
+static volatile int fault_by_ward;
 
-static void on_fault(int sig, siginfo_t *si, void *uc)
+static int fault_expected(uintptr_t a)
 {
-    (void)uc;
-    uintptr_t a = (uintptr_t)si->si_addr;
-    if (a >= fault_lo && a < fault_hi)
-        siglongjmp(jb, 2);
-    /* not the harness's bad write: back to the fuzzer's own handler, which
-     * reports the crash when the instruction faults again */
-    quiet_end();
-    sigaction(SIGSEGV, &old_segv, NULL);
-    sigaction(SIGBUS, &old_bus, NULL);
-    (void)sig;
+    if (a < fault_lo || a >= fault_hi)
+        return 0;
+    if (fault_by_ward)
+        return 1;
+    siglongjmp(jb, 2);
 }
 
-static void faults_allowed(uintptr_t lo, uintptr_t hi)
+/* The harness's bad write in [lo, hi) may fault.  For a sampled or large
+ * block (`by_ward`) the fault is ward's to report when ward handles faults;
+ * otherwise (fault_handler=0, or a small or medium block's overflow reaching
+ * memory ward has not committed yet) the fault is accepted as it is. */
+static void faults_allowed(uintptr_t lo, uintptr_t hi, int by_ward)
 {
-    static stack_t alt;
-    if (!alt.ss_sp) { /* a fault from an overflowing stack still gets here */
-        alt.ss_size = 1 << 16;
-        alt.ss_sp = malloc(alt.ss_size);
-        sigaltstack(&alt, NULL);
-    }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_fault;
-    sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
-    sigemptyset(&sa.sa_mask);
+    fault_by_ward = ward_faults && by_ward;
     fault_lo = lo;
     fault_hi = hi;
-    sigaction(SIGSEGV, &sa, &old_segv);
-    sigaction(SIGBUS, &sa, &old_bus);
 }
 
-static void faults_done(void)
-{
-    sigaction(SIGSEGV, &old_segv, NULL);
-    sigaction(SIGBUS, &old_bus, NULL);
-    fault_lo = fault_hi = 0;
-}
+static void faults_done(void) { fault_lo = fault_hi = 0; }
 
 /* ---- the prelude: correct steps, shadow-checked ---------------------------- */
 
@@ -225,11 +227,13 @@ static void prelude_step(struct in *in)
 static size_t tier_of(size_t n) { return tier_for(n, 16); }
 
 /* A block for the bug: the prelude's block in the chosen slot, or a fresh
- * one.  `fresh_only`: the bug needs to know the chunk exactly as made. */
+ * one.  `fresh_only`: the bug needs to know the chunk exactly as made.
+ * `no_large`: the bug needs a chunk header (small or medium). */
 static struct blk *target(struct in *in, int fresh_only, int no_large)
 {
     size_t i = u8(in) % SLOTS;
-    if (fresh_only && s[i].p)
+    int sampled = sample_bug && !no_large;
+    if ((fresh_only || sampled) && s[i].p)
         release(i);
     if (s[i].p && !(no_large && s[i].tier == 2))
         return &s[i];
@@ -238,10 +242,15 @@ static struct blk *target(struct in *in, int fresh_only, int no_large)
     size_t n = size_of(in);
     if (no_large && tier_of(n) == 2)
         n %= F_MEDIUM_MAX + 1;
+    if (sampled) {
+        n %= F_PAGE - 16 + 1;
+        if (ward_testing_sample_next() != 0)
+            finding("the harness build has no sampling pool");
+    }
     void *p = ward_malloc(n);
     if (!p)
         finding("malloc(%zu) failed", n);
-    put(i, p, n, 16, (unsigned char)u8(in), tier_for(n, 16));
+    put(i, p, n, 16, (unsigned char)u8(in), sampled ? T_SAMPLED : tier_for(n, 16));
     return &s[i];
 }
 
@@ -291,7 +300,7 @@ static void commit(struct in *in, int bug)
             bytes[j] = (unsigned char)(u8(in) | skip_known);
         want("heap buffer overflow", "corrupted chunk header", NULL);
         stage = 1;
-        faults_allowed((uintptr_t)b->p + b->n, (uintptr_t)b->p + b->n + k);
+        faults_allowed((uintptr_t)b->p + b->n, (uintptr_t)b->p + b->n + k, b->tier >= 2);
         if (b->p[b->n] == bytes[0]) /* the first byte past the request changes */
             bytes[0] ^= 0x20;
         memcpy(b->p + b->n, bytes, k);
@@ -303,9 +312,16 @@ static void commit(struct in *in, int bug)
         struct blk *b = target(in, 0, 0);
         size_t k = 1 + u8(in) % 16;
         unsigned char x = (unsigned char)(u8(in) | 1);
-        want("corrupted chunk header", NULL, NULL);
+        /* a sampled block has no header: its page's pattern or the guard
+         * page before it; a large block's guard page may come first */
+        if (b->tier == T_SAMPLED)
+            want("heap buffer overflow", NULL, NULL);
+        else if (b->tier == 2 && ward_faults)
+            want("corrupted chunk header", "heap buffer overflow", NULL);
+        else
+            want("corrupted chunk header", NULL, NULL);
         stage = 1;
-        faults_allowed((uintptr_t)b->p - k, (uintptr_t)b->p);
+        faults_allowed((uintptr_t)b->p - k, (uintptr_t)b->p, b->tier >= 2);
         for (size_t j = 1; j <= k; j++) { /* nearest first: a guard page faults at once */
             unsigned char o = b->p[-(long)j], nb = (unsigned char)(o ^ (j == 1 ? x : u8(in)));
             if (skip_known && nb == 0)
@@ -325,6 +341,13 @@ static void commit(struct in *in, int bug)
             n = 1;
         if (tier_of(n) == 1 && n > F_MEDIUM_MAX - 64)
             n -= 64; /* its chunk stays within quarantine_max_chunk */
+        int faults = tier_of(n) == 2; /* a freed large mapping is inaccessible */
+        if (sample_bug) {                /* and so is a freed sampled page */
+            n = 1 + n % (F_PAGE - 16);
+            faults = 1;
+            if (ward_testing_sample_next() != 0)
+                finding("the harness build has no sampling pool");
+        }
         quarantine_room(n);
         unsigned char *p = ward_malloc(n);
         if (!p)
@@ -332,19 +355,19 @@ static void commit(struct in *in, int bug)
         size_t off = u16(in) % n, len = 1 + u8(in) % 8;
         /* the chunk's body is at most n + 63 bytes: with poison=partial
          * only its first and last POISON_BYTES are verified */
-        if (tier_of(n) == 1 && n + 64 > 2 * POISON_BYTES && off >= POISON_BYTES && off + POISON_BYTES < n + 64)
+        if (!faults && tier_of(n) == 1 && n + 64 > 2 * POISON_BYTES && off >= POISON_BYTES && off + POISON_BYTES < n + 64)
             off = u8(in) & 1 ? off % POISON_BYTES : n - 1 - off % (POISON_BYTES - 64);
         if (off + len > n)
             len = n - off;
         ward_free(p);
         want("write after free", NULL, NULL);
         stage = 1;
-        faults_allowed(tier_of(n) == 2 ? (uintptr_t)p : 0, tier_of(n) == 2 ? (uintptr_t)p + n : 0);
+        faults_allowed(faults ? (uintptr_t)p : 0, faults ? (uintptr_t)p + n : 0, 1);
         for (size_t j = 0; j < len; j++)
             p[off + j] = (unsigned char)(u8(in) | (j == 0));
         faults_done();
-        if (tier_of(n) == 2)
-            finding("write after free of a large block did not fault");
+        if (faults)
+            finding("write after free of a %s block did not fault", sample_bug ? "sampled" : "large");
         if (u8(in) & 1)
             ward_check_heap();
         else
@@ -383,6 +406,8 @@ static void commit(struct in *in, int bug)
         unsigned char local[64] __attribute__((aligned(16)));
         unsigned char *bad;
         unsigned v = u8(in) % 6;
+        if (sample_bug)
+            v = 3; /* an interior pointer of a sampled block */
         struct blk *b = v == 3 || v == 5 ? target(in, 0, v == 5) : NULL;
         if (v == 0) {
             bad = local + (u8(in) % 4) * 16;
@@ -410,6 +435,18 @@ static void commit(struct in *in, int bug)
             bad = sink_global + 80;
         }
         stage = 1;
+        if (foreign_warn && v != 3) { /* outside ward's memory: ignored */
+            want(NULL, NULL, NULL);
+            ward_free(bad);
+            ward_free_sized(bad, 16);
+            errno = 0;
+            if (ward_realloc(bad, 1 + u8(in)) || errno != ENOMEM)
+                finding("foreign=warn: realloc of a foreign pointer did not fail with ENOMEM");
+            if (ward_malloc_usable_size(bad) != 0)
+                finding("foreign=warn: malloc_usable_size of a foreign pointer is not 0");
+            reported = 1;
+            break;
+        }
         switch (u8(in) % 4) {
         case 0: want("invalid free", NULL, NULL); ARMED(ward_free(bad)); break;
         case 1: want("invalid free", NULL, NULL); ARMED(ward_free_sized(bad, 16)); break;
@@ -538,10 +575,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!once) {
         once = 1;
         ward_set_report_callback(on_report, NULL);
+        ward_faults = ward_testing_fault_handler();
+        fuzz_faults_install(fault_expected);
         const char *k = getenv("WARD_FUZZ_SKIP_KNOWN");
         skip_known = k && *k == '1';
         const char *o = getenv("WARD_OPTIONS");
         cont_mode = o && strstr(o, "on_error=continue");
+        foreign_warn = o && strstr(o, "foreign=warn");
     }
     if (size < 2)
         return 0;
@@ -551,7 +591,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     stage = 0;
     reported = 0;
     struct in in = {data, size};
-    int bug = (int)(u8(&in) % NBUGS);
+    unsigned b0 = u8(&in);
+    int bug = (int)(b0 % NBUGS);
+    sample_bug = (b0 / NBUGS) % 4 == 3 && bug != B_PLANT && bug != B_FORGE;
     /* the prelude runs to the marker 0xff 0xff (or MAX_STEPS steps) */
     const uint8_t *end = memmem(in.p, in.n, "\xff\xff", 2);
     struct in pre = {in.p, end ? (size_t)(end - in.p) : 0};

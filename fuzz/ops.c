@@ -8,8 +8,14 @@
  * alignment, exact usable size, non-overlap with every live block and (from
  * calloc) zeroing, realloc for preservation, a block's contents before it
  * is changed or freed, the ends of every live block and ward_check_heap()
- * after every step.  Any mismatch, and any report from ward (there is no
- * bug in the sequence), is a finding: abort().
+ * after every step, and ward_live_chunks() against the shadow's count and
+ * bytes.  Two steps change how ward runs rather than call it: one makes the
+ * next allocation a sampled guard page (sample.c), one arms the failure
+ * injection of the harness build (the kernel refusing mmap, mprotect or
+ * munmap with ENOMEM): an allocation may then fail, with ENOMEM and only if
+ * a refusal happened during the call, and the block it was to replace must
+ * be intact.  Any mismatch, and any report from ward (there is no bug in
+ * the sequence), is a finding: abort().
  *
  * Step: [op] [slot] then the op's arguments (sizes: fuzz/common.h). */
 #include "common.h"
@@ -29,6 +35,7 @@ int ward_mallopt(int param, int value);
 
 static struct blk s[SLOTS];
 static size_t total;
+static unsigned long refused; /* ward_testing_os_failures() when the step began */
 
 static void on_report(const struct ward_report *r, void *arg)
 {
@@ -71,9 +78,12 @@ static void take(size_t i, void *p, size_t n, size_t align, int zeroed, unsigned
     stamp(&s[i], fill);
 }
 
-/* An allocation that failed: only out of memory, for a big request. */
+/* An allocation that failed: only out of memory, for a big request or
+ * where the kernel refused a call during the step. */
 static void failed(const char *what, size_t n, int err)
 {
+    if (err == ENOMEM && ward_testing_os_failures() != refused)
+        return;
     if (n < (64u << 20) || err != ENOMEM)
         finding("%s(%zu) failed (errno %d)", what, n, err);
 }
@@ -88,6 +98,7 @@ static void step(struct in *in)
     if (total > MAX_TOTAL && op <= 8)
         op = 9;
     errno = 0;
+    refused = ward_testing_os_failures();
     switch (op) {
     case 0: { /* malloc */
         size_t n = size_of(in);
@@ -221,8 +232,18 @@ static void step(struct in *in)
         break;
     case 13: { /* malloc_trim, or a burst of short-lived blocks of one size */
         unsigned w = u8(in);
-        if (w < 128) {
+        if (w < 96) {
             ward_malloc_trim(0);
+            break;
+        }
+        if (w < 112) { /* the kernel refuses calls, from the skip-th on */
+            unsigned skip = u8(in) % 8;
+            ward_testing_fail_os(skip, 1 + u8(in) % 4);
+            break;
+        }
+        if (w < 128) { /* the next malloc or calloc (of up to 4080 bytes) is sampled */
+            if (ward_testing_sample_next() != 0)
+                finding("the harness build has no sampling pool");
             break;
         }
         size_t n = size_of(in);
@@ -231,8 +252,10 @@ static void step(struct in *in)
         unsigned char *ring[8] = {0};
         for (unsigned j = 0; j < (w - 127) * 4; j++) {
             unsigned char *p = ward_malloc(n);
-            if (!p)
-                finding("burst: malloc(%zu) failed", n);
+            if (!p) {
+                failed("burst: malloc", n, errno);
+                continue;
+            }
             if (n)
                 p[0] = p[n - 1] = (unsigned char)j;
             ward_free(ring[j % 8]); /* the block from 8 allocations ago */
@@ -249,6 +272,12 @@ static void step(struct in *in)
             ward_get_stats(&st);
             if (st.requested && st.requested < total)
                 finding("stats: %zu bytes requested in live chunks, the shadow holds %zu", st.requested, total);
+            size_t bytes = 0, live = ward_live_chunks(&bytes), want = 0;
+            for (size_t j = 0; j < SLOTS; j++)
+                want += s[j].p != NULL;
+            if (live != want || bytes != total)
+                finding("ward_live_chunks: %zu chunks of %zu bytes, the shadow holds %zu of %zu", live, bytes, want,
+                        total);
         } else if (w == 1) {
             struct mallinfo2 m2 = ward_mallinfo2();
             struct mallinfo m = ward_mallinfo();
@@ -287,7 +316,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!once) {
         once = 1;
         ward_set_report_callback(on_report, NULL);
+        fuzz_faults_install(NULL);
     }
+    ward_testing_fail_os(0, 0);
     ward_testing_reset();
     memset(s, 0, sizeof s);
     total = 0;
@@ -299,6 +330,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 verify_edges(&s[i], "after a step");
         ward_check_heap();
     }
+    ward_testing_fail_os(0, 0);
     for (size_t i = 0; i < SLOTS; i++)
         if (s[i].p)
             drop(i, (int)(i % 3));

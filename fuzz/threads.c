@@ -6,7 +6,9 @@
  * checked against all of them for overlap; each block's fill pattern is
  * verified by whichever thread takes, reallocates or frees it; calloc
  * zeroing, alignment and realloc preservation as in ops.  After the threads
- * have exited, the main thread frees what is left and walks the heap.  Any
+ * have exited, the main thread frees what is left and walks the heap.  A
+ * step can make its thread's next allocation a sampled guard page, so
+ * sampled blocks travel between threads too.  Any
  * mismatch, and any report from ward, is a finding: abort().
  *
  * Input: [threads] then steps [thread] [op] [slot] [args...]. */
@@ -172,6 +174,9 @@ static void run_step(struct worker *me, const struct step *st)
     case 8:
         if (st->arg < 32) {
             ward_malloc_trim(0);
+        } else if (st->arg < 64) { /* this thread's next malloc or calloc (up to 4080 bytes) is sampled */
+            if (ward_testing_sample_next() != 0)
+                finding("the harness build has no sampling pool");
         } else if (st->arg >= 250) { /* fork while the others run: the child's heap works */
             pid_t pid = fork();
             if (pid == 0) {
@@ -230,6 +235,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!once) {
         once = 1;
         ward_set_report_callback(on_report, NULL);
+        fuzz_faults_install(NULL);
         pthread_key_create(&late_key, late_free);
     }
     ward_testing_reset();
