@@ -12,7 +12,9 @@
 #   - tests/install.sh BUILD_DIR (make install into a temporary DESTDIR,
 #     programs built against it with pkg-config), each case a test;
 #   - each libFuzzer harness BUILD_DIR/fuzz/{ops,misuse,threads} for a short
-#     seeded session (-seed=1 -runs=$WARD_FUZZ_RUNS, default 6000).
+#     seeded session (-seed=1 -runs=$WARD_FUZZ_RUNS, default 6000);
+#   - tests/fuzz-builds.sh: each harness built the OSS-Fuzz way (ASan) and
+#     the AFL++ way, each run briefly.
 # Prints "PASS name", "FAIL name" or "SKIP name" per test (a failing test's
 # reason and log follow its FAIL line), then one summary line "N passed,
 # N failed" (", N skipped" when some were).  Exits 1 if anything failed.
@@ -127,6 +129,16 @@ for t in "$build"/tests/t_*; do
     run_one "$name" env LD_PRELOAD="$lib" "$t"
     classify "$rc"
     report "$name" "$status" "$note"
+done
+
+# 1a. the misuse harness's corpus again with foreign pointers ignored
+#     (foreign=warn) and with faults left to the process (fault_handler=0)
+for o in foreign=warn fault_handler=0; do
+    t="$build/tests/t_fuzz_misuse"
+    [ -x "$t" ] && [ -f "$lib" ] && selected "t_fuzz_misuse:$o" || continue
+    run_one "t_fuzz_misuse:$o" env LD_PRELOAD="$lib" WARD_OPTIONS="$o" "$t"
+    classify "$rc"
+    report "t_fuzz_misuse:$o" "$status" "$note"
 done
 
 # 1b. threads and fork again with trace=1 (a stack walk and the depot lock
@@ -249,6 +261,18 @@ for h in ops misuse threads; do
         -artifact_prefix="$scratch/" "${opts[@]}" "$scratch" "$tests_dir/../corpus/$h"
     classify "$rc"
     report "fuzz:$h" "$status" "$note"
+done
+
+# 6. the OSS-Fuzz / ClusterFuzzLite build (fuzz/build.sh with their
+#    AddressSanitizer flags) and the AFL++ build, each harness run briefly
+#    (tests/fuzz-builds.sh); exit 77 (the tool missing) is a skip
+for mode in oss-fuzz afl; do
+    for h in ops misuse threads; do
+        selected "$mode:$h" || selected "fuzz-builds" || continue
+        run_one "$mode:$h" "$tests_dir/fuzz-builds.sh" "$build" "$mode" "$h"
+        classify "$rc"
+        report "$mode:$h" "$status" "$note"
+    done
 done
 
 if [ "$nskip" -gt 0 ]; then
