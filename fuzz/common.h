@@ -10,7 +10,6 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -272,28 +271,21 @@ static void fuzz_faults_install(int (*expected)(uintptr_t))
 
 /* ---- findings ------------------------------------------------------------- */
 
-static int fuzz_saved_stderr = -1;
-
-/* Reports of expected bugs go to /dev/null (WARD_FUZZ_VERBOSE=1 keeps them);
- * a finding restores stderr first. */
+/* Reports of expected bugs are not written (ward_testing_quiet;
+ * WARD_FUZZ_VERBOSE=1 keeps them); stderr itself stays open for the fuzzer
+ * and the sanitizers, whose reports must not be lost. */
 static inline void quiet_begin(void)
 {
-    static int devnull = -2;
-    if (devnull == -2) {
+    static int verbose = -1;
+    if (verbose < 0) {
         const char *v = getenv("WARD_FUZZ_VERBOSE");
-        devnull = v && *v == '1' ? -1 : open("/dev/null", O_WRONLY | O_CLOEXEC);
-        if (devnull >= 0)
-            fuzz_saved_stderr = fcntl(2, F_DUPFD_CLOEXEC, 10);
+        verbose = v && *v == '1';
     }
-    if (devnull >= 0 && fuzz_saved_stderr >= 0)
-        dup2(devnull, 2);
+    if (!verbose)
+        ward_testing_quiet(1);
 }
 
-static void quiet_end(void)
-{
-    if (fuzz_saved_stderr >= 0)
-        dup2(fuzz_saved_stderr, 2);
-}
+static void quiet_end(void) { ward_testing_quiet(0); }
 
 static void finding(const char *fmt, ...)
 {

@@ -30,6 +30,10 @@ unsigned long ward_testing_os_failures(void);
  * sample=0 too, and then samples only on demand).  -1: no pool. */
 int ward_testing_sample_next(void);
 
+/* on != 0: ward writes nothing to stderr (its reports still reach the
+ * report callback); 0: it writes again. */
+void ward_testing_quiet(int on);
+
 /* Puts ward's SIGSEGV/SIGBUS handler back in front (a fuzzer installs its
  * own after ward starts; ward's passes on faults that are not its own).
  * Returns 1 if ward reports faults (fault_handler=1), 0 if not. */
