@@ -216,37 +216,28 @@ static inline void check_new(struct blk *s, size_t nslots, size_t i, const char 
 /* Every fault in a harness is a finding, except the misuse harness's own
  * bad writes (`fuzz_fault_expected`: 0 a finding, 1 ward's to report; a
  * fault the harness counts as the detection by itself leaves the hook by
- * siglongjmp).  The handler goes in front of ward's (put back in front of
- * the fuzzer's by ward_testing_fault_handler()): a fault ward recognises
- * (a sampled page, a large block's guard page) is its report, which in ops
- * and threads is a finding through their callbacks; any other fault is a
- * finding here, with stderr back and abort(), so the fuzzer saves the
- * input (libFuzzer leaves SIGSEGV to a handler installed before it). */
+ * siglongjmp).  The harness's handler goes in front of everything and asks
+ * ward directly (ward_testing_fault) rather than chaining to the handlers
+ * installed before it: libFuzzer calls the handler it found installed
+ * (ward's), which passes on to what was there before it, so chains loop or
+ * end in a plain crash that saves nothing.  A fault ward recognises is its
+ * report (a finding in ops and threads through their callbacks); any other
+ * is a finding here, printed, then abort(), which the fuzzer catches and
+ * saves the input. */
 static int (*fuzz_fault_expected)(uintptr_t addr);
-static struct sigaction fuzz_prev_segv, fuzz_prev_bus;
-
-static void fuzz_chain(int sig, siginfo_t *si, void *uc)
-{
-    const struct sigaction *p = sig == SIGBUS ? &fuzz_prev_bus : &fuzz_prev_segv;
-    if ((p->sa_flags & SA_SIGINFO) && p->sa_sigaction)
-        p->sa_sigaction(sig, si, uc);
-    else if (!(p->sa_flags & SA_SIGINFO) && p->sa_handler != SIG_DFL && p->sa_handler != SIG_IGN)
-        p->sa_handler(sig);
-}
 
 static void quiet_end(void);
 
 static void fuzz_on_fault(int sig, siginfo_t *si, void *uc)
 {
     uintptr_t a = (uintptr_t)si->si_addr;
-    int e = fuzz_fault_expected ? fuzz_fault_expected(a) : 0;
-    if (e == 1) {
-        fuzz_chain(sig, si, uc); /* ward reports it; the callback leaves by siglongjmp */
+    if (fuzz_fault_expected && fuzz_fault_expected(a) == 1) {
+        ward_testing_fault(si, uc); /* ward reports it; the callback leaves by siglongjmp */
         quiet_end();
         finding("ward did not report the fault at %p (signal %d)", (void *)a, sig);
     }
     quiet_end();
-    fuzz_chain(sig, si, uc);
+    ward_testing_fault(si, uc);
     finding("fault at %p (signal %d, code %d): not a bad write of the harness's", (void *)a, sig, si->si_code);
 }
 
@@ -259,14 +250,14 @@ static void fuzz_faults_install(int (*expected)(uintptr_t))
         sigaltstack(&alt, NULL);
     }
     fuzz_fault_expected = expected;
-    (void)ward_testing_fault_handler();
+    (void)ward_testing_fault_handler(); /* ward has started: its own handler is in, ours goes over it */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = fuzz_on_fault;
     sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGSEGV, &sa, &fuzz_prev_segv);
-    sigaction(SIGBUS, &sa, &fuzz_prev_bus);
+    sigaction(SIGSEGV, &sa, NULL);
+    sigaction(SIGBUS, &sa, NULL);
 }
 
 /* ---- findings ------------------------------------------------------------- */

@@ -8,8 +8,8 @@
  * abort().  A fault is accepted only where SECURITY.md names one as the
  * detection: the harness's own write reaching a guard page or an
  * inaccessible freed page.  With fault_handler=1 (the default) such a fault
- * must be ward's report (its SIGSEGV handler, put back in front of the
- * fuzzer's), of the class expected; with fault_handler=0 the fault itself
+ * must be ward's report (what its SIGSEGV handler does, asked through
+ * ward_testing_fault by the harness's own handler), of the class expected; with fault_handler=0 the fault itself
  * is the detection.
  *
  * One input in four commits its bug on a sampled block (sample.c's guard

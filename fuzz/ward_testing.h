@@ -34,10 +34,15 @@ int ward_testing_sample_next(void);
  * report callback); 0: it writes again. */
 void ward_testing_quiet(int on);
 
-/* Puts ward's SIGSEGV/SIGBUS handler back in front (a fuzzer installs its
- * own after ward starts; ward's passes on faults that are not its own).
- * Returns 1 if ward reports faults (fault_handler=1), 0 if not. */
+/* 1 if ward reports faults on its memory (fault_handler=1), else 0. */
 int ward_testing_fault_handler(void);
+
+/* What ward's SIGSEGV/SIGBUS handler does with a fault, without passing it
+ * on: a fault on ward's memory (a sampled page, a large block's guard page
+ * or a freed large block) is reported, and the call does not return; any
+ * other fault returns.  For a harness's own handler, which a fuzzer's may
+ * chain to (libFuzzer calls the handler it found installed first). */
+void ward_testing_fault(void *siginfo, void *ucontext);
 
 #ifdef __cplusplus
 }

@@ -374,19 +374,26 @@ static bool large_fault(uintptr_t a, bool write, uintptr_t pc)
     ward_fatal_fault(cls, (void *)p, TIER_LARGE, n, pcs + first, k - first, NULL, 0, 0, NULL, 0, 0, "%s", detail);
 }
 
-static void handler(int sig, siginfo_t *si, void *uc)
+/* Reports the fault if it is on ward's memory (and does not return then);
+ * returns otherwise. */
+static void report_if_ours(const siginfo_t *si, const void *uc)
 {
     uintptr_t a = (uintptr_t)si->si_addr;
     const ucontext_t *u = uc;
     bool write = (u->uc_mcontext.gregs[REG_ERR] & 2) != 0;
     uintptr_t pc = (uintptr_t)u->uc_mcontext.gregs[REG_RIP];
-    int e = errno;
     if (si->si_code > 0 && __atomic_load_n(&ward_ready, __ATOMIC_ACQUIRE) == 2) {
         if (in_pool(a))
             sampled_fault(a, write, pc);
         else if (a >= G.page)
             large_fault(a, write, pc);
     }
+}
+
+static void handler(int sig, siginfo_t *si, void *uc)
+{
+    int e = errno;
+    report_if_ours(si, uc);
     errno = e;
     pass_on(sig, si, uc);
 }
@@ -422,13 +429,13 @@ __attribute__((visibility("default"))) int ward_testing_sample_next(void)
 __attribute__((visibility("default"))) int ward_testing_fault_handler(void)
 {
     ward_ensure_init();
-    if (!G.opt.fault_handler)
-        return 0;
-    struct sigaction cur;
-    if (sigaction(SIGSEGV, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == handler)
-        return 1;
-    install_handler(); /* in front of the fuzzer's own, which it passes on to */
-    return 1;
+    return G.opt.fault_handler != 0;
+}
+
+__attribute__((visibility("default"))) void ward_testing_fault(void *siginfo, void *ucontext)
+{
+    if (G.opt.fault_handler)
+        report_if_ours(siginfo, ucontext);
 }
 
 /* The harness build's reset: every sampled page inaccessible and never
