@@ -420,7 +420,10 @@ static void commit(struct in *in, int bug)
                 foreign = malloc(64); /* the process allocator's */
             bad = foreign;
         } else if (v == 3) { /* interior or unaligned */
-            if (b->n < 2) {
+            if (b->tier == T_SAMPLED && (u8(in) & 3) == 0) { /* into a guard page of the pool */
+                uintptr_t page = (uintptr_t)b->p & ~(uintptr_t)(F_PAGE - 1);
+                bad = (unsigned char *)(u8(in) & 1 ? page - F_PAGE : page + F_PAGE) + (u8(in) % 8) * 16;
+            } else if (b->n < 2) {
                 bad = b->p + 1;
             } else {
                 size_t off = 1 + u16(in) % (b->n - 1);

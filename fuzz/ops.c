@@ -229,6 +229,8 @@ static void step(struct in *in)
         if (ward_malloc_usable_size(NULL) != 0)
             finding("malloc_usable_size(NULL) is not 0");
         ward_free(NULL);
+        ward_free_sized(NULL, 0);
+        ward_free_aligned_sized(NULL, 64, 0);
         break;
     case 13: { /* malloc_trim, or a burst of short-lived blocks of one size */
         unsigned w = u8(in);
@@ -304,6 +306,12 @@ static void step(struct in *in)
                 finding("aligned_alloc(64, %zu) did not fail with ENOMEM", n);
             if (ward_pvalloc(n))
                 finding("pvalloc(%zu) did not fail", n);
+            if (b->p) { /* a failed realloc leaves the block as it was */
+                errno = 0;
+                if (ward_realloc(b->p, n) || errno != ENOMEM)
+                    finding("realloc(p, %zu) did not fail with ENOMEM", n);
+                verify(b, "after realloc to an impossible size");
+            }
         }
         break;
     }

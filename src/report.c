@@ -44,8 +44,8 @@ static void put_num(char *buf, size_t cap, size_t *n, unsigned long long v, unsi
         put(buf, cap, n, tmp[--i]);
 }
 
-/* printf for %s %d %u %zu %zx %x %lu %lx %p %c and %%: nothing else is needed,
- * and nothing here allocates. */
+/* printf for %s %d %u %zu %zx %x %lu %lx %p: nothing else is needed (any
+ * other conversion prints '?'), and nothing here allocates. */
 size_t ward_vfmt(char *buf, size_t cap, const char *fmt, va_list ap)
 {
     size_t n = 0;
@@ -64,9 +64,6 @@ size_t ward_vfmt(char *buf, size_t cap, const char *fmt, va_list ap)
         case 's':
             put_str(buf, cap, &n, va_arg(ap, const char *));
             break;
-        case 'c':
-            put(buf, cap, &n, (char)va_arg(ap, int));
-            break;
         case 'd': {
             long long v = lng ? va_arg(ap, long) : va_arg(ap, int);
             put_num(buf, cap, &n, v < 0 ? (unsigned long long)-v : (unsigned long long)v, 10, v < 0);
@@ -81,9 +78,6 @@ size_t ward_vfmt(char *buf, size_t cap, const char *fmt, va_list ap)
         case 'p':
             put_str(buf, cap, &n, "0x");
             put_num(buf, cap, &n, (uintptr_t)va_arg(ap, void *), 16, 0);
-            break;
-        case '%':
-            put(buf, cap, &n, '%');
             break;
         case '\0':
             f--;
