@@ -492,7 +492,8 @@ static inline bool in_medium(uintptr_t p) { return p - G.medium_base < G.medium_
 void small_init(void) INTERNAL;
 void *small_alloc(size_t n, unsigned cls, bool zero) INTERNAL;
 void small_free(uintptr_t p, const char *op) INTERNAL;
-void small_release(struct tcache *tc, uintptr_t p) INTERNAL; /* QUAR -> free */
+void small_release(struct tcache *tc, uintptr_t p) INTERNAL; /* quarantine -> cache, still QUAR */
+void small_check_cached(struct tcache *tc, const char *op) INTERNAL;
 void small_check_quarantined(uintptr_t p, const char *op) INTERNAL;
 /* Verifies a live small chunk, returns its request size and class. */
 size_t small_live(uintptr_t p, const char *op) INTERNAL;

@@ -3,7 +3,9 @@
  * trades places with a random one of the newer half, so the order of reuse
  * is FIFO with some randomization: a use after free cannot count on getting
  * its victim back at a known time.  Chunks wait zeroed, in state QUAR; the
- * poison is verified when they leave. */
+ * poison is verified when they leave (medium), or, for small chunks, which
+ * go on to the thread's cache as they are, when the cache hands them out or
+ * gives them back to their slab. */
 #include "internal.h"
 
 #define Q_AHEAD 8 /* entries fetched ahead of their eviction */
@@ -35,9 +37,11 @@ void quarantine_evict(struct tcache *tc)
 }
 
 /* Verifies every chunk still waiting, without releasing any (at exit: a
- * write after free shortly before the end is still caught). */
+ * write after free shortly before the end is still caught), and the small
+ * chunks that left it for the thread's cache (verified only when reused). */
 void quarantine_check(struct tcache *tc, const char *op)
 {
+    small_check_cached(tc, op);
     for (uint32_t i = 0; i < tc->qlen; i++) {
         uintptr_t p = tc->q[(tc->qhead + i) & (Q_SLOTS - 1)];
         if (in_small(p))

@@ -24,6 +24,7 @@ struct sclass {
     size_t used;               /* bytes of slots in the slabs made so far */
     size_t committed;
     uint64_t free_meta;        /* the header fields of a FREE slot */
+    uint64_t quar_meta;        /* ... of a QUAR one (quarantined, or cached since) */
     uint64_t alloc_meta;       /* ... of a live slot, its unused bytes left out */
     struct slab *slabs;
     uint32_t max_slabs;
@@ -63,6 +64,7 @@ void small_init(void)
         k->slot = slot_sizes[c];
         k->recip = UINT64_MAX / k->slot + 1;
         k->free_meta = meta_pack(k->slot, 0, ST_FREE);
+        k->quar_meta = meta_pack(k->slot, 0, ST_QUAR);
         k->alloc_meta = meta_pack(k->slot, 0, ST_ALLOC);
         k->per_slab = per;
         k->max_slabs = (uint32_t)(G.class_region / ((size_t)per * k->slot));
@@ -259,9 +261,20 @@ static COLD bool refill(struct tcache *tc, unsigned cls)
     return tc->count[cls] != 0;
 }
 
+static void cached_verify(struct sclass *k, uintptr_t chunk, const char *op);
+
 static COLD void drain(struct tcache *tc, unsigned cls, uint32_t n)
 {
     struct sclass *k = &classes[cls];
+    /* A slot back in its slab is FREE and zero, verified: a chunk that came
+     * from the quarantine was not checked on its way into the cache (its
+     * next malloc checks it), so it is checked here, before its slab can
+     * give its pages back. */
+    for (uint32_t i = 0; i < n; i++) {
+        uintptr_t c = tc->slot[cls][i];
+        cached_verify(k, c, "free");
+        hdr_store(c, k->slot, 0, ST_FREE);
+    }
     pthread_mutex_lock(&k->lock);
     /* the oldest entries go back: the cache stays a stack of recent frees */
     for (uint32_t i = 0; i < n; i++)
@@ -308,7 +321,9 @@ void *small_alloc(size_t n, unsigned cls, bool zero)
     }
     uint64_t m;
     uintptr_t p = chunk + HDR, bad;
-    if (unlikely(!hdr_load(chunk, &m) || m != k->free_meta))
+    /* FREE (from its slab), or QUAR (from the quarantine, through the
+     * cache): both zeroed when freed, verified now, before reuse. */
+    if (unlikely(!hdr_load(chunk, &m) || (m != k->free_meta && m != k->quar_meta)))
         ward_fatal("corrupted chunk header", "malloc", (void *)p, TIER_SMALL, k->slot,
                    "the header of a free chunk was overwritten (underflow of this chunk, or overflow of the one before)");
     if (unlikely(!slot_clean(p, k->slot - HDR, &bad)))
@@ -499,12 +514,35 @@ void small_check_quarantined(uintptr_t p, const char *op)
                    "freed memory was written at offset %zu while in quarantine", (size_t)(bad - p));
 }
 
+/* A chunk leaving the quarantine joins the thread's cache as it is (QUAR,
+ * zero): its header and poison are verified once, when it is handed out
+ * again (small_alloc) or goes back to its slab (drain), or at exit
+ * (small_check_cached); nothing can reuse it before one of those. */
 void small_release(struct tcache *tc, uintptr_t p)
 {
-    struct sclass *k = class_of_ptr(p);
-    small_check_quarantined(p, "free");
-    hdr_store(p - HDR, k->slot, 0, ST_FREE);
-    to_cache(tc, k, p - HDR);
+    to_cache(tc, class_of_ptr(p), p - HDR);
+}
+
+/* A cached chunk: FREE or QUAR, all zero. */
+static void cached_verify(struct sclass *k, uintptr_t chunk, const char *op)
+{
+    uintptr_t p = chunk + HDR, bad;
+    uint64_t m;
+    if (unlikely(!hdr_load(chunk, &m) || (m != k->free_meta && m != k->quar_meta)))
+        ward_fatal("corrupted chunk header", op, (void *)p, TIER_SMALL, k->slot,
+                   "the header of a free chunk was overwritten (underflow of this chunk, or overflow of the one before)");
+    if (unlikely(!slot_clean(p, k->slot - HDR, &bad)))
+        ward_fatal("write after free", op, (void *)p, TIER_SMALL, k->slot,
+                   "freed memory was written at offset %zu after it was freed", (size_t)(bad - p));
+}
+
+/* Every chunk in the thread's cache (at exit: those that left the
+ * quarantine since are still checked). */
+void small_check_cached(struct tcache *tc, const char *op)
+{
+    for (unsigned c = 0; c < NCLASSES; c++)
+        for (uint32_t i = 0; i < tc->count[c]; i++)
+            cached_verify(&classes[c], tc->slot[c][i], op);
 }
 
 /* realloc's first step: verifies the chunk (as free would), sets *old to
