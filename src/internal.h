@@ -298,6 +298,15 @@ static inline void hdr_begin(uintptr_t chunk)
     __atomic_thread_fence(__ATOMIC_RELEASE);
 }
 
+/* Ends a transition hdr_begin started: the fields, then their check. */
+static inline void hdr_end(uintptr_t chunk, uint64_t meta)
+{
+    struct hdr *h = (struct hdr *)chunk;
+    uint64_t c = hdr_check_of(chunk, meta);
+    __atomic_store_n(&h->meta, meta, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->check, c, __ATOMIC_RELEASE);
+}
+
 /* Back to all zero (never used), through the busy mark: a reader never sees
  * a zero check word over a non-zero meta. */
 static inline void hdr_wipe(uintptr_t chunk)
@@ -371,16 +380,22 @@ static inline bool canary_ok(uintptr_t user, size_t req, size_t unused)
 /* ---- poison: freed memory is zero, verified before reuse ---------------- */
 bool mem_is_zero(const void *p, size_t n) INTERNAL;
 /* The same for a 16-byte aligned block of a non-zero multiple of 16 bytes
- * (a small slot's body): 16 bytes ORed together at a time, no early exit. */
+ * (a small slot's body): 16 bytes ORed together at a time, 64 a loop step
+ * after the 16 to 64 that make the rest a multiple of 64, no early exit. */
 static inline bool mem_is_zero16(const void *p, size_t n)
 {
     typedef uint64_t v2 __attribute__((vector_size(16)));
     const v2 *w = (const v2 *)p, *e = (const v2 *)((uintptr_t)p + n);
-    v2 acc = *w++;
-    if ((n & 16) == 0)
-        acc |= *w++;
-    for (; w < e; w += 2)
-        acc |= w[0] | w[1];
+    size_t head = ((n - 16) & 48) + 16; /* 16..64, n - head a multiple of 64 */
+    v2 acc = w[0];
+    if (head >= 32)
+        acc |= w[1];
+    if (head >= 48)
+        acc |= w[2];
+    if (head == 64)
+        acc |= w[3];
+    for (w = (const v2 *)((uintptr_t)p + head); w < e; w += 4)
+        acc |= (w[0] | w[1]) | (w[2] | w[3]);
     return (acc[0] | acc[1]) == 0;
 }
 /* Verifies the poison of [p, p+n) as the poison option says; the first bad
@@ -451,12 +466,12 @@ size_t ward_quarantined_bytes(void) INTERNAL;
 void quarantine_evict(struct tcache *tc) INTERNAL;
 /* A freed chunk (zeroed, in state QUAR) joins the thread's ring; it trades
  * places with a random one of the newer half, so the order of reuse is FIFO
- * with some randomization.  The oldest leave while the ring holds more than
- * quarantine_bytes. */
-static inline void quarantine_push(struct tcache *tc, uintptr_t p, size_t csize)
+ * with some randomization.  quarantine_push then lets the oldest leave
+ * while the ring holds more than quarantine_bytes; quarantine_add leaves
+ * that, and making room in a full ring first, to its caller (the small tier
+ * releases its own chunks inline). */
+static inline void quarantine_add(struct tcache *tc, uintptr_t p, size_t csize)
 {
-    if (unlikely(tc->qlen == Q_SLOTS))
-        quarantine_evict(tc);
     uint32_t mask = Q_SLOTS - 1, tail = (tc->qhead + tc->qlen) & mask;
     tc->qlen++;
     tc->qbytes += csize;
@@ -465,8 +480,39 @@ static inline void quarantine_push(struct tcache *tc, uintptr_t p, size_t csize)
     uint32_t j = (tail - r) & mask;
     tc->q[tail] = tc->q[j];
     tc->q[j] = p;
-    while (tc->qbytes > (size_t)G.opt.quarantine_bytes && tc->qlen)
+}
+static inline bool quarantine_over(const struct tcache *tc)
+{
+    return tc->qbytes > (size_t)G.opt.quarantine_bytes && tc->qlen;
+}
+static inline void quarantine_push(struct tcache *tc, uintptr_t p, size_t csize)
+{
+    if (unlikely(tc->qlen == Q_SLOTS))
         quarantine_evict(tc);
+    quarantine_add(tc, p, csize);
+    while (quarantine_over(tc))
+        quarantine_evict(tc);
+}
+#define Q_AHEAD 8 /* entries fetched ahead of their eviction */
+/* Takes the oldest entry off the ring (the caller uncounts its bytes).  It
+ * was freed long ago (a whole quarantine of frees back): its memory is
+ * fetched a few evictions ahead.  The older half of the ring never moves (a
+ * new entry swaps only with the newer half). */
+static inline uintptr_t quarantine_take(struct tcache *tc)
+{
+    uintptr_t p = tc->q[tc->qhead];
+    tc->qhead = (tc->qhead + 1) & (Q_SLOTS - 1);
+    tc->qlen--;
+    if (tc->qlen > Q_AHEAD) {
+        uintptr_t a = tc->q[(tc->qhead + Q_AHEAD) & (Q_SLOTS - 1)] - HDR;
+        __builtin_prefetch((void *)a, 1);
+        __builtin_prefetch((void *)(a + 64), 0);
+    }
+    return p;
+}
+static inline void quarantine_uncount(struct tcache *tc, size_t size)
+{
+    tc->qbytes = tc->qbytes > size ? tc->qbytes - size : 0;
 }
 void quarantine_drain(struct tcache *tc) INTERNAL;
 void quarantine_check(struct tcache *tc, const char *op) INTERNAL;

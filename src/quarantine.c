@@ -8,21 +8,10 @@
  * gives them back to their slab. */
 #include "internal.h"
 
-#define Q_AHEAD 8 /* entries fetched ahead of their eviction */
-
-/* Releases the oldest entry.  It was freed long ago (a whole quarantine of
- * frees back): its memory is fetched a few evictions ahead.  The older half
- * of the ring never moves (a new entry swaps only with the newer half). */
+/* Releases the oldest entry. */
 void quarantine_evict(struct tcache *tc)
 {
-    uintptr_t p = tc->q[tc->qhead];
-    tc->qhead = (tc->qhead + 1) & (Q_SLOTS - 1);
-    tc->qlen--;
-    if (tc->qlen > Q_AHEAD) {
-        uintptr_t a = tc->q[(tc->qhead + Q_AHEAD) & (Q_SLOTS - 1)] - HDR;
-        __builtin_prefetch((void *)a, 1);
-        __builtin_prefetch((void *)(a + 64), 0);
-    }
+    uintptr_t p = quarantine_take(tc);
     size_t size;
     if (likely(in_small(p))) {
         size = G.slot_size[(p - G.small_base) >> G.class_shift];
@@ -33,7 +22,7 @@ void quarantine_evict(struct tcache *tc)
         size = meta_size(m);
         medium_release(p);
     }
-    tc->qbytes = tc->qbytes > size ? tc->qbytes - size : 0;
+    quarantine_uncount(tc, size);
 }
 
 /* Verifies every chunk still waiting, without releasing any (at exit: a

@@ -25,6 +25,7 @@ struct sclass {
     size_t committed;
     uint64_t free_meta;        /* the header fields of a FREE slot */
     uint64_t quar_meta;        /* ... of a QUAR one (quarantined, or cached since) */
+    bool quarantined;          /* freed chunks go through the quarantine (options) */
     uint64_t alloc_meta;       /* ... of a live slot, its unused bytes left out */
     struct slab *slabs;
     uint32_t max_slabs;
@@ -65,6 +66,7 @@ void small_init(void)
         k->recip = UINT64_MAX / k->slot + 1;
         k->free_meta = meta_pack(k->slot, 0, ST_FREE);
         k->quar_meta = meta_pack(k->slot, 0, ST_QUAR);
+        k->quarantined = G.opt.quarantine_bytes && (long)(k->slot - HDR) <= G.opt.quarantine_max_chunk;
         k->alloc_meta = meta_pack(k->slot, 0, ST_ALLOC);
         k->per_slab = per;
         k->max_slabs = (uint32_t)(G.class_region / ((size_t)per * k->slot));
@@ -334,7 +336,7 @@ void *small_alloc(size_t n, unsigned cls, bool zero)
     if (zero && G.opt.poison == POISON_OFF)
         memset((void *)p, 0, n);
     canary_write(p, n, unused);
-    hdr_store(chunk, k->slot, unused, ST_ALLOC);
+    hdr_end(chunk, k->alloc_meta | (uint64_t)unused << 40);
     if (unlikely(G.opt.trace))
         trace_alloc(chunk);
     return (void *)p;
@@ -343,7 +345,7 @@ void *small_alloc(size_t n, unsigned cls, bool zero)
 /* Checks that p is a live small chunk: ownership by address, then the header.
  * Returns the header's meta.  This is the full diagnosis, taken when the
  * fast check below fails. */
-static COLD uint64_t verify_live_slow(uintptr_t p, const char *op, struct sclass **kp)
+static COLD uint64_t verify_live_slow(uintptr_t p, const char *op)
 {
     struct sclass *k = class_of_ptr(p);
     uintptr_t rel = p - HDR - k->base;
@@ -380,15 +382,14 @@ static COLD uint64_t verify_live_slow(uintptr_t p, const char *op, struct sclass
     if (unlikely(meta_size(m) != k->slot || meta_unused(m) > k->slot - HDR))
         ward_fatal("corrupted chunk header", op, (void *)p, TIER_SMALL, k->slot,
                    "size field %zu does not match the slot", meta_size(m));
-    *kp = k;
     return m;
 }
 
 /* The same checks, all at once: the slot is in a slab made so far (an
  * offset below the region's start wraps to a huge one), p is a slot's start,
- * the header verifies and says ALLOC, of this slot's size. */
-static inline __attribute__((always_inline)) uint64_t verify_live(uintptr_t p, const char *op,
-                                                                  struct sclass **kp)
+ * the header verifies and says ALLOC, of this slot's size.  The class is
+ * class_of_ptr(p) (nothing escapes by address: no stack canary here). */
+static inline __attribute__((always_inline)) uint64_t verify_live(uintptr_t p, const char *op)
 {
     struct sclass *k = class_of_ptr(p);
     uintptr_t rel = p - HDR - k->base;
@@ -396,8 +397,7 @@ static inline __attribute__((always_inline)) uint64_t verify_live(uintptr_t p, c
     if (unlikely(rel >= __atomic_load_n(&k->used, __ATOMIC_ACQUIRE) || slot_mod(k, rel) ||
                  !hdr_load(p - HDR, &m) || (m & META_NO_UNUSED) != k->alloc_meta ||
                  meta_unused(m) > k->slot - HDR))
-        return verify_live_slow(p, op, kp);
-    *kp = k;
+        return verify_live_slow(p, op);
     return m;
 }
 
@@ -460,8 +460,8 @@ static inline __attribute__((always_inline)) void check_overflow(uintptr_t p, co
 /* The request size of a live chunk (ownership and header verified). */
 size_t small_live(uintptr_t p, const char *op)
 {
-    struct sclass *k;
-    uint64_t m = verify_live(p, op, &k);
+    struct sclass *k = class_of_ptr(p);
+    uint64_t m = verify_live(p, op);
     return k->slot - HDR - meta_unused(m);
 }
 
@@ -479,10 +479,25 @@ static inline void to_cache(struct tcache *tc, struct sclass *k, uintptr_t chunk
     }
 }
 
+/* The quarantine's oldest entry leaves: a small chunk straight to this
+ * thread's cache (small_release, inline). */
+static inline void evict_oldest(struct tcache *tc)
+{
+    uintptr_t q = tc->q[tc->qhead];
+    if (unlikely(!in_small(q))) {
+        quarantine_evict(tc);
+        return;
+    }
+    struct sclass *kq = class_of_ptr(q);
+    quarantine_take(tc);
+    quarantine_uncount(tc, kq->slot);
+    to_cache(tc, kq, q - HDR);
+}
+
 void small_free(uintptr_t p, const char *op)
 {
-    struct sclass *k;
-    uint64_t m = verify_live(p, op, &k);
+    struct sclass *k = class_of_ptr(p);
+    uint64_t m = verify_live(p, op);
     check_overflow(p, op, k, m);
     uintptr_t chunk = p - HDR;
     if (unlikely(G.opt.trace))
@@ -491,12 +506,16 @@ void small_free(uintptr_t p, const char *op)
     if (G.opt.poison != POISON_OFF)
         memset((void *)p, 0, k->slot - HDR);
     struct tcache *tc = tcache_get();
-    if (tc && G.opt.quarantine_bytes && (long)(k->slot - HDR) <= G.opt.quarantine_max_chunk) {
-        hdr_store(chunk, k->slot, 0, ST_QUAR);
-        quarantine_push(tc, p, k->slot);
+    if (tc && k->quarantined) {
+        hdr_end(chunk, k->quar_meta);
+        if (tc->qlen == Q_SLOTS)
+            evict_oldest(tc);
+        quarantine_add(tc, p, k->slot);
+        while (quarantine_over(tc))
+            evict_oldest(tc);
         return;
     }
-    hdr_store(chunk, k->slot, 0, ST_FREE);
+    hdr_end(chunk, k->free_meta);
     to_cache(tc, k, chunk);
 }
 
@@ -550,8 +569,8 @@ void small_check_cached(struct tcache *tc, const char *op)
  * its class; NULL when it must move. */
 void *small_realloc(uintptr_t p, size_t n, size_t *old)
 {
-    struct sclass *k;
-    uint64_t m = verify_live(p, "realloc", &k);
+    struct sclass *k = class_of_ptr(p);
+    uint64_t m = verify_live(p, "realloc");
     check_overflow(p, "realloc", k, m);
     *old = k->slot - HDR - meta_unused(m);
     if (n > SMALL_MAX || &classes[small_class(n)] != k)
