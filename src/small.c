@@ -17,17 +17,19 @@ struct slab {
 
 struct sclass {
     /* read on every malloc and free, by every thread: written only at
-     * start-up or, rarely, when a slab is made */
+     * start-up or, rarely, when a slab is made; one cache line */
     uintptr_t base;
-    uint32_t slot, per_slab;
     uint64_t recip;            /* divides by slot without a div instruction */
     size_t used;               /* bytes of slots in the slabs made so far */
     size_t committed;
     uint64_t free_meta;        /* the header fields of a FREE slot */
     uint64_t quar_meta;        /* ... of a QUAR one (quarantined, or cached since) */
-    bool quarantined;          /* freed chunks go through the quarantine (options) */
     uint64_t alloc_meta;       /* ... of a live slot, its unused bytes left out */
-    struct slab *slabs;
+    uint32_t slot;
+    bool quarantined;          /* freed chunks go through the quarantine (options) */
+    /* read when slots move between slabs and caches */
+    struct slab *slabs __attribute__((aligned(64)));
+    uint32_t per_slab;
     uint32_t max_slabs;
     /* written under the lock, on its own cache line */
     pthread_mutex_t lock __attribute__((aligned(64)));
@@ -36,7 +38,8 @@ struct sclass {
     uint32_t rel;              /* head of the list of released slabs, index + 1 */
     uint32_t empty;            /* slabs with every slot free, pages not released */
     size_t out;                /* slots out of their slabs */
-} __attribute__((aligned(64)));
+} __attribute__((aligned(256))); /* a power of two: &classes[i] is a shift */
+_Static_assert(sizeof(struct sclass) == 256, "a class is four cache lines");
 
 #define META_NO_UNUSED ((1ull << 40) - 1)
 
@@ -54,6 +57,9 @@ void small_init(void)
             c++;
         G.class_of16[need] = (uint8_t)c;
     }
+    for (unsigned c = 1; c < NCLASSES; c++)
+        if (slot_sizes[c] - slot_sizes[c - 1] > CANARY_MAX || slot_sizes[0] - HDR > CANARY_MAX)
+            ward_die("size classes too far apart for the small canary");
     for (unsigned c = 0; c < NCLASSES; c++) {
         struct sclass *k = &classes[c];
         uint32_t per = SLAB_BYTES / slot_sizes[c];
@@ -77,6 +83,57 @@ void small_init(void)
             ward_die("cannot reserve slab metadata");
         os_name(k->slabs, meta, "ward slab metadata");
     }
+}
+
+/* ---- the canary of a small chunk ---------------------------------------
+ * Every class is at most CANARY_MAX bytes bigger than the one before
+ * (small_init checks), so the slack is shorter than CANARY_MAX and the
+ * canary (internal.h) runs to the body's end, which is 16-byte aligned like
+ * the chunk: it is written and compared 16 bytes at a time, the block shared
+ * with the request's last bytes through a mask.  The bytes are canary_write's
+ * (canary_ok verifies either). */
+typedef uint64_t v2w __attribute__((vector_size(16), may_alias));
+static const unsigned char keep_bytes[32] __attribute__((aligned(16))) = {
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+};
+/* 0xff for the r bytes of a 16-byte block that precede the canary */
+static inline v2w keep_mask(size_t r)
+{
+    v2w m;
+    memcpy(&m, keep_bytes + 16 - r, sizeof m);
+    return m;
+}
+
+static inline void small_canary_write(uintptr_t p, size_t req, size_t body)
+{
+    if (!G.opt.canary || req == body)
+        return;
+    uint64_t pat = canary_pattern(p);
+    v2w vp = {pat, pat};
+    v2w *w = (v2w *)(p + (req & ~(size_t)15)), *e = (v2w *)(p + body);
+    if (req & 15) {
+        v2w keep = keep_mask(req & 15);
+        *w = (*w & keep) | (vp & ~keep);
+        w++;
+    }
+    for (; w < e; w++)
+        *w = vp;
+}
+
+static inline bool small_canary_ok(uintptr_t p, size_t req, size_t body)
+{
+    if (!G.opt.canary || req == body)
+        return true;
+    uint64_t pat = canary_pattern(p);
+    v2w vp = {pat, pat}, diff = {0, 0};
+    const v2w *w = (const v2w *)(p + (req & ~(size_t)15)), *e = (const v2w *)(p + body);
+    if (req & 15) {
+        diff = (*w ^ vp) & ~keep_mask(req & 15);
+        w++;
+    }
+    for (; w < e; w++)
+        diff |= *w ^ vp;
+    return (diff[0] | diff[1]) == 0;
 }
 
 static inline struct sclass *class_of_ptr(uintptr_t p)
@@ -335,7 +392,7 @@ void *small_alloc(size_t n, unsigned cls, bool zero)
     hdr_begin(chunk);
     if (zero && G.opt.poison == POISON_OFF)
         memset((void *)p, 0, n);
-    canary_write(p, n, unused);
+    small_canary_write(p, n, k->slot - HDR);
     hdr_end(chunk, k->alloc_meta | (uint64_t)unused << 40);
     if (unlikely(G.opt.trace))
         trace_alloc(chunk);
@@ -439,7 +496,7 @@ static inline __attribute__((always_inline)) void check_overflow(uintptr_t p, co
                                                                  struct sclass *k, uint64_t m)
 {
     size_t unused = meta_unused(m), req = k->slot - HDR - unused;
-    if (unlikely(!canary_ok(p, req, unused)))
+    if (unlikely(!small_canary_ok(p, req, k->slot - HDR)))
         canary_failed(p, op, k, req);
     /* The next slot's header: an overflow past the slack lands there.  Slots
      * past the last slab but in committed memory have never been used: their
