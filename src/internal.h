@@ -108,6 +108,7 @@ struct ward_ro {
     uint8_t class_of16[SMALL_SLOT_MAX / 16 + 1]; /* (n + HDR + 15) / 16 -> class */
     pthread_key_t tkey;
     bool free_direct;            /* free of a small chunk may skip the API layer (no trace, no continue) */
+    bool std_checks;             /* checksum=fast, canary=1, poison on, trace=0: the small tier's fast paths as compiled */
     void (*report_fn)(const struct ward_report *, void *); /* ward_set_report_callback */
     void *report_arg;
     uint64_t guard1;
@@ -203,12 +204,16 @@ uint64_t ward_siphash2(uint64_t a, uint64_t b) INTERNAL;
 /* A keyed 64-bit hash of (address, value): two rounds of a 128-bit multiply
  * mix by default, SipHash-2-4 (libsodium's crypto_shorthash) when
  * checksum=siphash.  Not a MAC in the fast mode: see SECURITY.md. */
-static inline uint64_t keyed2(uint64_t addr, uint64_t v, uint64_t k0, uint64_t k1)
+static inline uint64_t keyed2_with(uint64_t addr, uint64_t v, uint64_t k0, uint64_t k1, bool sip)
 {
-    if (unlikely(G.opt.checksum == CHECKSUM_SIPHASH))
+    if (unlikely(sip))
         return ward_siphash2(addr ^ k0, v ^ k1);
     uint64_t h = wmix(addr ^ k0, v ^ k1);
     return wmix(h ^ k1, (addr + v) ^ k0 ^ 0x9e3779b97f4a7c15ull);
+}
+static inline uint64_t keyed2(uint64_t addr, uint64_t v, uint64_t k0, uint64_t k1)
+{
+    return keyed2_with(addr, v, k0, k1, G.opt.checksum == CHECKSUM_SIPHASH);
 }
 
 /* ---- chunk header ---------------------------------------------------------
@@ -242,10 +247,16 @@ static inline unsigned meta_state(uint64_t m) { return (unsigned)(m & 0xff); }
 static inline size_t meta_size(uint64_t m) { return (size_t)((m >> 8) & 0xffffffffu) << 4; }
 static inline size_t meta_unused(uint64_t m) { return (size_t)(m >> 40); }
 
+/* The *_with forms take checksum=siphash as an argument: a caller that
+ * knows it (the small tier's fast paths) lets the test fold away. */
+static inline uint64_t hdr_check_with(uintptr_t at, uint64_t meta, bool sip)
+{
+    uint64_t c = keyed2_with(at, meta, G.hk0, G.hk1, sip);
+    return c ? c : 1;
+}
 static inline uint64_t hdr_check_of(uintptr_t at, uint64_t meta)
 {
-    uint64_t c = keyed2(at, meta, G.hk0, G.hk1);
-    return c ? c : 1;
+    return hdr_check_with(at, meta, G.opt.checksum == CHECKSUM_SIPHASH);
 }
 
 /* The check word of a header whose owner is rewriting it ("busy"): keyed
@@ -266,13 +277,17 @@ static inline void hdr_store(uintptr_t chunk, size_t size, size_t unused, unsign
 }
 
 /* Loads the header at `chunk`; true (and *meta) when it verifies. */
-static inline bool hdr_load(uintptr_t chunk, uint64_t *meta)
+static inline bool hdr_load_with(uintptr_t chunk, uint64_t *meta, bool sip)
 {
     const struct hdr *h = (const struct hdr *)chunk;
     uint64_t m = __atomic_load_n(&h->meta, __ATOMIC_RELAXED);
     uint64_t c = __atomic_load_n(&h->check, __ATOMIC_ACQUIRE);
     *meta = m;
-    return c == hdr_check_of(chunk, m);
+    return c == hdr_check_with(chunk, m, sip);
+}
+static inline bool hdr_load(uintptr_t chunk, uint64_t *meta)
+{
+    return hdr_load_with(chunk, meta, G.opt.checksum == CHECKSUM_SIPHASH);
 }
 
 /* The same for a header another thread may be rewriting right now: 1 when it
@@ -299,10 +314,10 @@ static inline void hdr_begin(uintptr_t chunk)
 }
 
 /* Ends a transition hdr_begin started: the fields, then their check. */
-static inline void hdr_end(uintptr_t chunk, uint64_t meta)
+static inline void hdr_end_with(uintptr_t chunk, uint64_t meta, bool sip)
 {
     struct hdr *h = (struct hdr *)chunk;
-    uint64_t c = hdr_check_of(chunk, meta);
+    uint64_t c = hdr_check_with(chunk, meta, sip);
     __atomic_store_n(&h->meta, meta, __ATOMIC_RELAXED);
     __atomic_store_n(&h->check, c, __ATOMIC_RELEASE);
 }

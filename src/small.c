@@ -104,9 +104,9 @@ static inline v2w keep_mask(size_t r)
     return m;
 }
 
-static inline void small_canary_write(uintptr_t p, size_t req, size_t body)
+static inline void small_canary_write(uintptr_t p, size_t req, size_t body, bool canary)
 {
-    if (!G.opt.canary || req == body)
+    if (!canary || req == body)
         return;
     uint64_t pat = canary_pattern(p);
     v2w vp = {pat, pat};
@@ -120,9 +120,9 @@ static inline void small_canary_write(uintptr_t p, size_t req, size_t body)
         *w = vp;
 }
 
-static inline bool small_canary_ok(uintptr_t p, size_t req, size_t body)
+static inline bool small_canary_ok(uintptr_t p, size_t req, size_t body, bool canary)
 {
-    if (!G.opt.canary || req == body)
+    if (!canary || req == body)
         return true;
     uint64_t pat = canary_pattern(p);
     v2w vp = {pat, pat}, diff = {0, 0};
@@ -352,17 +352,35 @@ void small_drain_cache(struct tcache *tc)
 
 /* Small slots are always poisoned whole (poison=partial matters only for
  * bigger blocks). */
-static inline bool slot_clean(uintptr_t p, size_t body, uintptr_t *bad)
+static inline bool slot_clean_with(uintptr_t p, size_t body, uintptr_t *bad, bool poison)
 {
-    if (G.opt.poison == POISON_OFF || mem_is_zero16((void *)p, body))
+    if (!poison || mem_is_zero16((void *)p, body))
         return true;
     *bad = p;
     while (!*(unsigned char *)*bad)
         (*bad)++;
     return false;
 }
+static inline bool slot_clean(uintptr_t p, size_t body, uintptr_t *bad)
+{
+    return slot_clean_with(p, body, bad, G.opt.poison != POISON_OFF);
+}
 
-void *small_alloc(size_t n, unsigned cls, bool zero)
+/* The options the fast paths ask about.  With the default checks
+ * (G.std_checks) they are constants: the paths are compiled once for them
+ * (no test of an option left) and once reading the options as they go. */
+struct chk {
+    bool std;
+};
+#define CHK_STD ((struct chk){true})
+static inline struct chk chk_opts(void) { return (struct chk){false}; }
+static inline bool o_sip(struct chk o) { return !o.std && G.opt.checksum == CHECKSUM_SIPHASH; }
+static inline bool o_canary(struct chk o) { return o.std || G.opt.canary; }
+static inline bool o_poison(struct chk o) { return o.std || G.opt.poison != POISON_OFF; }
+static inline bool o_trace(struct chk o) { return !o.std && G.opt.trace; }
+
+static inline __attribute__((always_inline)) void *small_alloc_with(size_t n, unsigned cls, bool zero,
+                                                                     struct chk o)
 {
     struct sclass *k = &classes[cls];
     struct tcache *tc = tcache_get();
@@ -382,21 +400,36 @@ void *small_alloc(size_t n, unsigned cls, bool zero)
     uintptr_t p = chunk + HDR, bad;
     /* FREE (from its slab), or QUAR (from the quarantine, through the
      * cache): both zeroed when freed, verified now, before reuse. */
-    if (unlikely(!hdr_load(chunk, &m) || (m != k->free_meta && m != k->quar_meta)))
+    if (unlikely(!hdr_load_with(chunk, &m, o_sip(o)) || (m != k->free_meta && m != k->quar_meta)))
         ward_fatal("corrupted chunk header", "malloc", (void *)p, TIER_SMALL, k->slot,
                    "the header of a free chunk was overwritten (underflow of this chunk, or overflow of the one before)");
-    if (unlikely(!slot_clean(p, k->slot - HDR, &bad)))
+    if (unlikely(!slot_clean_with(p, k->slot - HDR, &bad, o_poison(o))))
         ward_fatal("write after free", "malloc", (void *)p, TIER_SMALL, k->slot,
                    "freed memory was written at offset %zu before it was reused", (size_t)(bad - p));
     size_t unused = k->slot - HDR - n;
     hdr_begin(chunk);
-    if (zero && G.opt.poison == POISON_OFF)
+    if (zero && !o_poison(o))
         memset((void *)p, 0, n);
-    small_canary_write(p, n, k->slot - HDR);
-    hdr_end(chunk, k->alloc_meta | (uint64_t)unused << 40);
-    if (unlikely(G.opt.trace))
+    small_canary_write(p, n, k->slot - HDR, o_canary(o));
+    hdr_end_with(chunk, k->alloc_meta | (uint64_t)unused << 40, o_sip(o));
+    if (unlikely(o_trace(o)))
         trace_alloc(chunk);
     return (void *)p;
+}
+
+static __attribute__((noinline)) void *small_alloc_std(size_t n, unsigned cls, bool zero)
+{
+    return small_alloc_with(n, cls, zero, CHK_STD);
+}
+static __attribute__((noinline)) void *small_alloc_opts(size_t n, unsigned cls, bool zero)
+{
+    return small_alloc_with(n, cls, zero, chk_opts());
+}
+void *small_alloc(size_t n, unsigned cls, bool zero)
+{
+    if (likely(G.std_checks))
+        return small_alloc_std(n, cls, zero);
+    return small_alloc_opts(n, cls, zero);
 }
 
 /* Checks that p is a live small chunk: ownership by address, then the header.
@@ -446,16 +479,20 @@ static COLD uint64_t verify_live_slow(uintptr_t p, const char *op)
  * offset below the region's start wraps to a huge one), p is a slot's start,
  * the header verifies and says ALLOC, of this slot's size.  The class is
  * class_of_ptr(p) (nothing escapes by address: no stack canary here). */
-static inline __attribute__((always_inline)) uint64_t verify_live(uintptr_t p, const char *op)
+static inline __attribute__((always_inline)) uint64_t verify_live_with(uintptr_t p, const char *op, bool sip)
 {
     struct sclass *k = class_of_ptr(p);
     uintptr_t rel = p - HDR - k->base;
     uint64_t m;
     if (unlikely(rel >= __atomic_load_n(&k->used, __ATOMIC_ACQUIRE) || slot_mod(k, rel) ||
-                 !hdr_load(p - HDR, &m) || (m & META_NO_UNUSED) != k->alloc_meta ||
+                 !hdr_load_with(p - HDR, &m, sip) || (m & META_NO_UNUSED) != k->alloc_meta ||
                  meta_unused(m) > k->slot - HDR))
         return verify_live_slow(p, op);
     return m;
+}
+static inline __attribute__((always_inline)) uint64_t verify_live(uintptr_t p, const char *op)
+{
+    return verify_live_with(p, op, G.opt.checksum == CHECKSUM_SIPHASH);
 }
 
 /* The next slot's header, when it did not verify at once: it may be
@@ -492,11 +529,11 @@ static COLD _Noreturn void canary_failed(uintptr_t p, const char *op, struct scl
                "canary after the %zu requested bytes was overwritten", req);
 }
 
-static inline __attribute__((always_inline)) void check_overflow(uintptr_t p, const char *op,
-                                                                 struct sclass *k, uint64_t m)
+static inline __attribute__((always_inline)) void check_overflow_with(uintptr_t p, const char *op,
+                                                                      struct sclass *k, uint64_t m, struct chk o)
 {
     size_t unused = meta_unused(m), req = k->slot - HDR - unused;
-    if (unlikely(!small_canary_ok(p, req, k->slot - HDR)))
+    if (unlikely(!small_canary_ok(p, req, k->slot - HDR, o_canary(o))))
         canary_failed(p, op, k, req);
     /* The next slot's header: an overflow past the slack lands there.  Slots
      * past the last slab but in committed memory have never been used: their
@@ -509,9 +546,14 @@ static inline __attribute__((always_inline)) void check_overflow(uintptr_t p, co
         const struct hdr *h = (const struct hdr *)next;
         uint64_t c = __atomic_load_n(&h->check, __ATOMIC_ACQUIRE);
         uint64_t nm = __atomic_load_n(&h->meta, __ATOMIC_RELAXED);
-        if (unlikely(c != hdr_check_of(next, nm)))
+        if (unlikely(c != hdr_check_with(next, nm, o_sip(o))))
             next_header_slow(p, op, k, req);
     }
+}
+static inline __attribute__((always_inline)) void check_overflow(uintptr_t p, const char *op,
+                                                                 struct sclass *k, uint64_t m)
+{
+    check_overflow_with(p, op, k, m, chk_opts());
 }
 
 /* The request size of a live chunk (ownership and header verified). */
@@ -551,20 +593,20 @@ static inline void evict_oldest(struct tcache *tc)
     to_cache(tc, kq, q - HDR);
 }
 
-void small_free(uintptr_t p, const char *op)
+static inline __attribute__((always_inline)) void small_free_with(uintptr_t p, const char *op, struct chk o)
 {
     struct sclass *k = class_of_ptr(p);
-    uint64_t m = verify_live(p, op);
-    check_overflow(p, op, k, m);
+    uint64_t m = verify_live_with(p, op, o_sip(o));
+    check_overflow_with(p, op, k, m, o);
     uintptr_t chunk = p - HDR;
-    if (unlikely(G.opt.trace))
+    if (unlikely(o_trace(o)))
         trace_free(chunk);
     hdr_begin(chunk);
-    if (G.opt.poison != POISON_OFF)
+    if (o_poison(o))
         memset((void *)p, 0, k->slot - HDR);
     struct tcache *tc = tcache_get();
     if (tc && k->quarantined) {
-        hdr_end(chunk, k->quar_meta);
+        hdr_end_with(chunk, k->quar_meta, o_sip(o));
         if (tc->qlen == Q_SLOTS)
             evict_oldest(tc);
         quarantine_add(tc, p, k->slot);
@@ -572,8 +614,24 @@ void small_free(uintptr_t p, const char *op)
             evict_oldest(tc);
         return;
     }
-    hdr_end(chunk, k->free_meta);
+    hdr_end_with(chunk, k->free_meta, o_sip(o));
     to_cache(tc, k, chunk);
+}
+
+static __attribute__((noinline)) void small_free_std(uintptr_t p, const char *op)
+{
+    small_free_with(p, op, CHK_STD);
+}
+static __attribute__((noinline)) void small_free_opts(uintptr_t p, const char *op)
+{
+    small_free_with(p, op, chk_opts());
+}
+void small_free(uintptr_t p, const char *op)
+{
+    if (likely(G.std_checks))
+        small_free_std(p, op);
+    else
+        small_free_opts(p, op);
 }
 
 /* A quarantined chunk is still as free left it: header and poison. */
