@@ -550,11 +550,6 @@ static inline __attribute__((always_inline)) void check_overflow_with(uintptr_t 
             next_header_slow(p, op, k, req);
     }
 }
-static inline __attribute__((always_inline)) void check_overflow(uintptr_t p, const char *op,
-                                                                 struct sclass *k, uint64_t m)
-{
-    check_overflow_with(p, op, k, m, chk_opts());
-}
 
 /* The request size of a live chunk (ownership and header verified). */
 size_t small_live(uintptr_t p, const char *op)
@@ -682,19 +677,34 @@ void small_check_cached(struct tcache *tc, const char *op)
 /* realloc's first step: verifies the chunk (as free would), sets *old to
  * its request size, and resizes it in place when the new size stays in
  * its class; NULL when it must move. */
-void *small_realloc(uintptr_t p, size_t n, size_t *old)
+static inline __attribute__((always_inline)) void *small_realloc_with(uintptr_t p, size_t n, size_t *old,
+                                                                       struct chk o)
 {
     struct sclass *k = class_of_ptr(p);
-    uint64_t m = verify_live(p, "realloc");
-    check_overflow(p, "realloc", k, m);
+    uint64_t m = verify_live_with(p, "realloc", o_sip(o));
+    check_overflow_with(p, "realloc", k, m, o);
     *old = k->slot - HDR - meta_unused(m);
     if (n > SMALL_MAX || &classes[small_class(n)] != k)
         return NULL;
     size_t unused = k->slot - HDR - n;
     hdr_begin(p - HDR);
-    canary_write(p, n, unused);
-    hdr_store(p - HDR, k->slot, unused, ST_ALLOC);
+    small_canary_write(p, n, k->slot - HDR, o_canary(o));
+    hdr_end_with(p - HDR, k->alloc_meta | (uint64_t)unused << 40, o_sip(o));
     return (void *)p;
+}
+static __attribute__((noinline)) void *small_realloc_std(uintptr_t p, size_t n, size_t *old)
+{
+    return small_realloc_with(p, n, old, CHK_STD);
+}
+static __attribute__((noinline)) void *small_realloc_opts(uintptr_t p, size_t n, size_t *old)
+{
+    return small_realloc_with(p, n, old, chk_opts());
+}
+void *small_realloc(uintptr_t p, size_t n, size_t *old)
+{
+    if (likely(G.std_checks))
+        return small_realloc_std(p, n, old);
+    return small_realloc_opts(p, n, old);
 }
 
 size_t small_trim(void)
