@@ -227,6 +227,23 @@ static void write_after_free_exit_cached(size_t n)
     for (int i = 0; i < 10000; i++)
         xfree(xmalloc(200));
 }
+static void write_after_free_drained(size_t n)
+{
+    /* the same chunk, but its class's cache then overflows: the chunk goes
+     * back to its slab (whose pages could go back to the OS), verified first */
+    char *keep[64];
+    for (int i = 0; i < 64; i++)
+        keep[i] = xmalloc(n);
+    char *p = xmalloc(n);
+    xfree(p);
+    hide(p)[n / 3] = 'X';
+    for (int i = 0; i < 10000; i++)
+        xfree(xmalloc(200));
+    for (int i = 0; i < 64; i++)
+        xfree(keep[i]);
+    for (int i = 0; i < 10000; i++)
+        xfree(xmalloc(200));
+}
 static void overflow_no_free(size_t n) { char *p = xmalloc(n); memset(hide(p), 'A', n + 1); }
 static void write_after_free_check(size_t n)
 {
@@ -400,6 +417,7 @@ struct tcase {
     X(waf_exit_medium, write_after_free_exit(MEDIUM), "ward: write after free: exit", ABORT)       \
     X(waf_exit_cached_small, write_after_free_exit_cached(SMALL), "ward: write after free: exit",   \
       ABORT)                                                                                       \
+    X(waf_drained_small, write_after_free_drained(SMALL), "ward: write after free: free(", ABORT)   \
     X(link_small, link_poison(SMALL), "ward: write after free:", ABORT)                            \
     X(link_medium, link_poison(MEDIUM), "ward: write after free:|ward: corrupted free-list link:", \
       ABORT)                                                                                       \
