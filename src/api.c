@@ -76,6 +76,7 @@ void ward_init_slow(void)
         G.page = 4096;
     ward_options_init(&G.opt);
     G.free_direct = !G.opt.trace && G.opt.on_error != ON_ERROR_CONTINUE;
+    G.std_checks = G.opt.checksum == CHECKSUM_FAST && G.opt.canary && G.opt.poison != POISON_OFF && !G.opt.trace;
     if (sodium_init() < 0)
         ward_die("libsodium failed to start");
     os_random(&G.hk0, sizeof G.hk0);

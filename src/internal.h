@@ -108,6 +108,7 @@ struct ward_ro {
     uint8_t class_of16[SMALL_SLOT_MAX / 16 + 1]; /* (n + HDR + 15) / 16 -> class */
     pthread_key_t tkey;
     bool free_direct;            /* free of a small chunk may skip the API layer (no trace, no continue) */
+    bool std_checks;             /* checksum=fast, canary=1, poison on, trace=0: the small tier's fast paths as compiled */
     void (*report_fn)(const struct ward_report *, void *); /* ward_set_report_callback */
     void *report_arg;
     uint64_t guard1;
@@ -203,12 +204,16 @@ uint64_t ward_siphash2(uint64_t a, uint64_t b) INTERNAL;
 /* A keyed 64-bit hash of (address, value): two rounds of a 128-bit multiply
  * mix by default, SipHash-2-4 (libsodium's crypto_shorthash) when
  * checksum=siphash.  Not a MAC in the fast mode: see SECURITY.md. */
-static inline uint64_t keyed2(uint64_t addr, uint64_t v, uint64_t k0, uint64_t k1)
+static inline uint64_t keyed2_with(uint64_t addr, uint64_t v, uint64_t k0, uint64_t k1, bool sip)
 {
-    if (unlikely(G.opt.checksum == CHECKSUM_SIPHASH))
+    if (unlikely(sip))
         return ward_siphash2(addr ^ k0, v ^ k1);
     uint64_t h = wmix(addr ^ k0, v ^ k1);
     return wmix(h ^ k1, (addr + v) ^ k0 ^ 0x9e3779b97f4a7c15ull);
+}
+static inline uint64_t keyed2(uint64_t addr, uint64_t v, uint64_t k0, uint64_t k1)
+{
+    return keyed2_with(addr, v, k0, k1, G.opt.checksum == CHECKSUM_SIPHASH);
 }
 
 /* ---- chunk header ---------------------------------------------------------
@@ -242,10 +247,16 @@ static inline unsigned meta_state(uint64_t m) { return (unsigned)(m & 0xff); }
 static inline size_t meta_size(uint64_t m) { return (size_t)((m >> 8) & 0xffffffffu) << 4; }
 static inline size_t meta_unused(uint64_t m) { return (size_t)(m >> 40); }
 
+/* The *_with forms take checksum=siphash as an argument: a caller that
+ * knows it (the small tier's fast paths) lets the test fold away. */
+static inline uint64_t hdr_check_with(uintptr_t at, uint64_t meta, bool sip)
+{
+    uint64_t c = keyed2_with(at, meta, G.hk0, G.hk1, sip);
+    return c ? c : 1;
+}
 static inline uint64_t hdr_check_of(uintptr_t at, uint64_t meta)
 {
-    uint64_t c = keyed2(at, meta, G.hk0, G.hk1);
-    return c ? c : 1;
+    return hdr_check_with(at, meta, G.opt.checksum == CHECKSUM_SIPHASH);
 }
 
 /* The check word of a header whose owner is rewriting it ("busy"): keyed
@@ -266,13 +277,17 @@ static inline void hdr_store(uintptr_t chunk, size_t size, size_t unused, unsign
 }
 
 /* Loads the header at `chunk`; true (and *meta) when it verifies. */
-static inline bool hdr_load(uintptr_t chunk, uint64_t *meta)
+static inline bool hdr_load_with(uintptr_t chunk, uint64_t *meta, bool sip)
 {
     const struct hdr *h = (const struct hdr *)chunk;
     uint64_t m = __atomic_load_n(&h->meta, __ATOMIC_RELAXED);
     uint64_t c = __atomic_load_n(&h->check, __ATOMIC_ACQUIRE);
     *meta = m;
-    return c == hdr_check_of(chunk, m);
+    return c == hdr_check_with(chunk, m, sip);
+}
+static inline bool hdr_load(uintptr_t chunk, uint64_t *meta)
+{
+    return hdr_load_with(chunk, meta, G.opt.checksum == CHECKSUM_SIPHASH);
 }
 
 /* The same for a header another thread may be rewriting right now: 1 when it
@@ -296,6 +311,15 @@ static inline void hdr_begin(uintptr_t chunk)
 {
     __atomic_store_n(&((struct hdr *)chunk)->check, hdr_busy_of(chunk), __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+/* Ends a transition hdr_begin started: the fields, then their check. */
+static inline void hdr_end_with(uintptr_t chunk, uint64_t meta, bool sip)
+{
+    struct hdr *h = (struct hdr *)chunk;
+    uint64_t c = hdr_check_with(chunk, meta, sip);
+    __atomic_store_n(&h->meta, meta, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->check, c, __ATOMIC_RELEASE);
 }
 
 /* Back to all zero (never used), through the busy mark: a reader never sees
@@ -371,16 +395,22 @@ static inline bool canary_ok(uintptr_t user, size_t req, size_t unused)
 /* ---- poison: freed memory is zero, verified before reuse ---------------- */
 bool mem_is_zero(const void *p, size_t n) INTERNAL;
 /* The same for a 16-byte aligned block of a non-zero multiple of 16 bytes
- * (a small slot's body): 16 bytes ORed together at a time, no early exit. */
+ * (a small slot's body): 16 bytes ORed together at a time, 64 a loop step
+ * after the 16 to 64 that make the rest a multiple of 64, no early exit. */
 static inline bool mem_is_zero16(const void *p, size_t n)
 {
     typedef uint64_t v2 __attribute__((vector_size(16)));
     const v2 *w = (const v2 *)p, *e = (const v2 *)((uintptr_t)p + n);
-    v2 acc = *w++;
-    if ((n & 16) == 0)
-        acc |= *w++;
-    for (; w < e; w += 2)
-        acc |= w[0] | w[1];
+    size_t head = ((n - 16) & 48) + 16; /* 16..64, n - head a multiple of 64 */
+    v2 acc = w[0];
+    if (head >= 32)
+        acc |= w[1];
+    if (head >= 48)
+        acc |= w[2];
+    if (head == 64)
+        acc |= w[3];
+    for (w = (const v2 *)((uintptr_t)p + head); w < e; w += 4)
+        acc |= (w[0] | w[1]) | (w[2] | w[3]);
     return (acc[0] | acc[1]) == 0;
 }
 /* Verifies the poison of [p, p+n) as the poison option says; the first bad
@@ -451,12 +481,12 @@ size_t ward_quarantined_bytes(void) INTERNAL;
 void quarantine_evict(struct tcache *tc) INTERNAL;
 /* A freed chunk (zeroed, in state QUAR) joins the thread's ring; it trades
  * places with a random one of the newer half, so the order of reuse is FIFO
- * with some randomization.  The oldest leave while the ring holds more than
- * quarantine_bytes. */
-static inline void quarantine_push(struct tcache *tc, uintptr_t p, size_t csize)
+ * with some randomization.  quarantine_push then lets the oldest leave
+ * while the ring holds more than quarantine_bytes; quarantine_add leaves
+ * that, and making room in a full ring first, to its caller (the small tier
+ * releases its own chunks inline). */
+static inline void quarantine_add(struct tcache *tc, uintptr_t p, size_t csize)
 {
-    if (unlikely(tc->qlen == Q_SLOTS))
-        quarantine_evict(tc);
     uint32_t mask = Q_SLOTS - 1, tail = (tc->qhead + tc->qlen) & mask;
     tc->qlen++;
     tc->qbytes += csize;
@@ -465,8 +495,39 @@ static inline void quarantine_push(struct tcache *tc, uintptr_t p, size_t csize)
     uint32_t j = (tail - r) & mask;
     tc->q[tail] = tc->q[j];
     tc->q[j] = p;
-    while (tc->qbytes > (size_t)G.opt.quarantine_bytes && tc->qlen)
+}
+static inline bool quarantine_over(const struct tcache *tc)
+{
+    return tc->qbytes > (size_t)G.opt.quarantine_bytes && tc->qlen;
+}
+static inline void quarantine_push(struct tcache *tc, uintptr_t p, size_t csize)
+{
+    if (unlikely(tc->qlen == Q_SLOTS))
         quarantine_evict(tc);
+    quarantine_add(tc, p, csize);
+    while (quarantine_over(tc))
+        quarantine_evict(tc);
+}
+#define Q_AHEAD 8 /* entries fetched ahead of their eviction */
+/* Takes the oldest entry off the ring (the caller uncounts its bytes).  It
+ * was freed long ago (a whole quarantine of frees back): its memory is
+ * fetched a few evictions ahead.  The older half of the ring never moves (a
+ * new entry swaps only with the newer half). */
+static inline uintptr_t quarantine_take(struct tcache *tc)
+{
+    uintptr_t p = tc->q[tc->qhead];
+    tc->qhead = (tc->qhead + 1) & (Q_SLOTS - 1);
+    tc->qlen--;
+    if (tc->qlen > Q_AHEAD) {
+        uintptr_t a = tc->q[(tc->qhead + Q_AHEAD) & (Q_SLOTS - 1)] - HDR;
+        __builtin_prefetch((void *)a, 1);
+        __builtin_prefetch((void *)(a + 64), 0);
+    }
+    return p;
+}
+static inline void quarantine_uncount(struct tcache *tc, size_t size)
+{
+    tc->qbytes = tc->qbytes > size ? tc->qbytes - size : 0;
 }
 void quarantine_drain(struct tcache *tc) INTERNAL;
 void quarantine_check(struct tcache *tc, const char *op) INTERNAL;
@@ -492,7 +553,8 @@ static inline bool in_medium(uintptr_t p) { return p - G.medium_base < G.medium_
 void small_init(void) INTERNAL;
 void *small_alloc(size_t n, unsigned cls, bool zero) INTERNAL;
 void small_free(uintptr_t p, const char *op) INTERNAL;
-void small_release(struct tcache *tc, uintptr_t p) INTERNAL; /* QUAR -> free */
+void small_release(struct tcache *tc, uintptr_t p) INTERNAL; /* quarantine -> cache, still QUAR */
+void small_check_cached(struct tcache *tc, const char *op) INTERNAL;
 void small_check_quarantined(uintptr_t p, const char *op) INTERNAL;
 /* Verifies a live small chunk, returns its request size and class. */
 size_t small_live(uintptr_t p, const char *op) INTERNAL;

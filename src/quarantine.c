@@ -3,24 +3,15 @@
  * trades places with a random one of the newer half, so the order of reuse
  * is FIFO with some randomization: a use after free cannot count on getting
  * its victim back at a known time.  Chunks wait zeroed, in state QUAR; the
- * poison is verified when they leave. */
+ * poison is verified when they leave (medium), or, for small chunks, which
+ * go on to the thread's cache as they are, when the cache hands them out or
+ * gives them back to their slab. */
 #include "internal.h"
 
-#define Q_AHEAD 8 /* entries fetched ahead of their eviction */
-
-/* Releases the oldest entry.  It was freed long ago (a whole quarantine of
- * frees back): its memory is fetched a few evictions ahead.  The older half
- * of the ring never moves (a new entry swaps only with the newer half). */
+/* Releases the oldest entry. */
 void quarantine_evict(struct tcache *tc)
 {
-    uintptr_t p = tc->q[tc->qhead];
-    tc->qhead = (tc->qhead + 1) & (Q_SLOTS - 1);
-    tc->qlen--;
-    if (tc->qlen > Q_AHEAD) {
-        uintptr_t a = tc->q[(tc->qhead + Q_AHEAD) & (Q_SLOTS - 1)] - HDR;
-        __builtin_prefetch((void *)a, 1);
-        __builtin_prefetch((void *)(a + 64), 0);
-    }
+    uintptr_t p = quarantine_take(tc);
     size_t size;
     if (likely(in_small(p))) {
         size = G.slot_size[(p - G.small_base) >> G.class_shift];
@@ -31,13 +22,15 @@ void quarantine_evict(struct tcache *tc)
         size = meta_size(m);
         medium_release(p);
     }
-    tc->qbytes = tc->qbytes > size ? tc->qbytes - size : 0;
+    quarantine_uncount(tc, size);
 }
 
 /* Verifies every chunk still waiting, without releasing any (at exit: a
- * write after free shortly before the end is still caught). */
+ * write after free shortly before the end is still caught), and the small
+ * chunks that left it for the thread's cache (verified only when reused). */
 void quarantine_check(struct tcache *tc, const char *op)
 {
+    small_check_cached(tc, op);
     for (uint32_t i = 0; i < tc->qlen; i++) {
         uintptr_t p = tc->q[(tc->qhead + i) & (Q_SLOTS - 1)];
         if (in_small(p))

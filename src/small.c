@@ -17,15 +17,19 @@ struct slab {
 
 struct sclass {
     /* read on every malloc and free, by every thread: written only at
-     * start-up or, rarely, when a slab is made */
+     * start-up or, rarely, when a slab is made; one cache line */
     uintptr_t base;
-    uint32_t slot, per_slab;
     uint64_t recip;            /* divides by slot without a div instruction */
     size_t used;               /* bytes of slots in the slabs made so far */
     size_t committed;
     uint64_t free_meta;        /* the header fields of a FREE slot */
+    uint64_t quar_meta;        /* ... of a QUAR one (quarantined, or cached since) */
     uint64_t alloc_meta;       /* ... of a live slot, its unused bytes left out */
-    struct slab *slabs;
+    uint32_t slot;
+    bool quarantined;          /* freed chunks go through the quarantine (options) */
+    /* read when slots move between slabs and caches */
+    struct slab *slabs __attribute__((aligned(64)));
+    uint32_t per_slab;
     uint32_t max_slabs;
     /* written under the lock, on its own cache line */
     pthread_mutex_t lock __attribute__((aligned(64)));
@@ -34,7 +38,8 @@ struct sclass {
     uint32_t rel;              /* head of the list of released slabs, index + 1 */
     uint32_t empty;            /* slabs with every slot free, pages not released */
     size_t out;                /* slots out of their slabs */
-} __attribute__((aligned(64)));
+} __attribute__((aligned(256))); /* a power of two: &classes[i] is a shift */
+_Static_assert(sizeof(struct sclass) == 256, "a class is four cache lines");
 
 #define META_NO_UNUSED ((1ull << 40) - 1)
 
@@ -52,6 +57,9 @@ void small_init(void)
             c++;
         G.class_of16[need] = (uint8_t)c;
     }
+    for (unsigned c = 1; c < NCLASSES; c++)
+        if (slot_sizes[c] - slot_sizes[c - 1] > CANARY_MAX || slot_sizes[0] - HDR > CANARY_MAX)
+            ward_die("size classes too far apart for the small canary");
     for (unsigned c = 0; c < NCLASSES; c++) {
         struct sclass *k = &classes[c];
         uint32_t per = SLAB_BYTES / slot_sizes[c];
@@ -63,6 +71,8 @@ void small_init(void)
         k->slot = slot_sizes[c];
         k->recip = UINT64_MAX / k->slot + 1;
         k->free_meta = meta_pack(k->slot, 0, ST_FREE);
+        k->quar_meta = meta_pack(k->slot, 0, ST_QUAR);
+        k->quarantined = G.opt.quarantine_bytes && (long)(k->slot - HDR) <= G.opt.quarantine_max_chunk;
         k->alloc_meta = meta_pack(k->slot, 0, ST_ALLOC);
         k->per_slab = per;
         k->max_slabs = (uint32_t)(G.class_region / ((size_t)per * k->slot));
@@ -73,6 +83,57 @@ void small_init(void)
             ward_die("cannot reserve slab metadata");
         os_name(k->slabs, meta, "ward slab metadata");
     }
+}
+
+/* ---- the canary of a small chunk ---------------------------------------
+ * Every class is at most CANARY_MAX bytes bigger than the one before
+ * (small_init checks), so the slack is shorter than CANARY_MAX and the
+ * canary (internal.h) runs to the body's end, which is 16-byte aligned like
+ * the chunk: it is written and compared 16 bytes at a time, the block shared
+ * with the request's last bytes through a mask.  The bytes are canary_write's
+ * (canary_ok verifies either). */
+typedef uint64_t v2w __attribute__((vector_size(16), may_alias));
+static const unsigned char keep_bytes[32] __attribute__((aligned(16))) = {
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+};
+/* 0xff for the r bytes of a 16-byte block that precede the canary */
+static inline v2w keep_mask(size_t r)
+{
+    v2w m;
+    memcpy(&m, keep_bytes + 16 - r, sizeof m);
+    return m;
+}
+
+static inline void small_canary_write(uintptr_t p, size_t req, size_t body, bool canary)
+{
+    if (!canary || req == body)
+        return;
+    uint64_t pat = canary_pattern(p);
+    v2w vp = {pat, pat};
+    v2w *w = (v2w *)(p + (req & ~(size_t)15)), *e = (v2w *)(p + body);
+    if (req & 15) {
+        v2w keep = keep_mask(req & 15);
+        *w = (*w & keep) | (vp & ~keep);
+        w++;
+    }
+    for (; w < e; w++)
+        *w = vp;
+}
+
+static inline bool small_canary_ok(uintptr_t p, size_t req, size_t body, bool canary)
+{
+    if (!canary || req == body)
+        return true;
+    uint64_t pat = canary_pattern(p);
+    v2w vp = {pat, pat}, diff = {0, 0};
+    const v2w *w = (const v2w *)(p + (req & ~(size_t)15)), *e = (const v2w *)(p + body);
+    if (req & 15) {
+        diff = (*w ^ vp) & ~keep_mask(req & 15);
+        w++;
+    }
+    for (; w < e; w++)
+        diff |= *w ^ vp;
+    return (diff[0] | diff[1]) == 0;
 }
 
 static inline struct sclass *class_of_ptr(uintptr_t p)
@@ -259,9 +320,20 @@ static COLD bool refill(struct tcache *tc, unsigned cls)
     return tc->count[cls] != 0;
 }
 
+static void cached_verify(struct sclass *k, uintptr_t chunk, const char *op);
+
 static COLD void drain(struct tcache *tc, unsigned cls, uint32_t n)
 {
     struct sclass *k = &classes[cls];
+    /* A slot back in its slab is FREE and zero, verified: a chunk that came
+     * from the quarantine was not checked on its way into the cache (its
+     * next malloc checks it), so it is checked here, before its slab can
+     * give its pages back. */
+    for (uint32_t i = 0; i < n; i++) {
+        uintptr_t c = tc->slot[cls][i];
+        cached_verify(k, c, "free");
+        hdr_store(c, k->slot, 0, ST_FREE);
+    }
     pthread_mutex_lock(&k->lock);
     /* the oldest entries go back: the cache stays a stack of recent frees */
     for (uint32_t i = 0; i < n; i++)
@@ -280,17 +352,35 @@ void small_drain_cache(struct tcache *tc)
 
 /* Small slots are always poisoned whole (poison=partial matters only for
  * bigger blocks). */
-static inline bool slot_clean(uintptr_t p, size_t body, uintptr_t *bad)
+static inline bool slot_clean_with(uintptr_t p, size_t body, uintptr_t *bad, bool poison)
 {
-    if (G.opt.poison == POISON_OFF || mem_is_zero16((void *)p, body))
+    if (!poison || mem_is_zero16((void *)p, body))
         return true;
     *bad = p;
     while (!*(unsigned char *)*bad)
         (*bad)++;
     return false;
 }
+static inline bool slot_clean(uintptr_t p, size_t body, uintptr_t *bad)
+{
+    return slot_clean_with(p, body, bad, G.opt.poison != POISON_OFF);
+}
 
-void *small_alloc(size_t n, unsigned cls, bool zero)
+/* The options the fast paths ask about.  With the default checks
+ * (G.std_checks) they are constants: the paths are compiled once for them
+ * (no test of an option left) and once reading the options as they go. */
+struct chk {
+    bool std;
+};
+#define CHK_STD ((struct chk){true})
+static inline struct chk chk_opts(void) { return (struct chk){false}; }
+static inline bool o_sip(struct chk o) { return !o.std && G.opt.checksum == CHECKSUM_SIPHASH; }
+static inline bool o_canary(struct chk o) { return o.std || G.opt.canary; }
+static inline bool o_poison(struct chk o) { return o.std || G.opt.poison != POISON_OFF; }
+static inline bool o_trace(struct chk o) { return !o.std && G.opt.trace; }
+
+static inline __attribute__((always_inline)) void *small_alloc_with(size_t n, unsigned cls, bool zero,
+                                                                     struct chk o)
 {
     struct sclass *k = &classes[cls];
     struct tcache *tc = tcache_get();
@@ -308,27 +398,44 @@ void *small_alloc(size_t n, unsigned cls, bool zero)
     }
     uint64_t m;
     uintptr_t p = chunk + HDR, bad;
-    if (unlikely(!hdr_load(chunk, &m) || m != k->free_meta))
+    /* FREE (from its slab), or QUAR (from the quarantine, through the
+     * cache): both zeroed when freed, verified now, before reuse. */
+    if (unlikely(!hdr_load_with(chunk, &m, o_sip(o)) || (m != k->free_meta && m != k->quar_meta)))
         ward_fatal("corrupted chunk header", "malloc", (void *)p, TIER_SMALL, k->slot,
                    "the header of a free chunk was overwritten (underflow of this chunk, or overflow of the one before)");
-    if (unlikely(!slot_clean(p, k->slot - HDR, &bad)))
+    if (unlikely(!slot_clean_with(p, k->slot - HDR, &bad, o_poison(o))))
         ward_fatal("write after free", "malloc", (void *)p, TIER_SMALL, k->slot,
                    "freed memory was written at offset %zu before it was reused", (size_t)(bad - p));
     size_t unused = k->slot - HDR - n;
     hdr_begin(chunk);
-    if (zero && G.opt.poison == POISON_OFF)
+    if (zero && !o_poison(o))
         memset((void *)p, 0, n);
-    canary_write(p, n, unused);
-    hdr_store(chunk, k->slot, unused, ST_ALLOC);
-    if (unlikely(G.opt.trace))
+    small_canary_write(p, n, k->slot - HDR, o_canary(o));
+    hdr_end_with(chunk, k->alloc_meta | (uint64_t)unused << 40, o_sip(o));
+    if (unlikely(o_trace(o)))
         trace_alloc(chunk);
     return (void *)p;
+}
+
+static __attribute__((noinline)) void *small_alloc_std(size_t n, unsigned cls, bool zero)
+{
+    return small_alloc_with(n, cls, zero, CHK_STD);
+}
+static __attribute__((noinline)) void *small_alloc_opts(size_t n, unsigned cls, bool zero)
+{
+    return small_alloc_with(n, cls, zero, chk_opts());
+}
+void *small_alloc(size_t n, unsigned cls, bool zero)
+{
+    if (likely(G.std_checks))
+        return small_alloc_std(n, cls, zero);
+    return small_alloc_opts(n, cls, zero);
 }
 
 /* Checks that p is a live small chunk: ownership by address, then the header.
  * Returns the header's meta.  This is the full diagnosis, taken when the
  * fast check below fails. */
-static COLD uint64_t verify_live_slow(uintptr_t p, const char *op, struct sclass **kp)
+static COLD uint64_t verify_live_slow(uintptr_t p, const char *op)
 {
     struct sclass *k = class_of_ptr(p);
     uintptr_t rel = p - HDR - k->base;
@@ -365,25 +472,27 @@ static COLD uint64_t verify_live_slow(uintptr_t p, const char *op, struct sclass
     if (unlikely(meta_size(m) != k->slot || meta_unused(m) > k->slot - HDR))
         ward_fatal("corrupted chunk header", op, (void *)p, TIER_SMALL, k->slot,
                    "size field %zu does not match the slot", meta_size(m));
-    *kp = k;
     return m;
 }
 
 /* The same checks, all at once: the slot is in a slab made so far (an
  * offset below the region's start wraps to a huge one), p is a slot's start,
- * the header verifies and says ALLOC, of this slot's size. */
-static inline __attribute__((always_inline)) uint64_t verify_live(uintptr_t p, const char *op,
-                                                                  struct sclass **kp)
+ * the header verifies and says ALLOC, of this slot's size.  The class is
+ * class_of_ptr(p) (nothing escapes by address: no stack canary here). */
+static inline __attribute__((always_inline)) uint64_t verify_live_with(uintptr_t p, const char *op, bool sip)
 {
     struct sclass *k = class_of_ptr(p);
     uintptr_t rel = p - HDR - k->base;
     uint64_t m;
     if (unlikely(rel >= __atomic_load_n(&k->used, __ATOMIC_ACQUIRE) || slot_mod(k, rel) ||
-                 !hdr_load(p - HDR, &m) || (m & META_NO_UNUSED) != k->alloc_meta ||
+                 !hdr_load_with(p - HDR, &m, sip) || (m & META_NO_UNUSED) != k->alloc_meta ||
                  meta_unused(m) > k->slot - HDR))
-        return verify_live_slow(p, op, kp);
-    *kp = k;
+        return verify_live_slow(p, op);
     return m;
+}
+static inline __attribute__((always_inline)) uint64_t verify_live(uintptr_t p, const char *op)
+{
+    return verify_live_with(p, op, G.opt.checksum == CHECKSUM_SIPHASH);
 }
 
 /* The next slot's header, when it did not verify at once: it may be
@@ -420,11 +529,11 @@ static COLD _Noreturn void canary_failed(uintptr_t p, const char *op, struct scl
                "canary after the %zu requested bytes was overwritten", req);
 }
 
-static inline __attribute__((always_inline)) void check_overflow(uintptr_t p, const char *op,
-                                                                 struct sclass *k, uint64_t m)
+static inline __attribute__((always_inline)) void check_overflow_with(uintptr_t p, const char *op,
+                                                                      struct sclass *k, uint64_t m, struct chk o)
 {
     size_t unused = meta_unused(m), req = k->slot - HDR - unused;
-    if (unlikely(!canary_ok(p, req, unused)))
+    if (unlikely(!small_canary_ok(p, req, k->slot - HDR, o_canary(o))))
         canary_failed(p, op, k, req);
     /* The next slot's header: an overflow past the slack lands there.  Slots
      * past the last slab but in committed memory have never been used: their
@@ -437,7 +546,7 @@ static inline __attribute__((always_inline)) void check_overflow(uintptr_t p, co
         const struct hdr *h = (const struct hdr *)next;
         uint64_t c = __atomic_load_n(&h->check, __ATOMIC_ACQUIRE);
         uint64_t nm = __atomic_load_n(&h->meta, __ATOMIC_RELAXED);
-        if (unlikely(c != hdr_check_of(next, nm)))
+        if (unlikely(c != hdr_check_with(next, nm, o_sip(o))))
             next_header_slow(p, op, k, req);
     }
 }
@@ -445,8 +554,8 @@ static inline __attribute__((always_inline)) void check_overflow(uintptr_t p, co
 /* The request size of a live chunk (ownership and header verified). */
 size_t small_live(uintptr_t p, const char *op)
 {
-    struct sclass *k;
-    uint64_t m = verify_live(p, op, &k);
+    struct sclass *k = class_of_ptr(p);
+    uint64_t m = verify_live(p, op);
     return k->slot - HDR - meta_unused(m);
 }
 
@@ -464,25 +573,60 @@ static inline void to_cache(struct tcache *tc, struct sclass *k, uintptr_t chunk
     }
 }
 
-void small_free(uintptr_t p, const char *op)
+/* The quarantine's oldest entry leaves: a small chunk straight to this
+ * thread's cache (small_release, inline). */
+static inline void evict_oldest(struct tcache *tc)
 {
-    struct sclass *k;
-    uint64_t m = verify_live(p, op, &k);
-    check_overflow(p, op, k, m);
-    uintptr_t chunk = p - HDR;
-    if (unlikely(G.opt.trace))
-        trace_free(chunk);
-    hdr_begin(chunk);
-    if (G.opt.poison != POISON_OFF)
-        memset((void *)p, 0, k->slot - HDR);
-    struct tcache *tc = tcache_get();
-    if (tc && G.opt.quarantine_bytes && (long)(k->slot - HDR) <= G.opt.quarantine_max_chunk) {
-        hdr_store(chunk, k->slot, 0, ST_QUAR);
-        quarantine_push(tc, p, k->slot);
+    uintptr_t q = tc->q[tc->qhead];
+    if (unlikely(!in_small(q))) {
+        quarantine_evict(tc);
         return;
     }
-    hdr_store(chunk, k->slot, 0, ST_FREE);
+    struct sclass *kq = class_of_ptr(q);
+    quarantine_take(tc);
+    quarantine_uncount(tc, kq->slot);
+    to_cache(tc, kq, q - HDR);
+}
+
+static inline __attribute__((always_inline)) void small_free_with(uintptr_t p, const char *op, struct chk o)
+{
+    struct sclass *k = class_of_ptr(p);
+    uint64_t m = verify_live_with(p, op, o_sip(o));
+    check_overflow_with(p, op, k, m, o);
+    uintptr_t chunk = p - HDR;
+    if (unlikely(o_trace(o)))
+        trace_free(chunk);
+    hdr_begin(chunk);
+    if (o_poison(o))
+        memset((void *)p, 0, k->slot - HDR);
+    struct tcache *tc = tcache_get();
+    if (tc && k->quarantined) {
+        hdr_end_with(chunk, k->quar_meta, o_sip(o));
+        if (tc->qlen == Q_SLOTS)
+            evict_oldest(tc);
+        quarantine_add(tc, p, k->slot);
+        while (quarantine_over(tc))
+            evict_oldest(tc);
+        return;
+    }
+    hdr_end_with(chunk, k->free_meta, o_sip(o));
     to_cache(tc, k, chunk);
+}
+
+static __attribute__((noinline)) void small_free_std(uintptr_t p, const char *op)
+{
+    small_free_with(p, op, CHK_STD);
+}
+static __attribute__((noinline)) void small_free_opts(uintptr_t p, const char *op)
+{
+    small_free_with(p, op, chk_opts());
+}
+void small_free(uintptr_t p, const char *op)
+{
+    if (likely(G.std_checks))
+        small_free_std(p, op);
+    else
+        small_free_opts(p, op);
 }
 
 /* A quarantined chunk is still as free left it: header and poison. */
@@ -499,30 +643,68 @@ void small_check_quarantined(uintptr_t p, const char *op)
                    "freed memory was written at offset %zu while in quarantine", (size_t)(bad - p));
 }
 
+/* A chunk leaving the quarantine joins the thread's cache as it is (QUAR,
+ * zero): its header and poison are verified once, when it is handed out
+ * again (small_alloc) or goes back to its slab (drain), or at exit
+ * (small_check_cached); nothing can reuse it before one of those. */
 void small_release(struct tcache *tc, uintptr_t p)
 {
-    struct sclass *k = class_of_ptr(p);
-    small_check_quarantined(p, "free");
-    hdr_store(p - HDR, k->slot, 0, ST_FREE);
-    to_cache(tc, k, p - HDR);
+    to_cache(tc, class_of_ptr(p), p - HDR);
+}
+
+/* A cached chunk: FREE or QUAR, all zero. */
+static void cached_verify(struct sclass *k, uintptr_t chunk, const char *op)
+{
+    uintptr_t p = chunk + HDR, bad;
+    uint64_t m;
+    if (unlikely(!hdr_load(chunk, &m) || (m != k->free_meta && m != k->quar_meta)))
+        ward_fatal("corrupted chunk header", op, (void *)p, TIER_SMALL, k->slot,
+                   "the header of a free chunk was overwritten (underflow of this chunk, or overflow of the one before)");
+    if (unlikely(!slot_clean(p, k->slot - HDR, &bad)))
+        ward_fatal("write after free", op, (void *)p, TIER_SMALL, k->slot,
+                   "freed memory was written at offset %zu after it was freed", (size_t)(bad - p));
+}
+
+/* Every chunk in the thread's cache (at exit: those that left the
+ * quarantine since are still checked). */
+void small_check_cached(struct tcache *tc, const char *op)
+{
+    for (unsigned c = 0; c < NCLASSES; c++)
+        for (uint32_t i = 0; i < tc->count[c]; i++)
+            cached_verify(&classes[c], tc->slot[c][i], op);
 }
 
 /* realloc's first step: verifies the chunk (as free would), sets *old to
  * its request size, and resizes it in place when the new size stays in
  * its class; NULL when it must move. */
-void *small_realloc(uintptr_t p, size_t n, size_t *old)
+static inline __attribute__((always_inline)) void *small_realloc_with(uintptr_t p, size_t n, size_t *old,
+                                                                       struct chk o)
 {
-    struct sclass *k;
-    uint64_t m = verify_live(p, "realloc", &k);
-    check_overflow(p, "realloc", k, m);
+    struct sclass *k = class_of_ptr(p);
+    uint64_t m = verify_live_with(p, "realloc", o_sip(o));
+    check_overflow_with(p, "realloc", k, m, o);
     *old = k->slot - HDR - meta_unused(m);
     if (n > SMALL_MAX || &classes[small_class(n)] != k)
         return NULL;
     size_t unused = k->slot - HDR - n;
     hdr_begin(p - HDR);
-    canary_write(p, n, unused);
-    hdr_store(p - HDR, k->slot, unused, ST_ALLOC);
+    small_canary_write(p, n, k->slot - HDR, o_canary(o));
+    hdr_end_with(p - HDR, k->alloc_meta | (uint64_t)unused << 40, o_sip(o));
     return (void *)p;
+}
+static __attribute__((noinline)) void *small_realloc_std(uintptr_t p, size_t n, size_t *old)
+{
+    return small_realloc_with(p, n, old, CHK_STD);
+}
+static __attribute__((noinline)) void *small_realloc_opts(uintptr_t p, size_t n, size_t *old)
+{
+    return small_realloc_with(p, n, old, chk_opts());
+}
+void *small_realloc(uintptr_t p, size_t n, size_t *old)
+{
+    if (likely(G.std_checks))
+        return small_realloc_std(p, n, old);
+    return small_realloc_opts(p, n, old);
 }
 
 size_t small_trim(void)

@@ -216,6 +216,34 @@ static void write_after_free_exit(size_t n)
     xfree(p);
     hide(p)[n / 3] = 'X';
 }
+static void write_after_free_exit_cached(size_t n)
+{
+    /* the bug while the chunk is in quarantine; frees of another size then
+     * push it out into the thread's cache, where it waits unverified until
+     * it is reused: the exit check still finds it */
+    char *p = xmalloc(n);
+    xfree(p);
+    hide(p)[n / 3] = 'X';
+    for (int i = 0; i < 10000; i++)
+        xfree(xmalloc(200));
+}
+static void write_after_free_drained(size_t n)
+{
+    /* the same chunk, but its class's cache then overflows: the chunk goes
+     * back to its slab (whose pages could go back to the OS), verified first */
+    char *keep[64];
+    for (int i = 0; i < 64; i++)
+        keep[i] = xmalloc(n);
+    char *p = xmalloc(n);
+    xfree(p);
+    hide(p)[n / 3] = 'X';
+    for (int i = 0; i < 10000; i++)
+        xfree(xmalloc(200));
+    for (int i = 0; i < 64; i++)
+        xfree(keep[i]);
+    for (int i = 0; i < 10000; i++)
+        xfree(xmalloc(200));
+}
 static void overflow_no_free(size_t n) { char *p = xmalloc(n); memset(hide(p), 'A', n + 1); }
 static void write_after_free_check(size_t n)
 {
@@ -403,6 +431,9 @@ struct tcase {
     X(uaf_large, large_uaf(), "ward: write after free: access(", ABORT)                             \
     X(waf_exit_small, write_after_free_exit(SMALL), "ward: write after free: exit", ABORT)         \
     X(waf_exit_medium, write_after_free_exit(MEDIUM), "ward: write after free: exit", ABORT)       \
+    X(waf_exit_cached_small, write_after_free_exit_cached(SMALL), "ward: write after free: exit",   \
+      ABORT)                                                                                       \
+    X(waf_drained_small, write_after_free_drained(SMALL), "ward: write after free: free(", ABORT)   \
     X(link_small, link_poison(SMALL), "ward: write after free:", ABORT)                            \
     X(link_medium, link_poison(MEDIUM), "ward: write after free:|ward: corrupted free-list link:", \
       ABORT)                                                                                       \
