@@ -34,26 +34,6 @@ int hdr_load_shared(uintptr_t chunk, uint64_t *meta, int max_tries)
     }
 }
 
-/* The canary's bytes are the pattern laid out at 8-byte positions from the
- * user pointer: byte k (k >= req) is byte (k & 7) of the pattern.  These
- * byte-wise forms serve only an unaligned end (internal.h has the usual
- * word-wise path). */
-void canary_write_bytes(uintptr_t user, size_t req, size_t end, uint64_t pat)
-{
-    unsigned char *b = (unsigned char *)user;
-    for (size_t k = req; k < end; k++)
-        b[k] = (unsigned char)(pat >> (8 * ((user + k) & 7)));
-}
-
-bool canary_ok_bytes(uintptr_t user, size_t req, size_t end, uint64_t pat)
-{
-    const unsigned char *b = (const unsigned char *)user;
-    unsigned diff = 0;
-    for (size_t k = req; k < end; k++)
-        diff |= b[k] ^ (unsigned char)(pat >> (8 * ((user + k) & 7)));
-    return diff == 0;
-}
-
 /* Freed memory must be all zero: OR it together 16 bytes at a time (no
  * early exit: a non-zero byte is the rare case, the report path finds it). */
 bool mem_is_zero(const void *p, size_t n)

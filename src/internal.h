@@ -342,28 +342,22 @@ static inline uint64_t canary_pattern(uintptr_t user)
     return wmix(user ^ G.ck0, G.hk2) | 0x8080808080808080ull;
 }
 /* The canary runs from the request's end to the next 8-byte boundary at
- * least CANARY_MAX bytes on (or to the chunk's end, when sooner): both ends
- * of the slack are 8-byte aligned in every tier, so it is written and
- * compared a word at a time, the word shared with the request's last bytes
- * through a mask. */
+ * least CANARY_MAX bytes on (or to the chunk's end, when sooner): the user
+ * pointer is 16-byte aligned and the chunk's end too in every tier (a small
+ * slot, a medium chunk, a large block's page end, a large block's 16-byte
+ * front canary), so it is written and compared a word at a time, the word
+ * shared with the request's last bytes through a mask. */
 static inline size_t canary_end(size_t req, size_t unused)
 {
     size_t e = (req + CANARY_MAX + 7) & ~(size_t)7;
     return req + unused < e ? req + unused : e;
 }
-void canary_write_bytes(uintptr_t user, size_t req, size_t end, uint64_t pat) INTERNAL;
-bool canary_ok_bytes(uintptr_t user, size_t req, size_t end, uint64_t pat) INTERNAL;
-
 static inline void canary_write(uintptr_t user, size_t req, size_t unused)
 {
     if (!G.opt.canary || unused == 0)
         return;
     uint64_t pat = canary_pattern(user);
     size_t k = req & ~(size_t)7, end = canary_end(req, unused);
-    if (unlikely((end | user) & 7)) {
-        canary_write_bytes(user, req, end, pat);
-        return;
-    }
     uint64_t *w = (uint64_t *)(user + k);
     if (req & 7) { /* the request's last bytes share this word: keep them */
         uint64_t keep = ~(~0ull << (8 * (req & 7)));
@@ -380,8 +374,6 @@ static inline bool canary_ok(uintptr_t user, size_t req, size_t unused)
         return true;
     uint64_t pat = canary_pattern(user), diff = 0;
     size_t k = req & ~(size_t)7, end = canary_end(req, unused);
-    if (unlikely((end | user) & 7))
-        return canary_ok_bytes(user, req, end, pat);
     const uint64_t *w = (const uint64_t *)(user + k);
     if (req & 7) {
         diff = (*w ^ pat) & (~0ull << (8 * (req & 7)));
