@@ -186,6 +186,21 @@ static void partial_remove(struct sclass *k, uint32_t si)
     s->in_partial = 0;
 }
 
+/* The first header of slab si while the slot before it (the last of slab
+ * si - 1) is out: kept non-blank (primed FREE when never used), so that
+ * an overflow of zero bytes across the slab boundary shows as one inside a
+ * slab does.  slab_take primes it when it hands that slot out and the
+ * memory is committed; this primes it again where the memory turns zero
+ * under a live chunk: committed by slab_new, given back by slab_release.
+ * Lock held. */
+static void prime_first(struct sclass *k, uint32_t si)
+{
+    uintptr_t first = k->base + (size_t)si * k->per_slab * k->slot;
+    if (si > 0 && first + HDR <= k->base + k->committed && slot_out(k, (size_t)si * k->per_slab - 1) &&
+        hdr_blank(first))
+        hdr_store(first, k->slot, 0, ST_FREE);
+}
+
 /* Gives an empty slab's whole pages back to the OS (its headers then read
  * as zero) and moves it to the released list; lock held. */
 static size_t slab_release(struct sclass *k, uint32_t si)
@@ -203,6 +218,7 @@ static size_t slab_release(struct sclass *k, uint32_t si)
     if (hi <= lo)
         return 0;
     os_release((void *)lo, hi - lo);
+    prime_first(k, si);
     return hi - lo;
 }
 
@@ -221,6 +237,7 @@ static bool slab_new(struct sclass *k)
         __atomic_store_n(&k->committed, want, __ATOMIC_RELEASE);
     }
     uint32_t i = k->nslabs;
+    prime_first(k, i);
     struct slab *s = &k->slabs[i];
     memset(s, 0, sizeof *s);
     for (uint32_t b = k->per_slab; b < SLAB_WORDS * 64; b++)
@@ -514,11 +531,19 @@ static COLD void next_header_slow(uintptr_t p, const char *op, struct sclass *k,
         if (ok < 0 && !out)
             ok = 0;
     }
-    /* An all-zero header is a never-used slot's only past the end of this
-     * slab: handing this chunk out gave a never-used neighbour in its own
-     * slab a real header, and nothing zeroes it while this chunk lives. */
+    /* An all-zero header is never a never-used slot's while this chunk is
+     * out: handing this chunk out gave a never-used neighbour a real header,
+     * and nothing zeroes it while this chunk lives, in its own slab; past
+     * the slab's end, prime_first puts it back where the memory turns zero
+     * (under the lock: look again holding it). */
     bool same_slab = (idx + 1) / k->per_slab == idx / k->per_slab;
-    if (ok == 0 && (!hdr_blank(p - HDR + k->slot) || out || same_slab))
+    if (ok == 0 && hdr_blank(p - HDR + k->slot) && !out && !same_slab) {
+        pthread_mutex_lock(&k->lock);
+        out = in_slabs && slot_out(k, idx + 1);
+        ok = hdr_load_shared(p - HDR + k->slot, &nm, 0);
+        pthread_mutex_unlock(&k->lock);
+    }
+    if (ok == 0)
         ward_fatal("heap buffer overflow", op, (void *)p, TIER_SMALL, k->slot,
                    "the header of the next chunk was overwritten (write past the %zu requested bytes)", req);
 }
