@@ -43,34 +43,8 @@ static uint64_t untouch(unsigned char *p, size_t n, uint64_t tag)
 
 static void *worker(void *arg)
 {
-    struct step_worker *w = arg;
-    unsigned char **blk = xmalloc(LIVE * sizeof *blk);
-    size_t *len = xmalloc(LIVE * sizeof *len);
-    uint64_t *tag = xmalloc(LIVE * sizeof *tag), next = (uint64_t)w->id << 40;
-    rng_t r;
-    rng_seed(&r, 700 + (uint64_t)w->id);
-    for (int i = 0; i < LIVE; i++) {
-        len[i] = churn_size(&r);
-        tag[i] = next++;
-        blk[i] = xmalloc(len[i]);
-        touch(blk[i], len[i], tag[i]);
-    }
-    for (long s = 0; s < w->steps; s++) {
-        int i = (int)(rng_next(&r) % LIVE);
-        w->sum += untouch(blk[i], len[i], tag[i]);
-        free(blk[i]);
-        len[i] = churn_size(&r);
-        tag[i] = next++;
-        blk[i] = xmalloc(len[i]);
-        touch(blk[i], len[i], tag[i]);
-    }
-    for (int i = 0; i < LIVE; i++) {
-        w->sum += untouch(blk[i], len[i], tag[i]);
-        free(blk[i]);
-    }
-    free(blk);
-    free(len);
-    free(tag);
+    static const struct replace_ops ops = {700, LIVE, churn_size, touch, untouch};
+    replace_blocks(arg, &ops);
     return NULL;
 }
 

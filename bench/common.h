@@ -192,6 +192,46 @@ static inline int step_workers_main(int argc, char **argv, const char *name, lon
     return 0;
 }
 
+/* The body of churn and large: `live` blocks from size(); each of the
+ * worker's steps verifies and frees a random one and puts a new one of
+ * size() in its place; at the end every block is verified and freed.
+ * touch() stamps a block, untouch() verifies it and returns its mix. */
+struct replace_ops {
+    uint64_t seed;
+    int live;
+    size_t (*size)(rng_t *r);
+    void (*touch)(unsigned char *p, size_t n, uint64_t tag);
+    uint64_t (*untouch)(unsigned char *p, size_t n, uint64_t tag);
+};
+
+static inline void replace_blocks(struct step_worker *w, const struct replace_ops *o)
+{
+    unsigned char **blk = xmalloc((size_t)o->live * sizeof *blk);
+    size_t *len = xmalloc((size_t)o->live * sizeof *len);
+    uint64_t *tag = xmalloc((size_t)o->live * sizeof *tag), next = (uint64_t)w->id << 40;
+    rng_t r;
+    rng_seed(&r, o->seed + (uint64_t)w->id);
+    for (long s = 0; s < o->live + w->steps; s++) {
+        int i = (int)s; /* the first `live` steps fill the array in order */
+        if (s >= o->live) {
+            i = (int)(rng_next(&r) % (uint64_t)o->live);
+            w->sum += o->untouch(blk[i], len[i], tag[i]);
+            free(blk[i]);
+        }
+        len[i] = o->size(&r);
+        tag[i] = next++;
+        blk[i] = xmalloc(len[i]);
+        o->touch(blk[i], len[i], tag[i]);
+    }
+    for (int i = 0; i < o->live; i++) {
+        w->sum += o->untouch(blk[i], len[i], tag[i]);
+        free(blk[i]);
+    }
+    free(blk);
+    free(len);
+    free(tag);
+}
+
 /* Order-independent mix of one verified block, for sums over blocks that
  * threads free in an order that depends on scheduling. */
 static inline uint64_t mix_block(const unsigned char *p, size_t n, uint64_t tag)

@@ -29,33 +29,12 @@ static uint64_t untouch(unsigned char *p, size_t n, uint64_t tag)
     return mix_block(p, n, tag);
 }
 
+static size_t large_size(rng_t *r) { return rng_logrange(r, (512 << 10) + 1, 16 << 20); }
+
 static void *worker(void *arg)
 {
-    struct step_worker *w = arg;
-    unsigned char *blk[LIVE];
-    size_t len[LIVE];
-    uint64_t tag[LIVE], next = (uint64_t)w->id << 40;
-    rng_t r;
-    rng_seed(&r, 800 + (uint64_t)w->id);
-    for (int i = 0; i < LIVE; i++) {
-        len[i] = rng_logrange(&r, (512 << 10) + 1, 16 << 20);
-        tag[i] = next++;
-        blk[i] = xmalloc(len[i]);
-        touch(blk[i], len[i], tag[i]);
-    }
-    for (long s = 0; s < w->steps; s++) {
-        int i = (int)(rng_next(&r) % LIVE);
-        w->sum += untouch(blk[i], len[i], tag[i]);
-        free(blk[i]);
-        len[i] = rng_logrange(&r, (512 << 10) + 1, 16 << 20);
-        tag[i] = next++;
-        blk[i] = xmalloc(len[i]);
-        touch(blk[i], len[i], tag[i]);
-    }
-    for (int i = 0; i < LIVE; i++) {
-        w->sum += untouch(blk[i], len[i], tag[i]);
-        free(blk[i]);
-    }
+    static const struct replace_ops ops = {800, LIVE, large_size, touch, untouch};
+    replace_blocks(arg, &ops);
     return NULL;
 }
 

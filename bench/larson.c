@@ -56,6 +56,17 @@ static void round_on(struct arr *a)
     a->rounds_left--;
 }
 
+/* Appends an array to the run queue (qlock held, or one thread only). */
+static void enqueue(struct arr *a)
+{
+    a->next = NULL;
+    if (qtail)
+        qtail->next = a;
+    else
+        qhead = a;
+    qtail = a;
+}
+
 static void *worker(void *unused)
 {
     (void)unused;
@@ -73,12 +84,7 @@ static void *worker(void *unused)
         round_on(a);
         if (a->rounds_left > 0) {
             pthread_mutex_lock(&qlock);
-            a->next = NULL;
-            if (qtail)
-                qtail->next = a;
-            else
-                qhead = a;
-            qtail = a;
+            enqueue(a);
             pthread_mutex_unlock(&qlock);
         }
     }
@@ -103,12 +109,7 @@ int main(int argc, char **argv)
         if (a->rounds_left == 0)
             a->rounds_left = 1;
         all[k] = a;
-        a->next = NULL;
-        if (qtail)
-            qtail->next = a;
-        else
-            qhead = a;
-        qtail = a;
+        enqueue(a);
     }
     run_threads(args.threads, worker, NULL, 0);
 
