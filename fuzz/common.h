@@ -241,8 +241,12 @@ static void fuzz_on_fault(int sig, siginfo_t *si, void *uc)
     finding("fault at %p (signal %d, code %d): not a bad write of the harness's", (void *)a, sig, si->si_code);
 }
 
-static void fuzz_faults_install(int (*expected)(uintptr_t))
+/* The harness's once-per-process set-up: ward's report callback, and the
+ * fault handler above.  Returns 1 if ward reports faults on its memory
+ * (fault_handler=1). */
+static int fuzz_start(void (*on_report)(const struct ward_report *, void *), int (*expected)(uintptr_t))
 {
+    ward_set_report_callback(on_report, NULL);
     static stack_t alt;
     if (!alt.ss_sp) { /* a fault from an overflowing stack still gets here */
         alt.ss_size = 1 << 16;
@@ -250,7 +254,7 @@ static void fuzz_faults_install(int (*expected)(uintptr_t))
         sigaltstack(&alt, NULL);
     }
     fuzz_fault_expected = expected;
-    (void)ward_testing_fault_handler(); /* ward has started: its own handler is in, ours goes over it */
+    int ward_reports_faults = ward_testing_fault_handler(); /* ward has started: ours goes over its handler */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = fuzz_on_fault;
@@ -258,6 +262,7 @@ static void fuzz_faults_install(int (*expected)(uintptr_t))
     sigemptyset(&sa.sa_mask);
     sigaction(SIGSEGV, &sa, NULL);
     sigaction(SIGBUS, &sa, NULL);
+    return ward_reports_faults;
 }
 
 /* ---- findings ------------------------------------------------------------- */

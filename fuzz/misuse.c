@@ -577,9 +577,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static int once;
     if (!once) {
         once = 1;
-        ward_set_report_callback(on_report, NULL);
-        ward_faults = ward_testing_fault_handler();
-        fuzz_faults_install(fault_expected);
+        ward_faults = fuzz_start(on_report, fault_expected);
         const char *k = getenv("WARD_FUZZ_SKIP_KNOWN");
         skip_known = k && *k == '1';
         const char *o = getenv("WARD_OPTIONS");

@@ -234,8 +234,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static int once;
     if (!once) {
         once = 1;
-        ward_set_report_callback(on_report, NULL);
-        fuzz_faults_install(NULL);
+        fuzz_start(on_report, NULL);
         pthread_key_create(&late_key, late_free);
     }
     ward_testing_reset();

@@ -14,7 +14,8 @@ extern "C" {
  * invalid afterwards.  Call it with no other thread inside ward (threads
  * that used ward must have exited or be idle: their caches are emptied).
  * The calling thread's random generator restarts from a fixed seed, so the
- * same sequence of calls after a reset lays out the heap the same way. */
+ * same sequence of calls after a reset lays out the heap the same way, and
+ * failure injection (below) is disarmed. */
 void ward_testing_reset(void);
 
 /* Failure injection: after `skip` more calls that the kernel may refuse

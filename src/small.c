@@ -186,19 +186,23 @@ static void partial_remove(struct sclass *k, uint32_t si)
     s->in_partial = 0;
 }
 
+/* A never-used slot's all-zero header, in committed memory, gets a real
+ * FREE one: an overflow of zero bytes from the slot before it (a C
+ * string's NUL) then shows.  Lock held. */
+static void prime(struct sclass *k, uintptr_t chunk)
+{
+    if (chunk + HDR <= k->base + k->committed && hdr_blank(chunk))
+        hdr_store(chunk, k->slot, 0, ST_FREE);
+}
+
 /* The first header of slab si while the slot before it (the last of slab
- * si - 1) is out: kept non-blank (primed FREE when never used), so that
- * an overflow of zero bytes across the slab boundary shows as one inside a
- * slab does.  slab_take primes it when it hands that slot out and the
- * memory is committed; this primes it again where the memory turns zero
- * under a live chunk: committed by slab_new, given back by slab_release.
- * Lock held. */
+ * si - 1) is out: slab_take primes it when it hands that slot out; this
+ * primes it again where its memory turns zero under that live chunk:
+ * committed by slab_new, given back by slab_release.  Lock held. */
 static void prime_first(struct sclass *k, uint32_t si)
 {
-    uintptr_t first = k->base + (size_t)si * k->per_slab * k->slot;
-    if (si > 0 && first + HDR <= k->base + k->committed && slot_out(k, (size_t)si * k->per_slab - 1) &&
-        hdr_blank(first))
-        hdr_store(first, k->slot, 0, ST_FREE);
+    if (si > 0 && slot_out(k, (size_t)si * k->per_slab - 1))
+        prime(k, k->base + (size_t)si * k->per_slab * k->slot);
 }
 
 /* Gives an empty slab's whole pages back to the OS (its headers then read
@@ -288,9 +292,7 @@ static uintptr_t slab_take(struct sclass *k, uint64_t r)
         /* A never-used neighbour has an all-zero header, which an overflow
          * of zero bytes (a C string's NUL) would leave unchanged: give it a
          * real one, so that overflow shows. */
-        uintptr_t next = chunk + k->slot;
-        if (next + HDR <= k->base + k->committed && hdr_blank(next))
-            hdr_store(next, k->slot, 0, ST_FREE);
+        prime(k, chunk + k->slot);
         if (s->nfree == 0)
             partial_remove(k, si);
         return chunk;

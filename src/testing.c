@@ -18,6 +18,7 @@
 __attribute__((visibility("default"))) void ward_testing_reset(void)
 {
     ward_ensure_init();
+    ward_testing_fail_os(0, 0); /* a new input starts with no refusal armed */
     ward_recover = NULL;
     ward_held = NULL;
     trace_reinit_lock();
