@@ -4,10 +4,8 @@
  * returns must be ward's: malloc_usable_size is exactly the request (glibc
  * rounds up), the block shows in ward_get_stats, and a double free through
  * __libc_free (in a child) gives ward's report. */
-#include "test_util.h"
+#include "child_util.h"
 
-#include <signal.h>
-#include <sys/wait.h>
 
 typedef void *(*malloc_fn)(size_t);
 typedef void (*free_fn)(void *);
@@ -126,29 +124,12 @@ int main(int argc, char **argv)
     check_heap_at("after freeing them");
 
     /* a double free through __libc_free is ward's report */
-    int pfd[2];
-    if (pipe(pfd))
-        fail("pipe");
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(pfd[1], 2);
-        close(pfd[0]);
-        execl("/proc/self/exe", argv[0], "double-free", (char *)NULL);
-        _exit(127);
-    }
-    close(pfd[1]);
-    char out[4096];
-    size_t len = 0;
-    ssize_t r;
-    while ((r = read(pfd[0], out + len, sizeof out - 1 - len)) > 0)
-        len += (size_t)r;
-    out[len] = 0;
-    int st;
-    waitpid(pid, &st, 0);
-    if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGABRT)
-        fail("double free through __libc_free: child status 0x%x, want SIGABRT; stderr: %s", st, out);
-    if (strncmp(out, "ward: double free: free(", 24) != 0)
-        fail("double free through __libc_free: report '%.200s'", out);
+    struct child_result res;
+    run_case("double-free", getenv("WARD_OPTIONS"), 60, &res);
+    if (!aborted(&res))
+        fail("double free through __libc_free: child status 0x%x, want SIGABRT; stderr: %s", res.status, res.err);
+    if (strncmp(res.err, "ward: double free: free(", 24) != 0)
+        fail("double free through __libc_free: report '%.200s'", res.err);
     note("11 aliases resolve to ward and return ward's blocks; __libc_free double free reported");
     return 0;
 }
