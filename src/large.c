@@ -201,7 +201,7 @@ void *large_alloc(size_t n, size_t align, bool zero)
     if (map) {
         data = total - 2 * page;
     } else {
-        map = (uintptr_t)os_reserve(total);
+        map = (uintptr_t)os_reserve_block(total);
         if (!map)
             return NULL;
         if (!os_commit((void *)(map + page), data)) {
