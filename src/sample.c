@@ -64,6 +64,27 @@ static uint64_t rnd(void)
     return sample_rng;
 }
 
+/* A sampled block's stack, by unw_step rather than unw_backtrace: the
+ * latter keeps a cache per thread, a 256 KiB mapping filled at once, so every
+ * thread that drew a sampled allocation paid that much resident memory (and
+ * a short-lived thread its mapping and unmapping).  The first frame kept is
+ * the caller's, as unw_backtrace gives. */
+static __attribute__((noinline)) int capture(uintptr_t *pcs, int cap)
+{
+    unw_context_t uc;
+    unw_cursor_t c;
+    int n = 0;
+    if (unw_getcontext(&uc) != 0 || unw_init_local(&c, &uc) != 0)
+        return 0;
+    while (n < cap && unw_step(&c) > 0) {
+        unw_word_t ip;
+        if (unw_get_reg(&c, UNW_REG_IP, &ip) != 0 || !ip)
+            break;
+        pcs[n++] = (uintptr_t)ip;
+    }
+    return n;
+}
+
 static inline uintptr_t data_page(uint32_t i) { return G.pool_lo + (2 * (uintptr_t)i + 1) * G.page; }
 
 static void handler(int sig, siginfo_t *si, void *uc);
@@ -177,7 +198,7 @@ void *sample_alloc(size_t n)
     s->alloc_tid = os_tid();
     s->free_tid = 0;
     s->nfree = 0;
-    int k = unw_backtrace((void **)s->alloc_pc, SFRAMES);
+    int k = capture(s->alloc_pc, SFRAMES);
     s->nalloc = (uint8_t)(k > 0 ? k : 0);
     /* fresh pages are zero: calloc needs nothing more */
     slack_fill(slack_start(s), s->ptr);
@@ -237,7 +258,7 @@ void sample_free(uintptr_t p, const char *op)
     os_decommit((void *)(p & ~(G.page - 1)), G.page); /* faults from now on */
     s->state = S_FREED;
     s->free_tid = os_tid();
-    int k = unw_backtrace((void **)s->free_pc, SFRAMES);
+    int k = capture(s->free_pc, SFRAMES);
     s->nfree = (uint8_t)(k > 0 ? k : 0);
     S.fifo[(S.head + S.len) % S.cap] = (uint32_t)(s - S.slots);
     S.len++;
