@@ -27,7 +27,7 @@
 #define NCLASSES 32                    /* small size classes */
 #define SMALL_MAX 1024u                /* largest request served by slabs */
 #define SMALL_SLOT_MAX (SMALL_MAX + HDR)
-#define SLAB_BYTES (64u * 1024)        /* a slab is about this many bytes of slots */
+#define SLAB_BYTES (16u * 1024)        /* a slab is about this many bytes of slots */
 #define SLAB_MAX_SLOTS 2048u
 #define SLAB_KEEP 4u                   /* empty slabs a class keeps resident */
 #define SLAB_WORDS (SLAB_MAX_SLOTS / 64)
