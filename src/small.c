@@ -244,8 +244,12 @@ static bool slab_new(struct sclass *k)
     prime_first(k, i);
     struct slab *s = &k->slabs[i];
     memset(s, 0, sizeof *s);
-    for (uint32_t b = k->per_slab; b < SLAB_WORDS * 64; b++)
-        s->bits[b / 64] |= 1ull << (b % 64);
+    /* the bits past the slab's last slot read as taken */
+    uint32_t full = k->per_slab / 64;
+    if (k->per_slab % 64)
+        s->bits[full++] = ~0ull << (k->per_slab % 64);
+    for (uint32_t w = full; w < SLAB_WORDS; w++)
+        s->bits[w] = ~0ull;
     s->nfree = k->per_slab;
     partial_push(k, i);
     __atomic_store_n(&k->nslabs, i + 1, __ATOMIC_RELEASE);
