@@ -42,6 +42,7 @@
 #define Q_SLOTS 4096                   /* per-thread quarantine ring capacity */
 #define LARGE_RING 65536               /* recently freed large chunks remembered */
 #define LCACHE_SLOTS 64                /* freed large mappings cached for reuse */
+#define LCACHE_FLOOR (4u << 20)        /* the large cache may always hold this much */
 #define CANARY_MAX 64u                 /* canary bytes written after the request */
 
 _Static_assert(HDR == 16 && ALIGN == 16, "the header keeps 16-byte alignment");

@@ -137,18 +137,35 @@ static uintptr_t cache_take(size_t total, size_t *got)
     return e.map;
 }
 
+/* The cache holds at most large_cache_bytes, and no more than the live
+ * large blocks (at least LCACHE_FLOOR): a program that keeps few large
+ * blocks does not keep many more freed ones resident.  Lock held. */
+static size_t cache_limit(void)
+{
+    size_t budget = (size_t)G.opt.large_cache_bytes, live = L.bytes;
+    if (live < LCACHE_FLOOR)
+        live = LCACHE_FLOOR;
+    return live < budget ? live : budget;
+}
+
 /* Puts a freed mapping in the cache; false when it does not fit. */
 static bool cache_put(uintptr_t map, size_t map_size)
 {
     size_t budget = (size_t)G.opt.large_cache_bytes;
     if (map_size > budget / 4)
         return false;
+    pthread_mutex_lock(&L.lock);
+    size_t limit = cache_limit();
+    pthread_mutex_unlock(&L.lock);
+    if (map_size > limit / 2)
+        return false;
     os_protect_none((void *)(map + G.page), map_size - 2 * G.page);
     os_name((void *)(map + G.page), map_size - 2 * G.page, "ward large freed");
     struct lcache evicted[LCACHE_SLOTS];
     size_t ne = 0;
     pthread_mutex_lock(&L.lock);
-    while (L.ncache && (L.ncache == LCACHE_SLOTS || L.cache_bytes + map_size > budget)) {
+    limit = cache_limit();
+    while (L.ncache && (L.ncache == LCACHE_SLOTS || L.cache_bytes + map_size > limit)) {
         evicted[ne++] = L.cache[0]; /* the oldest goes */
         L.cache_bytes -= L.cache[0].map_size;
         memmove(&L.cache[0], &L.cache[1], (L.ncache - 1) * sizeof L.cache[0]);
