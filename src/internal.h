@@ -29,7 +29,7 @@
 #define SMALL_SLOT_MAX (SMALL_MAX + HDR)
 #define SLAB_BYTES (16u * 1024)        /* a slab is about this many bytes of slots */
 #define SLAB_MAX_SLOTS 2048u
-#define SLAB_KEEP 4u                   /* empty slabs a class keeps resident */
+#define SLAB_KEEP 16u                  /* empty slabs a class keeps resident */
 #define SLAB_WORDS (SLAB_MAX_SLOTS / 64)
 #define TC_MAX 32                      /* per-thread cache depth per class */
 #define TC_BATCH 16                    /* slots moved per refill / drain */
