@@ -545,8 +545,24 @@ static inline bool in_small(uintptr_t p) { return p - G.small_base < G.small_end
 static inline bool in_medium(uintptr_t p) { return p - G.medium_base < G.medium_end - G.medium_base; }
 
 void small_init(void) INTERNAL;
-void *small_alloc(size_t n, unsigned cls, bool zero) INTERNAL;
-void small_free(uintptr_t p, const char *op) INTERNAL;
+/* The small tier's malloc and free, each compiled twice: once for the
+ * default checks (G.std_checks: no option tested on the way), once reading
+ * the options; the API calls the one that applies. */
+void *small_alloc_std(size_t n, unsigned cls, bool zero) INTERNAL;
+void *small_alloc_opts(size_t n, unsigned cls, bool zero) INTERNAL;
+void small_free_std(uintptr_t p, const char *op) INTERNAL;
+void small_free_opts(uintptr_t p, const char *op) INTERNAL;
+static inline void *small_alloc(size_t n, unsigned cls, bool zero)
+{
+    return likely(G.std_checks) ? small_alloc_std(n, cls, zero) : small_alloc_opts(n, cls, zero);
+}
+static inline void small_free(uintptr_t p, const char *op)
+{
+    if (likely(G.std_checks))
+        small_free_std(p, op);
+    else
+        small_free_opts(p, op);
+}
 void small_release(struct tcache *tc, uintptr_t p) INTERNAL; /* quarantine -> cache, still QUAR */
 void small_check_cached(struct tcache *tc, const char *op) INTERNAL;
 void small_check_quarantined(uintptr_t p, const char *op) INTERNAL;

@@ -373,6 +373,27 @@ void small_drain_cache(struct tcache *tc)
             drain(tc, c, tc->count[c]);
 }
 
+/* Zeroes a slot's body (free's poison): a multiple of 16 bytes, 16-byte
+ * aligned.  Up to 64 bytes (most of a typical program's frees) with two or
+ * four 16-byte stores, overlapping where the body is not a power of two, no
+ * call; longer bodies with memset. */
+static inline void slot_zero(uintptr_t p, size_t body)
+{
+    typedef uint64_t v2z __attribute__((vector_size(16), may_alias));
+    const v2z z = {0, 0};
+    if (body <= 32) {
+        *(v2z *)p = z;
+        *(v2z *)(p + body - 16) = z;
+    } else if (body <= 64) {
+        *(v2z *)p = z;
+        *(v2z *)(p + 16) = z;
+        *(v2z *)(p + body - 32) = z;
+        *(v2z *)(p + body - 16) = z;
+    } else {
+        memset((void *)p, 0, body);
+    }
+}
+
 /* Small slots are always poisoned whole (poison=partial matters only for
  * bigger blocks). */
 static inline bool slot_clean_with(uintptr_t p, size_t body, uintptr_t *bad, bool poison)
@@ -440,19 +461,13 @@ static inline __attribute__((always_inline)) void *small_alloc_with(size_t n, un
     return (void *)p;
 }
 
-static __attribute__((noinline)) void *small_alloc_std(size_t n, unsigned cls, bool zero)
+void *small_alloc_std(size_t n, unsigned cls, bool zero)
 {
     return small_alloc_with(n, cls, zero, CHK_STD);
 }
-static __attribute__((noinline)) void *small_alloc_opts(size_t n, unsigned cls, bool zero)
+void *small_alloc_opts(size_t n, unsigned cls, bool zero)
 {
     return small_alloc_with(n, cls, zero, chk_opts());
-}
-void *small_alloc(size_t n, unsigned cls, bool zero)
-{
-    if (likely(G.std_checks))
-        return small_alloc_std(n, cls, zero);
-    return small_alloc_opts(n, cls, zero);
 }
 
 /* Checks that p is a live small chunk: ownership by address, then the header.
@@ -629,7 +644,7 @@ static inline __attribute__((always_inline)) void small_free_with(uintptr_t p, c
         trace_free(chunk);
     hdr_begin(chunk);
     if (o_poison(o))
-        memset((void *)p, 0, k->slot - HDR);
+        slot_zero(p, k->slot - HDR);
     struct tcache *tc = tcache_get();
     if (tc && k->quarantined) {
         hdr_end_with(chunk, k->quar_meta, o_sip(o));
@@ -644,20 +659,15 @@ static inline __attribute__((always_inline)) void small_free_with(uintptr_t p, c
     to_cache(tc, k, chunk);
 }
 
-static __attribute__((noinline)) void small_free_std(uintptr_t p, const char *op)
+/* small_free (internal.h) calls one of these: no dispatching call between
+ * the API and the path. */
+void small_free_std(uintptr_t p, const char *op)
 {
     small_free_with(p, op, CHK_STD);
 }
-static __attribute__((noinline)) void small_free_opts(uintptr_t p, const char *op)
+void small_free_opts(uintptr_t p, const char *op)
 {
     small_free_with(p, op, chk_opts());
-}
-void small_free(uintptr_t p, const char *op)
-{
-    if (likely(G.std_checks))
-        small_free_std(p, op);
-    else
-        small_free_opts(p, op);
 }
 
 /* A quarantined chunk is still as free left it: header and poison. */
