@@ -85,6 +85,11 @@ struct ward_options {
 
 /* ---- global read-only state --------------------------------------------- */
 
+/* G.small_fixed: the small tier's malloc, free and realloc are compiled for
+ * checksum=fast and trace=0 with each setting of canary and poison (no
+ * option tested on the way), and once reading every option. */
+enum { SMALL_FIXED = 1, SMALL_FIXED_CANARY = 2, SMALL_FIXED_POISON = 4 };
+
 struct ward_report;
 
 struct ward_ro {
@@ -110,6 +115,7 @@ struct ward_ro {
     pthread_key_t tkey;
     bool free_direct;            /* free of a small chunk may skip the API layer (no trace, no continue) */
     bool std_checks;             /* checksum=fast, canary=1, poison on, trace=0: the small tier's fast paths as compiled */
+    uint8_t small_fixed;         /* SMALL_FIXED* (checksum=fast, trace=0), or 0: which small-tier path applies */
     void (*report_fn)(const struct ward_report *, void *); /* ward_set_report_callback */
     void *report_arg;
     uint64_t guard1;
@@ -545,9 +551,8 @@ static inline bool in_small(uintptr_t p) { return p - G.small_base < G.small_end
 static inline bool in_medium(uintptr_t p) { return p - G.medium_base < G.medium_end - G.medium_base; }
 
 void small_init(void) INTERNAL;
-/* The small tier's malloc and free, each compiled twice: once for the
- * default checks (G.std_checks: no option tested on the way), once reading
- * the options; the API calls the one that applies. */
+/* The small tier's malloc and free: the default checks' path (G.std_checks),
+ * called directly, or the one for the options as they are (G.small_fixed). */
 void *small_alloc_std(size_t n, unsigned cls, bool zero) INTERNAL;
 void *small_alloc_opts(size_t n, unsigned cls, bool zero) INTERNAL;
 void small_free_std(uintptr_t p, const char *op) INTERNAL;

@@ -410,18 +410,37 @@ static inline bool slot_clean(uintptr_t p, size_t body, uintptr_t *bad)
     return slot_clean_with(p, body, bad, G.opt.poison != POISON_OFF);
 }
 
-/* The options the fast paths ask about.  With the default checks
- * (G.std_checks) they are constants: the paths are compiled once for them
- * (no test of an option left) and once reading the options as they go. */
+/* The options the fast paths ask about.  With checksum=fast and trace=0
+ * (G.small_fixed) they are constants: the paths are compiled for each
+ * setting of canary and poison (no test of an option left; the default
+ * checks' path is the one the API calls directly) and once reading the
+ * options as they go. */
 struct chk {
-    bool std;
+    bool fixed, canary, poison;
 };
-#define CHK_STD ((struct chk){true})
-static inline struct chk chk_opts(void) { return (struct chk){false}; }
-static inline bool o_sip(struct chk o) { return !o.std && G.opt.checksum == CHECKSUM_SIPHASH; }
-static inline bool o_canary(struct chk o) { return o.std || G.opt.canary; }
-static inline bool o_poison(struct chk o) { return o.std || G.opt.poison != POISON_OFF; }
-static inline bool o_trace(struct chk o) { return !o.std && G.opt.trace; }
+#define CHK(c, p) ((struct chk){true, (c), (p)})
+#define CHK_STD CHK(true, true)
+static inline struct chk chk_opts(void) { return (struct chk){false, false, false}; }
+static inline bool o_sip(struct chk o) { return !o.fixed && G.opt.checksum == CHECKSUM_SIPHASH; }
+static inline bool o_canary(struct chk o) { return o.fixed ? o.canary : G.opt.canary != 0; }
+static inline bool o_poison(struct chk o) { return o.fixed ? o.poison : G.opt.poison != POISON_OFF; }
+static inline bool o_trace(struct chk o) { return !o.fixed && G.opt.trace; }
+/* The paths other than the default checks': one for each other setting of
+ * canary and poison, one for the rest; `opts` picks one (tail calls). */
+#define SMALL_PATHS(ret, name, params, args)                                                                   \
+    static __attribute__((noinline)) ret name##_c0p0 params { return name##_with(args, CHK(false, false)); } \
+    static __attribute__((noinline)) ret name##_c1p0 params { return name##_with(args, CHK(true, false)); }  \
+    static __attribute__((noinline)) ret name##_c0p1 params { return name##_with(args, CHK(false, true)); }  \
+    static __attribute__((noinline)) ret name##_any params { return name##_with(args, chk_opts()); }         \
+    ret name##_opts params                                                                                      \
+    {                                                                                                           \
+        switch (G.small_fixed) {                                                                                \
+        case SMALL_FIXED: return name##_c0p0(args);                                                             \
+        case SMALL_FIXED | SMALL_FIXED_CANARY: return name##_c1p0(args);                                        \
+        case SMALL_FIXED | SMALL_FIXED_POISON: return name##_c0p1(args);                                        \
+        default: return name##_any(args);                                                                       \
+        }                                                                                                       \
+    }
 
 static inline __attribute__((always_inline)) void *small_alloc_with(size_t n, unsigned cls, bool zero,
                                                                      struct chk o)
@@ -465,10 +484,8 @@ void *small_alloc_std(size_t n, unsigned cls, bool zero)
 {
     return small_alloc_with(n, cls, zero, CHK_STD);
 }
-void *small_alloc_opts(size_t n, unsigned cls, bool zero)
-{
-    return small_alloc_with(n, cls, zero, chk_opts());
-}
+#define ALLOC_ARGS n, cls, zero
+SMALL_PATHS(void *, small_alloc, (size_t n, unsigned cls, bool zero), ALLOC_ARGS)
 
 /* Checks that p is a live small chunk: ownership by address, then the header.
  * Returns the header's meta.  This is the full diagnosis, taken when the
@@ -665,10 +682,8 @@ void small_free_std(uintptr_t p, const char *op)
 {
     small_free_with(p, op, CHK_STD);
 }
-void small_free_opts(uintptr_t p, const char *op)
-{
-    small_free_with(p, op, chk_opts());
-}
+#define FREE_ARGS p, op
+SMALL_PATHS(void, small_free, (uintptr_t p, const char *op), FREE_ARGS)
 
 /* A quarantined chunk is still as free left it: header and poison. */
 void small_check_quarantined(uintptr_t p, const char *op)
@@ -737,10 +752,9 @@ static __attribute__((noinline)) void *small_realloc_std(uintptr_t p, size_t n, 
 {
     return small_realloc_with(p, n, old, CHK_STD);
 }
-static __attribute__((noinline)) void *small_realloc_opts(uintptr_t p, size_t n, size_t *old)
-{
-    return small_realloc_with(p, n, old, chk_opts());
-}
+#define REALLOC_ARGS p, n, old
+void *small_realloc_opts(uintptr_t p, size_t n, size_t *old);
+SMALL_PATHS(void *, small_realloc, (uintptr_t p, size_t n, size_t *old), REALLOC_ARGS)
 void *small_realloc(uintptr_t p, size_t n, size_t *old)
 {
     if (likely(G.std_checks))

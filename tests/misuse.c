@@ -488,6 +488,17 @@ static const struct tcase cases[] = {
     {"exit_code_short", df_small_fn, "ward: double free:", EXIT42, "on_error=exit:42", NULL},
     {"no_quarantine_df", df_small_fn, "ward: double free:", ABORT, "quarantine_bytes=0", NULL},
     {"no_quarantine_df_medium", df_medium_fn, "ward: double free:", ABORT, "quarantine_bytes=0", NULL},
+    /* the small tier's paths compiled for each setting of canary and poison
+     * (G.small_fixed): the checks the options leave on still fire in each,
+     * at the call that makes them (a path compiled without them would leave
+     * the report to a later check, or to none) */
+    {"light_df_small", df_small_fn, "ward: double free: free(", ABORT, "canary=0:poison=off", NULL},
+    {"light_of16_small_full", of16_small_full_fn, "ward: heap buffer overflow: free(", ABORT, "canary=0:poison=off", NULL},
+    {"light_hdrcopy_small", hdrcopy_small_fn, "ward: corrupted chunk header: free(", ABORT, "canary=0:poison=off", NULL},
+    {"nopoison_of1_small", of1_small_fn, "ward: heap buffer overflow: free(", ABORT, "poison=off", NULL},
+    {"nopoison_df_small", df_small_fn, "ward: double free: free(", ABORT, "poison=off", NULL},
+    {"nocanary_waf_small", waf_small_fn, "ward: write after free: malloc(", ABORT, "canary=0", NULL},
+    {"nocanary_of16_small_full", of16_small_full_fn, "ward: heap buffer overflow: free(", ABORT, "canary=0", NULL},
     {"siphash_df", df_medium_fn, "ward: double free:", ABORT, "checksum=siphash", NULL},
     {"siphash_hdrcopy", hdrcopy_small_fn, "ward: corrupted chunk header:", ABORT, "checksum=siphash", NULL},
     {"partial_poison_waf", waf_medium_fn, "ward: write after free:", ABORT, "poison=partial:poison_bytes=1024", NULL},
