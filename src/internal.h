@@ -395,22 +395,27 @@ static inline bool canary_ok(uintptr_t user, size_t req, size_t unused)
 /* ---- poison: freed memory is zero, verified before reuse ---------------- */
 bool mem_is_zero(const void *p, size_t n) INTERNAL;
 /* The same for a 16-byte aligned block of a non-zero multiple of 16 bytes
- * (a small slot's body): 16 bytes ORed together at a time, 64 a loop step
- * after the 16 to 64 that make the rest a multiple of 64, no early exit. */
+ * (a small slot's body): 16 bytes ORed together at a time, no early exit.
+ * Up to 64 bytes, two or four loads (overlapping where n is not a power
+ * of two); more, the last 64 bytes and then 64 a loop step from the start
+ * (the last step may overlap them). */
 static inline bool mem_is_zero16(const void *p, size_t n)
 {
     typedef uint64_t v2 __attribute__((vector_size(16)));
-    const v2 *w = (const v2 *)p, *e = (const v2 *)((uintptr_t)p + n);
-    size_t head = ((n - 16) & 48) + 16; /* 16..64, n - head a multiple of 64 */
-    v2 acc = w[0];
-    if (head >= 32)
-        acc |= w[1];
-    if (head >= 48)
-        acc |= w[2];
-    if (head == 64)
-        acc |= w[3];
-    for (w = (const v2 *)((uintptr_t)p + head); w < e; w += 4)
-        acc |= (w[0] | w[1]) | (w[2] | w[3]);
+    uintptr_t a = (uintptr_t)p;
+#define W16(x) (*(const v2 *)(x))
+    v2 acc;
+    if (n <= 32) {
+        acc = W16(a) | W16(a + n - 16);
+    } else if (n <= 64) {
+        acc = (W16(a) | W16(a + 16)) | (W16(a + n - 32) | W16(a + n - 16));
+    } else {
+        uintptr_t e = a + n - 64;
+        acc = (W16(e) | W16(e + 16)) | (W16(e + 32) | W16(e + 48));
+        for (; a < e; a += 64)
+            acc |= (W16(a) | W16(a + 16)) | (W16(a + 32) | W16(a + 48));
+    }
+#undef W16
     return (acc[0] | acc[1]) == 0;
 }
 /* Verifies the poison of [p, p+n) as the poison option says; the first bad

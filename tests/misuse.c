@@ -422,6 +422,8 @@ struct tcase {
     X(hdrcopy_small, header_copy(SMALL), "ward: corrupted chunk header:", ABORT)                   \
     X(hdrcopy_medium, header_copy(MEDIUM), "ward: corrupted chunk header:", ABORT)                 \
     X(waf_small, write_after_free(SMALL, 5), "ward: write after free:", ABORT)                     \
+    X(waf_small_end40, write_after_free(40, 39), "ward: write after free: malloc(", ABORT)           \
+    X(waf_small_end200, write_after_free(200, 199), "ward: write after free: malloc(", ABORT)        \
     X(waf_medium, write_after_free(MEDIUM, 700), "ward: write after free:", ABORT)                 \
     X(waf_medium_big, write_after_free(MEDIUM_BIG, 100), "ward: write after free:", ABORT)         \
     X(waf_medium_big_end, write_after_free(MEDIUM_BIG, MEDIUM_BIG - 3), "ward: write after free:", \
