@@ -116,6 +116,7 @@ struct ward_ro {
     bool free_direct;            /* free of a small chunk may skip the API layer (no trace, no continue) */
     bool std_checks;             /* checksum=fast, canary=1, poison on, trace=0: the small tier's fast paths as compiled */
     uint8_t small_fixed;         /* SMALL_FIXED* (checksum=fast, trace=0), or 0: which small-tier path applies */
+    void *(*small_alloc_fn)(size_t n, unsigned cls, bool zero); /* the small tier's malloc for these options and this CPU */
     void (*report_fn)(const struct ward_report *, void *); /* ward_set_report_callback */
     void *report_arg;
     uint64_t guard1;
@@ -558,14 +559,10 @@ static inline bool in_medium(uintptr_t p) { return p - G.medium_base < G.medium_
 void small_init(void) INTERNAL;
 /* The small tier's malloc and free: the default checks' path (G.std_checks),
  * called directly, or the one for the options as they are (G.small_fixed). */
-void *small_alloc_std(size_t n, unsigned cls, bool zero) INTERNAL;
-void *small_alloc_opts(size_t n, unsigned cls, bool zero) INTERNAL;
 void small_free_std(uintptr_t p, const char *op) INTERNAL;
 void small_free_opts(uintptr_t p, const char *op) INTERNAL;
-static inline void *small_alloc(size_t n, unsigned cls, bool zero)
-{
-    return likely(G.std_checks) ? small_alloc_std(n, cls, zero) : small_alloc_opts(n, cls, zero);
-}
+/* malloc: the path small_init chose (G is read-only once started) */
+static inline void *small_alloc(size_t n, unsigned cls, bool zero) { return G.small_alloc_fn(n, cls, zero); }
 static inline void small_free(uintptr_t p, const char *op)
 {
     if (likely(G.std_checks))

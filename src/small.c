@@ -50,8 +50,11 @@ static const uint32_t slot_sizes[NCLASSES] = {
     320, 352, 384, 416, 448, 480, 512, 576, 640, 704, 768, 832, 896, 960, 1024, 1040,
 };
 
+static void small_paths_init(void);
+
 void small_init(void)
 {
+    small_paths_init();
     for (unsigned c = 0, need = 0; need <= SMALL_SLOT_MAX / 16; need++) {
         while (slot_sizes[c] < need * 16)
             c++;
@@ -394,10 +397,52 @@ static inline void slot_zero(uintptr_t p, size_t body)
     }
 }
 
+#if defined(__x86_64__)
+#define WARD_AVX2 1
+/* mem_is_zero16 with 32-byte loads, 128 bytes a loop step: the malloc of
+ * the default checks, compiled for AVX2 (small_alloc_std_avx2), uses it on
+ * CPUs that have it (half the instructions).  No target attribute here, so
+ * that it inlines into that path; the others never reach it. */
+static inline __attribute__((always_inline)) bool mem_is_zero16_avx2(uintptr_t a, size_t n)
+{
+    typedef uint64_t v2 __attribute__((vector_size(16), may_alias));
+    typedef uint64_t v4 __attribute__((vector_size(32), aligned(16), may_alias));
+#define W16(x) (*(const v2 *)(x))
+#define W32(x) (*(const v4 *)(x))
+    if (n <= 32) {
+        v2 acc = W16(a) | W16(a + n - 16);
+        return (acc[0] | acc[1]) == 0;
+    }
+    v4 acc;
+    if (n <= 64) {
+        acc = W32(a) | W32(a + n - 32);
+    } else if (n <= 128) {
+        acc = (W32(a) | W32(a + 32)) | (W32(a + n - 64) | W32(a + n - 32));
+    } else {
+        uintptr_t e = a + n - 128;
+        acc = (W32(e) | W32(e + 32)) | (W32(e + 64) | W32(e + 96));
+        for (; a < e; a += 128)
+            acc |= (W32(a) | W32(a + 32)) | (W32(a + 64) | W32(a + 96));
+    }
+#undef W16
+#undef W32
+    return ((acc[0] | acc[1]) | (acc[2] | acc[3])) == 0;
+}
+#endif
+
 /* Small slots are always poisoned whole (poison=partial matters only for
  * bigger blocks). */
-static inline bool slot_clean_with(uintptr_t p, size_t body, uintptr_t *bad, bool poison)
+static inline __attribute__((always_inline)) bool slot_clean_with(uintptr_t p, size_t body, uintptr_t *bad, bool poison,
+                                                                  bool avx2)
 {
+#ifdef WARD_AVX2
+    if (avx2) {
+        if (mem_is_zero16_avx2(p, body))
+            return true;
+    } else
+#else
+    (void)avx2;
+#endif
     if (!poison || mem_is_zero16((void *)p, body))
         return true;
     *bad = p;
@@ -407,7 +452,7 @@ static inline bool slot_clean_with(uintptr_t p, size_t body, uintptr_t *bad, boo
 }
 static inline bool slot_clean(uintptr_t p, size_t body, uintptr_t *bad)
 {
-    return slot_clean_with(p, body, bad, G.opt.poison != POISON_OFF);
+    return slot_clean_with(p, body, bad, G.opt.poison != POISON_OFF, false);
 }
 
 /* The options the fast paths ask about.  With checksum=fast and trace=0
@@ -416,11 +461,11 @@ static inline bool slot_clean(uintptr_t p, size_t body, uintptr_t *bad)
  * checks' path is the one the API calls directly) and once reading the
  * options as they go. */
 struct chk {
-    bool fixed, canary, poison;
+    bool fixed, canary, poison, avx2;
 };
-#define CHK(c, p) ((struct chk){true, (c), (p)})
+#define CHK(c, p) ((struct chk){true, (c), (p), false})
 #define CHK_STD CHK(true, true)
-static inline struct chk chk_opts(void) { return (struct chk){false, false, false}; }
+static inline struct chk chk_opts(void) { return (struct chk){false, false, false, false}; }
 static inline bool o_sip(struct chk o) { return !o.fixed && G.opt.checksum == CHECKSUM_SIPHASH; }
 static inline bool o_canary(struct chk o) { return o.fixed ? o.canary : G.opt.canary != 0; }
 static inline bool o_poison(struct chk o) { return o.fixed ? o.poison : G.opt.poison != POISON_OFF; }
@@ -466,7 +511,7 @@ static inline __attribute__((always_inline)) void *small_alloc_with(size_t n, un
     if (unlikely(!hdr_load_with(chunk, &m, o_sip(o)) || (m != k->free_meta && m != k->quar_meta)))
         ward_fatal("corrupted chunk header", "malloc", (void *)p, TIER_SMALL, k->slot,
                    "the header of a free chunk was overwritten (underflow of this chunk, or overflow of the one before)");
-    if (unlikely(!slot_clean_with(p, k->slot - HDR, &bad, o_poison(o))))
+    if (unlikely(!slot_clean_with(p, k->slot - HDR, &bad, o_poison(o), o.avx2)))
         ward_fatal("write after free", "malloc", (void *)p, TIER_SMALL, k->slot,
                    "freed memory was written at offset %zu before it was reused", (size_t)(bad - p));
     size_t unused = k->slot - HDR - n;
@@ -480,12 +525,34 @@ static inline __attribute__((always_inline)) void *small_alloc_with(size_t n, un
     return (void *)p;
 }
 
-void *small_alloc_std(size_t n, unsigned cls, bool zero)
+static void *small_alloc_std(size_t n, unsigned cls, bool zero)
 {
     return small_alloc_with(n, cls, zero, CHK_STD);
 }
+#ifdef WARD_AVX2
+__attribute__((target("avx2"))) static void *small_alloc_std_avx2(size_t n, unsigned cls, bool zero)
+{
+    return small_alloc_with(n, cls, zero, (struct chk){true, true, true, true});
+}
+#endif
 #define ALLOC_ARGS n, cls, zero
+static void *small_alloc_opts(size_t n, unsigned cls, bool zero);
 SMALL_PATHS(void *, small_alloc, (size_t n, unsigned cls, bool zero), ALLOC_ARGS)
+
+/* malloc's path for the options (G.std_checks: the default checks'), and
+ * this CPU (AVX2: the poison check 32 bytes a load). */
+static void small_paths_init(void)
+{
+    G.small_alloc_fn = small_alloc_opts;
+    if (G.std_checks) {
+        G.small_alloc_fn = small_alloc_std;
+#ifdef WARD_AVX2
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx2"))
+            G.small_alloc_fn = small_alloc_std_avx2;
+#endif
+    }
+}
 
 /* Checks that p is a live small chunk: ownership by address, then the header.
  * Returns the header's meta.  This is the full diagnosis, taken when the

@@ -500,6 +500,7 @@ static const struct tcase cases[] = {
     {"nopoison_of1_small", of1_small_fn, "ward: heap buffer overflow: free(", ABORT, "poison=off", NULL},
     {"nopoison_df_small", df_small_fn, "ward: double free: free(", ABORT, "poison=off", NULL},
     {"nocanary_waf_small", waf_small_fn, "ward: write after free: malloc(", ABORT, "canary=0", NULL},
+    {"nocanary_waf_small_end200", waf_small_end200_fn, "ward: write after free: malloc(", ABORT, "canary=0", NULL},
     {"nocanary_of16_small_full", of16_small_full_fn, "ward: heap buffer overflow: free(", ABORT, "canary=0", NULL},
     {"siphash_df", df_medium_fn, "ward: double free:", ABORT, "checksum=siphash", NULL},
     {"siphash_hdrcopy", hdrcopy_small_fn, "ward: corrupted chunk header:", ABORT, "checksum=siphash", NULL},
