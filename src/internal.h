@@ -117,6 +117,7 @@ struct ward_ro {
     bool std_checks;             /* checksum=fast, canary=1, poison on, trace=0: the small tier's fast paths as compiled */
     uint8_t small_fixed;         /* SMALL_FIXED* (checksum=fast, trace=0), or 0: which small-tier path applies */
     void *(*small_alloc_fn)(size_t n, unsigned cls, bool zero); /* the small tier's malloc for these options and this CPU */
+    void (*small_free_fn)(uintptr_t p, const char *op);          /* ... and its free */
     void (*report_fn)(const struct ward_report *, void *); /* ward_set_report_callback */
     void *report_arg;
     uint64_t guard1;
@@ -557,19 +558,9 @@ static inline bool in_small(uintptr_t p) { return p - G.small_base < G.small_end
 static inline bool in_medium(uintptr_t p) { return p - G.medium_base < G.medium_end - G.medium_base; }
 
 void small_init(void) INTERNAL;
-/* The small tier's malloc and free: the default checks' path (G.std_checks),
- * called directly, or the one for the options as they are (G.small_fixed). */
-void small_free_std(uintptr_t p, const char *op) INTERNAL;
-void small_free_opts(uintptr_t p, const char *op) INTERNAL;
-/* malloc: the path small_init chose (G is read-only once started) */
+/* malloc and free: the paths small_init chose (G is read-only once started) */
 static inline void *small_alloc(size_t n, unsigned cls, bool zero) { return G.small_alloc_fn(n, cls, zero); }
-static inline void small_free(uintptr_t p, const char *op)
-{
-    if (likely(G.std_checks))
-        small_free_std(p, op);
-    else
-        small_free_opts(p, op);
-}
+static inline void small_free(uintptr_t p, const char *op) { G.small_free_fn(p, op); }
 void small_release(struct tcache *tc, uintptr_t p) INTERNAL; /* quarantine -> cache, still QUAR */
 void small_check_cached(struct tcache *tc, const char *op) INTERNAL;
 void small_check_quarantined(uintptr_t p, const char *op) INTERNAL;

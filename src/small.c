@@ -539,20 +539,6 @@ __attribute__((target("avx2"))) static void *small_alloc_std_avx2(size_t n, unsi
 static void *small_alloc_opts(size_t n, unsigned cls, bool zero);
 SMALL_PATHS(void *, small_alloc, (size_t n, unsigned cls, bool zero), ALLOC_ARGS)
 
-/* malloc's path for the options (G.std_checks: the default checks'), and
- * this CPU (AVX2: the poison check 32 bytes a load). */
-static void small_paths_init(void)
-{
-    G.small_alloc_fn = small_alloc_opts;
-    if (G.std_checks) {
-        G.small_alloc_fn = small_alloc_std;
-#ifdef WARD_AVX2
-        __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx2"))
-            G.small_alloc_fn = small_alloc_std_avx2;
-#endif
-    }
-}
 
 /* Checks that p is a live small chunk: ownership by address, then the header.
  * Returns the header's meta.  This is the full diagnosis, taken when the
@@ -743,14 +729,31 @@ static inline __attribute__((always_inline)) void small_free_with(uintptr_t p, c
     to_cache(tc, k, chunk);
 }
 
-/* small_free (internal.h) calls one of these: no dispatching call between
- * the API and the path. */
-void small_free_std(uintptr_t p, const char *op)
+static void small_free_std(uintptr_t p, const char *op)
 {
     small_free_with(p, op, CHK_STD);
 }
 #define FREE_ARGS p, op
+static void small_free_opts(uintptr_t p, const char *op);
 SMALL_PATHS(void, small_free, (uintptr_t p, const char *op), FREE_ARGS)
+
+/* malloc's and free's paths for the options (G.std_checks: the default
+ * checks'; otherwise the one for the options as they are), and this CPU
+ * (AVX2: malloc's poison check 32 bytes a load). */
+static void small_paths_init(void)
+{
+    G.small_alloc_fn = small_alloc_opts;
+    G.small_free_fn = small_free_opts;
+    if (G.std_checks) {
+        G.small_alloc_fn = small_alloc_std;
+        G.small_free_fn = small_free_std;
+#ifdef WARD_AVX2
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx2"))
+            G.small_alloc_fn = small_alloc_std_avx2;
+#endif
+    }
+}
 
 /* A quarantined chunk is still as free left it: header and poison. */
 void small_check_quarantined(uintptr_t p, const char *op)
