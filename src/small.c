@@ -471,20 +471,21 @@ static inline bool o_canary(struct chk o) { return o.fixed ? o.canary : G.opt.ca
 static inline bool o_poison(struct chk o) { return o.fixed ? o.poison : G.opt.poison != POISON_OFF; }
 static inline bool o_trace(struct chk o) { return !o.fixed && G.opt.trace; }
 /* The paths other than the default checks': one for each other setting of
- * canary and poison, one for the rest; `opts` picks one (tail calls). */
-#define SMALL_PATHS(ret, name, params, args)                                                                   \
-    static __attribute__((noinline)) ret name##_c0p0 params { return name##_with(args, CHK(false, false)); } \
-    static __attribute__((noinline)) ret name##_c1p0 params { return name##_with(args, CHK(true, false)); }  \
-    static __attribute__((noinline)) ret name##_c0p1 params { return name##_with(args, CHK(false, true)); }  \
-    static __attribute__((noinline)) ret name##_any params { return name##_with(args, chk_opts()); }         \
-    ret name##_opts params                                                                                      \
-    {                                                                                                           \
-        switch (G.small_fixed) {                                                                                \
-        case SMALL_FIXED: return name##_c0p0(args);                                                             \
-        case SMALL_FIXED | SMALL_FIXED_CANARY: return name##_c1p0(args);                                        \
-        case SMALL_FIXED | SMALL_FIXED_POISON: return name##_c0p1(args);                                        \
-        default: return name##_any(args);                                                                       \
-        }                                                                                                       \
+ * canary and poison, one for the rest; `opts` picks one (tail calls).
+ * `give` is `return` for a function that returns a value, empty for void. */
+#define SMALL_PATHS(ret, give, name, params, args)                                                           \
+    static __attribute__((noinline)) ret name##_c0p0 params { give name##_with(args, CHK(false, false)); } \
+    static __attribute__((noinline)) ret name##_c1p0 params { give name##_with(args, CHK(true, false)); }  \
+    static __attribute__((noinline)) ret name##_c0p1 params { give name##_with(args, CHK(false, true)); }  \
+    static __attribute__((noinline)) ret name##_any params { give name##_with(args, chk_opts()); }         \
+    ret name##_opts params                                                                                    \
+    {                                                                                                         \
+        switch (G.small_fixed) {                                                                              \
+        case SMALL_FIXED: give name##_c0p0(args); break;                                                      \
+        case SMALL_FIXED | SMALL_FIXED_CANARY: give name##_c1p0(args); break;                                 \
+        case SMALL_FIXED | SMALL_FIXED_POISON: give name##_c0p1(args); break;                                 \
+        default: give name##_any(args); break;                                                                \
+        }                                                                                                     \
     }
 
 static inline __attribute__((always_inline)) void *small_alloc_with(size_t n, unsigned cls, bool zero,
@@ -537,7 +538,7 @@ __attribute__((target("avx2"))) static void *small_alloc_std_avx2(size_t n, unsi
 #endif
 #define ALLOC_ARGS n, cls, zero
 static void *small_alloc_opts(size_t n, unsigned cls, bool zero);
-SMALL_PATHS(void *, small_alloc, (size_t n, unsigned cls, bool zero), ALLOC_ARGS)
+SMALL_PATHS(void *, return, small_alloc, (size_t n, unsigned cls, bool zero), ALLOC_ARGS)
 
 
 /* Checks that p is a live small chunk: ownership by address, then the header.
@@ -735,7 +736,7 @@ static void small_free_std(uintptr_t p, const char *op)
 }
 #define FREE_ARGS p, op
 static void small_free_opts(uintptr_t p, const char *op);
-SMALL_PATHS(void, small_free, (uintptr_t p, const char *op), FREE_ARGS)
+SMALL_PATHS(void, , small_free, (uintptr_t p, const char *op), FREE_ARGS)
 
 /* malloc's and free's paths for the options (G.std_checks: the default
  * checks'; otherwise the one for the options as they are), and this CPU
@@ -824,7 +825,7 @@ static __attribute__((noinline)) void *small_realloc_std(uintptr_t p, size_t n, 
 }
 #define REALLOC_ARGS p, n, old
 void *small_realloc_opts(uintptr_t p, size_t n, size_t *old);
-SMALL_PATHS(void *, small_realloc, (uintptr_t p, size_t n, size_t *old), REALLOC_ARGS)
+SMALL_PATHS(void *, return, small_realloc, (uintptr_t p, size_t n, size_t *old), REALLOC_ARGS)
 void *small_realloc(uintptr_t p, size_t n, size_t *old)
 {
     if (likely(G.std_checks))
