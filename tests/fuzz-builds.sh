@@ -71,8 +71,11 @@ afl)
     work=$(mktemp -d)
     trap 'rm -rf "$work"' EXIT
     mkdir -p "$work/in"
-    # a few seeds, the smallest: afl-fuzz calibrates every seed first
-    find "$here/corpus/$h" -type f -size -2k | LC_ALL=C sort | head -n 8 | while read -r f; do
+    # a few seeds, the smallest: afl-fuzz calibrates every seed first (read
+    # whole, not through head: under pipefail, sort killed by SIGPIPE when
+    # head left early ended this script, now and then)
+    mapfile -t seeds < <(find "$here/corpus/$h" -type f -size -2k | LC_ALL=C sort)
+    for f in "${seeds[@]:0:8}"; do
         cp "$f" "$work/in/"
     done
     dict=()
