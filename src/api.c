@@ -146,6 +146,7 @@ __attribute__((destructor)) static void ward_destructor(void)
         struct tcache *tc = ward_tls;
         if (tc > TC_DEAD)
             quarantine_check(tc, "exit");
+        thread_exit_check("exit");
     }
     /* on_error=continue: the run went on after its reports, but must not
      * look clean. */
@@ -168,11 +169,13 @@ static inline bool size_ok(size_t n, size_t align)
 
 /* Out of memory or address space: what ward holds back for checking gives
  * way — the freed large mappings kept inaccessible or cached (they count
- * against RLIMIT_AS and vm.max_map_count) and this thread's quarantine.
+ * against RLIMIT_AS and vm.max_map_count), the quarantines and caches of
+ * exited threads, and this thread's quarantine.
  * True when something was given back. */
 static COLD bool give_back(void)
 {
     bool any = large_trim() != 0;
+    any |= thread_trim();
     struct tcache *tc = ward_tls;
     if (tc > TC_DEAD && tc->qlen) {
         quarantine_drain(tc);
@@ -624,6 +627,7 @@ WARD_API int ward_malloc_trim(size_t pad)
         quarantine_drain(tc);
         small_drain_cache(tc);
     }
+    thread_trim();
     size_t r = small_trim() + medium_trim() + large_trim();
     RESTORE_ERRNO;
     return r != 0;

@@ -33,6 +33,7 @@
 #define SLAB_WORDS (SLAB_MAX_SLOTS / 64)
 #define TC_MAX 32                      /* per-thread cache depth per class */
 #define TC_BATCH 16                    /* slots moved per refill / drain */
+#define TC_POOL_KEEP 4                 /* exited threads' caches kept stocked for new threads */
 #define MEDIUM_MAX (512u * 1024)       /* largest request served by arenas */
 #define MED_MIN_CHUNK 48u              /* header + links + footer */
 #define NARENAS 4
@@ -467,7 +468,8 @@ static inline struct tcache *tcache_get(void)
     return tcache_create();
 }
 void thread_init(void) INTERNAL;
-void tcache_flush(struct tcache *tc) INTERNAL;
+bool thread_trim(void) INTERNAL;
+void thread_exit_check(const char *op) INTERNAL;
 void ward_lock_all(void) INTERNAL;
 void ward_unlock_all(void) INTERNAL;
 void ward_reinit_locks_child(void) INTERNAL;
@@ -574,6 +576,13 @@ void small_lock_all(void) INTERNAL;
 void small_unlock_all(void) INTERNAL;
 void small_reinit_locks(void) INTERNAL;
 void small_drain_cache(struct tcache *tc) INTERNAL;
+static inline bool small_cached(const struct tcache *tc)
+{
+    for (unsigned c = 0; c < NCLASSES; c++)
+        if (tc->count[c])
+            return true;
+    return false;
+}
 
 void medium_init(void) INTERNAL;
 void *medium_alloc(size_t n, size_t align, bool zero) INTERNAL;

@@ -1,8 +1,12 @@
 /* thread.c: per-thread caches, their registry, thread exit and fork.
  * The thread-local part is one pointer (initial-exec TLS stays tiny, so a
- * dlopen of ward never runs out of static TLS).  A thread that exits gives
- * its cache and quarantine back; after that its last frees go straight to
- * the shared structures. */
+ * dlopen of ward never runs out of static TLS).  A thread that exits leaves
+ * its cache and quarantine as they are, in a pool, for the next thread that
+ * starts (up to TC_POOL_KEEP of them; past that, and at malloc_trim, they are
+ * drained back to the shared structures, every chunk verified on its way);
+ * after that its last frees go straight to the shared structures.  A pooled
+ * cache's chunks are verified as any thread's: when they leave the
+ * quarantine or are handed out again, and at exit (exit_check). */
 #include "internal.h"
 
 #include <errno.h>
@@ -11,7 +15,11 @@
 __thread struct tcache *ward_tls __attribute__((tls_model("initial-exec")));
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct tcache *registry, *pool;
+/* registry: the caches of running threads; stocked: exited threads' caches
+ * with their quarantine and cached slots (at most TC_POOL_KEEP), handed to
+ * the next threads that start; pool: exited threads' caches, empty. */
+static struct tcache *registry, *stocked, *pool;
+static unsigned nstocked;
 static uint64_t thread_counter;
 
 static void unregister(struct tcache *tc)
@@ -24,17 +32,37 @@ static void unregister(struct tcache *tc)
         tc->next->prev = tc->prev;
 }
 
+/* Gives an exited thread's cache and quarantine back to the shared
+ * structures: the quarantine's chunks leave it as they would at any time
+ * (verified), then the cache's (verified on their way to their slabs). */
+static void tcache_drain(struct tcache *tc)
+{
+    quarantine_drain(tc);
+    small_drain_cache(tc);
+}
+
 static void thread_exit(void *arg)
 {
     struct tcache *tc = arg;
     if (!tc || tc == TC_DEAD)
         return;
     int e = errno;
-    quarantine_drain(tc);
-    small_drain_cache(tc);
     ward_tls = TC_DEAD;
     pthread_mutex_lock(&reg_lock);
     unregister(tc);
+    if (nstocked < TC_POOL_KEEP && (tc->qlen || small_cached(tc))) {
+        /* kept as it is for the next thread: no chunk is verified twice,
+         * and none goes back to its slab only to be taken out again */
+        nstocked++;
+        tc->next = stocked;
+        stocked = tc;
+        pthread_mutex_unlock(&reg_lock);
+        errno = e;
+        return;
+    }
+    pthread_mutex_unlock(&reg_lock);
+    tcache_drain(tc);
+    pthread_mutex_lock(&reg_lock);
     tc->next = pool;
     pool = tc;
     pthread_mutex_unlock(&reg_lock);
@@ -46,21 +74,27 @@ struct tcache *tcache_create(void)
     ward_ensure_init();
     int e = errno;
     pthread_mutex_lock(&reg_lock);
-    struct tcache *tc = pool;
-    if (tc)
+    struct tcache *tc = stocked;
+    if (tc) {
+        stocked = tc->next;
+        nstocked--;
+    } else if ((tc = pool) != NULL) {
         pool = tc->next;
+    }
     uint64_t n = ++thread_counter;
     pthread_mutex_unlock(&reg_lock);
     if (!tc) {
         size_t bytes = (sizeof(struct tcache) + G.page - 1) & ~(G.page - 1);
-        tc = os_map(bytes);
+        tc = os_map(bytes); /* zero: an empty cache and quarantine */
         if (!tc) {
             errno = e;
             return NULL; /* this thread works without a cache */
         }
         os_name(tc, bytes, "ward thread cache");
     }
-    memset(tc, 0, sizeof *tc);
+    /* A pooled cache keeps its slots and quarantine (a drained one has
+     * none); the rest is this thread's. */
+    tc->next = tc->prev = NULL;
     tc->tid = os_tid();
     tc->rng[0] = wmix(G.rk ^ n, 0x9e3779b97f4a7c15ull) | 1;
     tc->rng[1] = wmix(G.rk + (uint64_t)tc->tid, n ^ 0xd1b54a32d192ed03ull);
@@ -76,6 +110,38 @@ struct tcache *tcache_create(void)
     pthread_setspecific(G.tkey, tc);
     errno = e;
     return tc;
+}
+
+/* malloc_trim, or out of memory: the exited threads' caches give their
+ * chunks back.  True when there were any. */
+bool thread_trim(void)
+{
+    pthread_mutex_lock(&reg_lock);
+    struct tcache *list = stocked;
+    stocked = NULL;
+    nstocked = 0;
+    pthread_mutex_unlock(&reg_lock);
+    bool any = list != NULL;
+    while (list) {
+        struct tcache *tc = list;
+        list = tc->next;
+        tcache_drain(tc);
+        pthread_mutex_lock(&reg_lock);
+        tc->next = pool;
+        pool = tc;
+        pthread_mutex_unlock(&reg_lock);
+    }
+    return any;
+}
+
+/* exit_check: the exited threads' quarantines and caches, which no thread
+ * has taken over (the calling thread's own is checked by its caller). */
+void thread_exit_check(const char *op)
+{
+    pthread_mutex_lock(&reg_lock);
+    for (struct tcache *t = stocked; t; t = t->next)
+        quarantine_check(t, op);
+    pthread_mutex_unlock(&reg_lock);
 }
 
 uint64_t ward_rand_global(void)
@@ -95,6 +161,8 @@ size_t ward_quarantined_bytes(void)
     size_t n = 0;
     pthread_mutex_lock(&reg_lock);
     for (struct tcache *t = registry; t; t = t->next)
+        n += t->qbytes;
+    for (struct tcache *t = stocked; t; t = t->next)
         n += t->qbytes;
     pthread_mutex_unlock(&reg_lock);
     return n;
@@ -154,6 +222,16 @@ void thread_testing_reset(void)
         t->qhead = t->qlen = 0;
         t->qbytes = 0;
     }
+    while (stocked) { /* emptied, like the rest */
+        struct tcache *t = stocked;
+        stocked = t->next;
+        memset(t->count, 0, sizeof t->count);
+        t->qhead = t->qlen = 0;
+        t->qbytes = 0;
+        t->next = pool;
+        pool = t;
+    }
+    nstocked = 0;
     struct tcache *me = tcache_get(); /* made now, so the first input is seeded like the rest */
     if (me) {
         me->rng[0] = 0x9e3779b97f4a7c15ull;

@@ -315,6 +315,68 @@ static void sized_mismatch(size_t n)
 static void large_uaf(void) { char *p = xmalloc(LARGE); xfree(p); hide(p)[100] = 1; }
 static void large_guard_after(void) { char *p = xmalloc(LARGE_PAGE); hide(p)[LARGE_PAGE] = 1; }
 static void large_guard_before(void) { char *p = xmalloc(LARGE_PAGE); hide(p)[-1] = 1; }
+/* A thread that exits leaves its quarantine and cache to the next thread
+ * that starts (a few are kept; past that, and at malloc_trim, they are
+ * drained).  The bug in such a thread's quarantine is found wherever the
+ * chunk goes next. */
+static void *waf_in_thread(void *arg)
+{
+    size_t n = (size_t)(uintptr_t)arg;
+    char *p = xmalloc(n);
+    xfree(p);
+    hide(p)[n / 3] = 'X';
+    return NULL;
+}
+static void run_thread(void *(*fn)(void *), size_t n)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, fn, (void *)(uintptr_t)n) == 0)
+        pthread_join(t, NULL);
+}
+/* no thread takes the cache over: the exit check finds it */
+static void waf_thread_exit(size_t n) { run_thread(waf_in_thread, n); }
+/* malloc_trim drains the exited thread's quarantine */
+static void waf_thread_trim(size_t n)
+{
+    run_thread(waf_in_thread, n);
+    malloc_trim(0);
+}
+/* the next thread takes the cache over: its frees push the chunk out of
+ * the quarantine; a small chunk then waits in the cache, on top of its
+ * class, and is verified when that thread's malloc takes it */
+static void *push_out(void *arg)
+{
+    size_t n = (size_t)(uintptr_t)arg;
+    for (int i = 0; i < 10000; i++)
+        xfree(xmalloc(200));
+    if (n <= 1024)
+        xfree(xmalloc(n));
+    return NULL;
+}
+static void waf_thread_handoff(size_t n)
+{
+    run_thread(waf_in_thread, n);
+    run_thread(push_out, n);
+}
+/* more threads exit at once than the pool keeps stocked: the last ones to
+ * exit drain their own, verified then */
+#define WAF_THREADS 8
+static pthread_barrier_t waf_barrier;
+static void *waf_in_thread_wait(void *arg)
+{
+    waf_in_thread(arg);
+    pthread_barrier_wait(&waf_barrier);
+    return NULL;
+}
+static void waf_threads_exit(size_t n)
+{
+    pthread_t t[WAF_THREADS];
+    pthread_barrier_init(&waf_barrier, NULL, WAF_THREADS);
+    for (int i = 0; i < WAF_THREADS; i++)
+        pthread_create(&t[i], NULL, waf_in_thread_wait, (void *)(uintptr_t)n);
+    for (int i = 0; i < WAF_THREADS; i++)
+        pthread_join(t[i], NULL);
+}
 static void *thread_free(void *p) { xfree(p); return NULL; }
 static void double_free_threads(size_t n)
 {
@@ -436,6 +498,14 @@ struct tcase {
     X(waf_exit_cached_small, write_after_free_exit_cached(SMALL), "ward: write after free: exit",   \
       ABORT)                                                                                       \
     X(waf_drained_small, write_after_free_drained(SMALL), "ward: write after free: free(", ABORT)   \
+    X(waf_thread_exit_small, waf_thread_exit(SMALL), "ward: write after free: exit", ABORT)        \
+    X(waf_thread_exit_medium, waf_thread_exit(MEDIUM), "ward: write after free: exit", ABORT)      \
+    X(waf_thread_trim_small, waf_thread_trim(SMALL), "ward: write after free: free(", ABORT)       \
+    X(waf_thread_trim_medium, waf_thread_trim(MEDIUM), "ward: write after free: free(", ABORT)     \
+    X(waf_handoff_small, waf_thread_handoff(SMALL), "ward: write after free: malloc(", ABORT)      \
+    X(waf_handoff_medium, waf_thread_handoff(MEDIUM), "ward: write after free: free(", ABORT)      \
+    X(waf_threads_exit_small, waf_threads_exit(SMALL), "ward: write after free: free(", ABORT)     \
+    X(waf_threads_exit_medium, waf_threads_exit(MEDIUM), "ward: write after free: free(", ABORT)   \
     X(link_small, link_poison(SMALL), "ward: write after free:", ABORT)                            \
     X(link_medium, link_poison(MEDIUM), "ward: write after free:|ward: corrupted free-list link:", \
       ABORT)                                                                                       \
