@@ -518,15 +518,23 @@ static inline void quarantine_push(struct tcache *tc, uintptr_t p, size_t csize)
         quarantine_evict(tc);
 }
 #define Q_AHEAD 8 /* entries fetched ahead of their eviction */
-/* Takes the oldest entry off the ring (the caller uncounts its bytes).  It
- * was freed long ago (a whole quarantine of frees back): its memory is
- * fetched a few evictions ahead.  The older half of the ring never moves (a
- * new entry swaps only with the newer half). */
-static inline uintptr_t quarantine_take(struct tcache *tc)
+/* Takes the oldest entry off the ring (the caller uncounts its bytes).  The
+ * older half of the ring never moves (a new entry swaps only with the newer
+ * half). */
+static inline uintptr_t quarantine_pop(struct tcache *tc)
 {
     uintptr_t p = tc->q[tc->qhead];
     tc->qhead = (tc->qhead + 1) & (Q_SLOTS - 1);
     tc->qlen--;
+    return p;
+}
+/* The same, where the eviction verifies the chunk (a medium one): it was
+ * freed long ago (a whole quarantine of frees back), so its memory is
+ * fetched a few evictions ahead.  A small chunk goes to the thread's cache
+ * untouched (small.c's evict_oldest pops it without this). */
+static inline uintptr_t quarantine_take(struct tcache *tc)
+{
+    uintptr_t p = quarantine_pop(tc);
     if (tc->qlen > Q_AHEAD) {
         uintptr_t a = tc->q[(tc->qhead + Q_AHEAD) & (Q_SLOTS - 1)] - HDR;
         __builtin_prefetch((void *)a, 1);

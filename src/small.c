@@ -354,7 +354,12 @@ static COLD void drain(struct tcache *tc, unsigned cls, uint32_t n)
     /* A slot back in its slab is FREE and zero, verified: a chunk that came
      * from the quarantine was not checked on its way into the cache (its
      * next malloc checks it), so it is checked here, before its slab can
-     * give its pages back. */
+     * give its pages back.  Their memory is cold: all of it is asked
+     * for at once, so the fetches overlap. */
+    for (uint32_t i = 0; i < n; i++) {
+        __builtin_prefetch((void *)tc->slot[cls][i], 0);
+        __builtin_prefetch((void *)(tc->slot[cls][i] + 64), 0);
+    }
     for (uint32_t i = 0; i < n; i++) {
         uintptr_t c = tc->slot[cls][i];
         cached_verify(k, c, "free");
@@ -498,6 +503,11 @@ static inline __attribute__((always_inline)) void *small_alloc_with(size_t n, un
         if (unlikely(tc->count[cls] == 0) && !refill(tc, cls))
             return NULL;
         chunk = tc->slot[cls][--tc->count[cls]];
+        /* The next malloc of this class verifies the next cached chunk,
+         * whose memory is cold (it left the quarantine, or its slab, long
+         * ago): its first line, fetched now, arrives while the caller
+         * works (with an empty cache, a stale entry: a fetch never faults). */
+        __builtin_prefetch((void *)tc->slot[cls][(tc->count[cls] - 1) & (TC_MAX - 1)], 0);
     } else {
         pthread_mutex_lock(&k->lock);
         chunk = slab_take(k, ward_rand_global());
@@ -700,7 +710,7 @@ static inline void evict_oldest(struct tcache *tc)
         return;
     }
     struct sclass *kq = class_of_ptr(q);
-    quarantine_take(tc);
+    quarantine_pop(tc);
     quarantine_uncount(tc, kq->slot);
     to_cache(tc, kq, q - HDR);
 }
