@@ -147,6 +147,7 @@ __attribute__((destructor)) static void ward_destructor(void)
         if (tc > TC_DEAD)
             quarantine_check(tc, "exit");
         thread_exit_check("exit");
+        small_check_shared("exit");
     }
     /* on_error=continue: the run went on after its reports, but must not
      * look clean. */

@@ -573,6 +573,7 @@ static inline void *small_alloc(size_t n, unsigned cls, bool zero) { return G.sm
 static inline void small_free(uintptr_t p, const char *op) { G.small_free_fn(p, op); }
 void small_release(struct tcache *tc, uintptr_t p) INTERNAL; /* quarantine -> cache, still QUAR */
 void small_check_cached(struct tcache *tc, const char *op) INTERNAL;
+void small_check_shared(const char *op) INTERNAL;
 void small_check_quarantined(uintptr_t p, const char *op) INTERNAL;
 /* Verifies a live small chunk, returns its request size and class. */
 size_t small_live(uintptr_t p, const char *op) INTERNAL;

@@ -31,6 +31,7 @@ struct sclass {
     struct slab *slabs __attribute__((aligned(64)));
     uint32_t per_slab;
     uint32_t max_slabs;
+    uint32_t xfer_cap;         /* chunks the class's shared cache holds at most */
     /* written under the lock, on its own cache line */
     pthread_mutex_t lock __attribute__((aligned(64)));
     uint32_t nslabs;           /* slabs made so far */
@@ -38,12 +39,26 @@ struct sclass {
     uint32_t rel;              /* head of the list of released slabs, index + 1 */
     uint32_t empty;            /* slabs with every slot free, pages not released */
     size_t out;                /* slots out of their slabs */
+    uint32_t nxfer;            /* chunks in the class's shared cache (xfer) */
 } __attribute__((aligned(256))); /* a power of two: &classes[i] is a shift */
 _Static_assert(sizeof(struct sclass) == 256, "a class is four cache lines");
 
 #define META_NO_UNUSED ((1ull << 40) - 1)
 
 static struct sclass classes[NCLASSES];
+
+/* Each class's shared cache (under the class lock): batches of freed chunks
+ * that a thread's full cache passed on as they were (FREE or QUAR, zero,
+ * not verified yet), taken by the next refill of any thread before a slab's
+ * slots.  A chunk passes from the thread that frees it to the one that
+ * allocates it without going back to its slab and out again; like a
+ * thread's cache, it is verified when handed out (small_alloc), or when it
+ * goes back to its slab (malloc_trim), or at exit (exit_check), and
+ * ward_check_heap sees it as a free chunk out of its slab.  At most
+ * XFER_BYTES of chunks a class. */
+#define XFER_MAX 256
+#define XFER_BYTES (64u * 1024)
+static uintptr_t xfer[NCLASSES][XFER_MAX];
 
 static const uint32_t slot_sizes[NCLASSES] = {
     32,  48,  64,  80,  96,  112, 128, 144, 160, 176, 192, 208, 224, 240, 256, 288,
@@ -78,6 +93,8 @@ void small_init(void)
         k->quarantined = G.opt.quarantine_bytes && (long)(k->slot - HDR) <= G.opt.quarantine_max_chunk;
         k->alloc_meta = meta_pack(k->slot, 0, ST_ALLOC);
         k->per_slab = per;
+        uint32_t cap = XFER_BYTES / k->slot;
+        k->xfer_cap = (cap < XFER_MAX ? cap : XFER_MAX) & ~(uint32_t)(TC_BATCH - 1);
         k->max_slabs = (uint32_t)(G.class_region / ((size_t)per * k->slot));
         size_t meta = ((size_t)k->max_slabs * sizeof(struct slab) + G.page - 1) & ~(G.page - 1);
         /* metadata lives in its own mapping, away from the slots */
@@ -336,6 +353,8 @@ static COLD bool refill(struct tcache *tc, unsigned cls)
 {
     struct sclass *k = &classes[cls];
     pthread_mutex_lock(&k->lock);
+    while (tc->count[cls] < TC_BATCH && k->nxfer)
+        tc->slot[cls][tc->count[cls]++] = xfer[cls][--k->nxfer];
     while (tc->count[cls] < TC_BATCH) {
         uintptr_t c = slab_take(k, rng_next(tc));
         if (!c)
@@ -348,9 +367,23 @@ static COLD bool refill(struct tcache *tc, unsigned cls)
 
 static void cached_verify(struct sclass *k, uintptr_t chunk, const char *op);
 
-static COLD void drain(struct tcache *tc, unsigned cls, uint32_t n)
+/* The oldest n chunks of a thread's cache leave it (the cache stays a stack
+ * of recent frees): to the class's shared cache while it has room, when
+ * `share`; otherwise back to their slabs. */
+static COLD void drain(struct tcache *tc, unsigned cls, uint32_t n, bool share)
 {
     struct sclass *k = &classes[cls];
+    if (share) {
+        pthread_mutex_lock(&k->lock);
+        bool room = k->nxfer + n <= k->xfer_cap;
+        if (room) {
+            memcpy(&xfer[cls][k->nxfer], &tc->slot[cls][0], n * sizeof(uintptr_t));
+            k->nxfer += n;
+        }
+        pthread_mutex_unlock(&k->lock);
+        if (room)
+            goto out;
+    }
     /* A slot back in its slab is FREE and zero, verified: a chunk that came
      * from the quarantine was not checked on its way into the cache (its
      * next malloc checks it), so it is checked here, before its slab can
@@ -366,10 +399,10 @@ static COLD void drain(struct tcache *tc, unsigned cls, uint32_t n)
         hdr_store(c, k->slot, 0, ST_FREE);
     }
     pthread_mutex_lock(&k->lock);
-    /* the oldest entries go back: the cache stays a stack of recent frees */
     for (uint32_t i = 0; i < n; i++)
         slab_put(k, tc->slot[cls][i]);
     pthread_mutex_unlock(&k->lock);
+out:
     memmove(&tc->slot[cls][0], &tc->slot[cls][n], (tc->count[cls] - n) * sizeof(uintptr_t));
     tc->count[cls] -= n;
 }
@@ -378,7 +411,7 @@ void small_drain_cache(struct tcache *tc)
 {
     for (unsigned c = 0; c < NCLASSES; c++)
         if (tc->count[c])
-            drain(tc, c, tc->count[c]);
+            drain(tc, c, tc->count[c], false);
 }
 
 /* Zeroes a slot's body (free's poison): a multiple of 16 bytes, 16-byte
@@ -691,7 +724,7 @@ static inline void to_cache(struct tcache *tc, struct sclass *k, uintptr_t chunk
     unsigned cls = (unsigned)(k - classes);
     if (likely(tc != NULL)) {
         if (unlikely(tc->count[cls] == TC_MAX))
-            drain(tc, cls, TC_BATCH);
+            drain(tc, cls, TC_BATCH, true);
         tc->slot[cls][tc->count[cls]++] = chunk;
     } else {
         pthread_mutex_lock(&k->lock);
@@ -811,6 +844,18 @@ void small_check_cached(struct tcache *tc, const char *op)
             cached_verify(&classes[c], tc->slot[c][i], op);
 }
 
+/* Every chunk in the classes' shared caches (at exit, with the thread's). */
+void small_check_shared(const char *op)
+{
+    for (unsigned c = 0; c < NCLASSES; c++) {
+        struct sclass *k = &classes[c];
+        pthread_mutex_lock(&k->lock);
+        for (uint32_t i = 0; i < k->nxfer; i++)
+            cached_verify(k, xfer[c][i], op);
+        pthread_mutex_unlock(&k->lock);
+    }
+}
+
 /* realloc's first step: verifies the chunk (as free would), sets *old to
  * its request size, and resizes it in place when the new size stays in
  * its class; NULL when it must move. */
@@ -849,6 +894,13 @@ size_t small_trim(void)
     for (unsigned c = 0; c < NCLASSES; c++) {
         struct sclass *k = &classes[c];
         pthread_mutex_lock(&k->lock);
+        /* the shared cache's chunks go back to their slabs, verified */
+        for (uint32_t i = 0; i < k->nxfer; i++) {
+            cached_verify(k, xfer[c][i], "malloc_trim");
+            hdr_store(xfer[c][i], k->slot, 0, ST_FREE);
+            slab_put(k, xfer[c][i]);
+        }
+        k->nxfer = 0;
         for (uint32_t i = 0; i < k->nslabs; i++) {
             struct slab *s = &k->slabs[i];
             if (s->nfree != k->per_slab || s->released)
@@ -992,6 +1044,7 @@ void small_testing_reset(void)
         testing_uncommit((void *)k->base, k->committed);
         memset(k->slabs, 0, (size_t)k->nslabs * sizeof(struct slab));
         k->nslabs = k->partial = k->rel = k->empty = 0;
+        k->nxfer = 0;
         k->used = k->committed = 0;
         k->out = 0;
     }

@@ -227,22 +227,66 @@ static void write_after_free_exit_cached(size_t n)
     for (int i = 0; i < 10000; i++)
         xfree(xmalloc(200));
 }
+/* frees of another size that push every small chunk out of the quarantine
+ * (1000-byte chunks: a thousand of them fill it) */
+static void push_out_of_quarantine(void)
+{
+    for (int i = 0; i < 20000; i++)
+        xfree(xmalloc(1000));
+}
 static void write_after_free_drained(size_t n)
 {
-    /* the same chunk, but its class's cache then overflows: the chunk goes
-     * back to its slab (whose pages could go back to the OS), verified first */
+    /* the same chunk, but its class's cache then overflows while the
+     * class's shared cache is full: the chunk goes back to its slab (whose
+     * pages could go back to the OS), verified first */
+    static char *fill[1000];
+    char *keep[64];
+    for (int i = 0; i < 1000; i++)
+        fill[i] = xmalloc(n);
+    for (int i = 0; i < 64; i++)
+        keep[i] = xmalloc(n);
+    char *p = xmalloc(n);
+    for (int i = 0; i < 1000; i++)
+        xfree(fill[i]);
+    push_out_of_quarantine(); /* the shared cache fills up */
+    xfree(p);
+    hide(p)[n / 3] = 'X';
+    push_out_of_quarantine();
+    for (int i = 0; i < 64; i++)
+        xfree(keep[i]);
+    push_out_of_quarantine();
+}
+/* The chunk, out of the quarantine, waits in the thread's cache; freed
+ * chunks of its class then overflow that cache and it passes, with the
+ * oldest, to the class's shared cache, unverified. */
+static char *waf_to_shared(size_t n)
+{
     char *keep[64];
     for (int i = 0; i < 64; i++)
         keep[i] = xmalloc(n);
     char *p = xmalloc(n);
     xfree(p);
     hide(p)[n / 3] = 'X';
-    for (int i = 0; i < 10000; i++)
-        xfree(xmalloc(200));
+    push_out_of_quarantine();
     for (int i = 0; i < 64; i++)
         xfree(keep[i]);
-    for (int i = 0; i < 10000; i++)
-        xfree(xmalloc(200));
+    push_out_of_quarantine();
+    return p;
+}
+/* a malloc of its class takes it from there, verified */
+static void write_after_free_shared(size_t n)
+{
+    waf_to_shared(n);
+    for (int i = 0; i < 200; i++)
+        (void)xmalloc(n);
+}
+/* nothing takes it: the exit check finds it */
+static void write_after_free_shared_exit(size_t n) { waf_to_shared(n); }
+/* malloc_trim gives it back to its slab, verified */
+static void write_after_free_shared_trim(size_t n)
+{
+    waf_to_shared(n);
+    malloc_trim(0);
 }
 static void overflow_no_free(size_t n) { char *p = xmalloc(n); memset(hide(p), 'A', n + 1); }
 static void write_after_free_check(size_t n)
@@ -498,6 +542,11 @@ struct tcase {
     X(waf_exit_cached_small, write_after_free_exit_cached(SMALL), "ward: write after free: exit",   \
       ABORT)                                                                                       \
     X(waf_drained_small, write_after_free_drained(SMALL), "ward: write after free: free(", ABORT)   \
+    X(waf_shared_small, write_after_free_shared(SMALL), "ward: write after free: malloc(", ABORT)  \
+    X(waf_shared_exit_small, write_after_free_shared_exit(SMALL), "ward: write after free: exit",  \
+      ABORT)                                                                                       \
+    X(waf_shared_trim_small, write_after_free_shared_trim(SMALL),                                  \
+      "ward: write after free: malloc_trim(", ABORT)                                               \
     X(waf_thread_exit_small, waf_thread_exit(SMALL), "ward: write after free: exit", ABORT)        \
     X(waf_thread_exit_medium, waf_thread_exit(MEDIUM), "ward: write after free: exit", ABORT)      \
     X(waf_thread_trim_small, waf_thread_trim(SMALL), "ward: write after free: free(", ABORT)       \
