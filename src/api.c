@@ -82,6 +82,10 @@ void ward_init_slow(void)
         G.small_fixed = (uint8_t)(SMALL_FIXED | (G.opt.canary ? SMALL_FIXED_CANARY : 0) |
                                   (G.opt.poison != POISON_OFF ? SMALL_FIXED_POISON : 0));
     G.std_checks = G.small_fixed == (SMALL_FIXED | SMALL_FIXED_CANARY | SMALL_FIXED_POISON);
+#ifdef WARD_AVX2
+    __builtin_cpu_init(); /* ward may start before the constructors that would */
+    G.avx2 = __builtin_cpu_supports("avx2");
+#endif
     if (sodium_init() < 0)
         ward_die("libsodium failed to start");
     os_random(&G.hk0, sizeof G.hk0);

@@ -34,69 +34,36 @@ int hdr_load_shared(uintptr_t chunk, uint64_t *meta, int max_tries)
     }
 }
 
-/* Freed memory must be all zero: OR it together 16 bytes at a time (no
- * early exit: a non-zero byte is the rare case, the report path finds it),
- * or 32 at a time where the CPU has AVX2. */
-typedef uint64_t v2 __attribute__((vector_size(16)));
-typedef uint64_t v4 __attribute__((vector_size(32)));
-
-__attribute__((target("avx2"))) static bool zero_avx2(const unsigned char *b, size_t n)
+/* Freed memory must be all zero: the bytes up to 16-byte alignment, then
+ * the aligned blocks with the small tier's check (no early exit: a non-zero
+ * byte is the rare case, the report path finds it), then the bytes left. */
+#ifdef WARD_AVX2
+__attribute__((target("avx2"))) static bool blocks_zero_avx2(uintptr_t a, size_t n)
 {
-    v4 acc = {0, 0, 0, 0}, x0, x1, x2, x3;
-    for (; n >= 128; n -= 128, b += 128) {
-        memcpy(&x0, b, 32);
-        memcpy(&x1, b + 32, 32);
-        memcpy(&x2, b + 64, 32);
-        memcpy(&x3, b + 96, 32);
-        acc |= (x0 | x1) | (x2 | x3);
-    }
-    for (; n >= 32; n -= 32, b += 32) {
-        memcpy(&x0, b, 32);
-        acc |= x0;
-    }
-    uint64_t t = 0;
-    for (; n >= 8; n -= 8, b += 8) {
-        uint64_t w;
-        memcpy(&w, b, 8);
-        t |= w;
-    }
-    while (n--)
-        t |= *b++;
-    return !((acc[0] | acc[1]) | (acc[2] | acc[3]) | t);
+    return mem_is_zero16_avx2(a, n);
 }
-
-/* 0: not asked yet, 1: no AVX2, 2: AVX2 (asked once; the race is benign) */
-static int avx2_state;
+#endif
 
 bool mem_is_zero(const void *p, size_t n)
 {
     const unsigned char *b = p;
-    int st = __atomic_load_n(&avx2_state, __ATOMIC_RELAXED);
-    if (unlikely(!st)) {
-        __builtin_cpu_init(); /* ward may start before the constructors that would */
-        st = __builtin_cpu_supports("avx2") ? 2 : 1;
-        __atomic_store_n(&avx2_state, st, __ATOMIC_RELAXED);
-    }
-    if (st == 2 && n >= 64)
-        return zero_avx2(b, n);
-    while (n && ((uintptr_t)b & 15)) {
-        if (*b++)
+    unsigned char any = 0;
+    for (; n && ((uintptr_t)b & 15); n--)
+        any |= *b++;
+    size_t blocks = n & ~(size_t)15;
+    if (blocks) {
+#ifdef WARD_AVX2
+        if (G.avx2 ? !blocks_zero_avx2((uintptr_t)b, blocks) : !mem_is_zero16(b, blocks))
             return false;
-        n--;
-    }
-    const v2 *w = (const v2 *)(const void *)b;
-    v2 acc = {0, 0};
-    for (; n >= 64; n -= 64, w += 4)
-        acc |= (w[0] | w[1]) | (w[2] | w[3]);
-    for (; n >= 16; n -= 16)
-        acc |= *w++;
-    if (acc[0] | acc[1])
-        return false;
-    b = (const unsigned char *)w;
-    while (n--)
-        if (*b++)
+#else
+        if (!mem_is_zero16(b, blocks))
             return false;
-    return true;
+#endif
+        b += blocks;
+    }
+    for (n -= blocks; n; n--)
+        any |= *b++;
+    return any == 0;
 }
 
 static uintptr_t first_nonzero(uintptr_t p, size_t n)

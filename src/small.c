@@ -367,6 +367,13 @@ static COLD bool refill(struct tcache *tc, unsigned cls)
 
 static void cached_verify(struct sclass *k, uintptr_t chunk, const char *op);
 
+/* A cached chunk on its way back to its slab: verified, then FREE. */
+static void cached_to_free(struct sclass *k, uintptr_t chunk, const char *op)
+{
+    cached_verify(k, chunk, op);
+    hdr_store(chunk, k->slot, 0, ST_FREE);
+}
+
 /* The oldest n chunks of a thread's cache leave it (the cache stays a stack
  * of recent frees): to the class's shared cache while it has room, when
  * `share`; otherwise back to their slabs. */
@@ -393,11 +400,8 @@ static COLD void drain(struct tcache *tc, unsigned cls, uint32_t n, bool share)
         __builtin_prefetch((void *)tc->slot[cls][i], 0);
         __builtin_prefetch((void *)(tc->slot[cls][i] + 64), 0);
     }
-    for (uint32_t i = 0; i < n; i++) {
-        uintptr_t c = tc->slot[cls][i];
-        cached_verify(k, c, "free");
-        hdr_store(c, k->slot, 0, ST_FREE);
-    }
+    for (uint32_t i = 0; i < n; i++)
+        cached_to_free(k, tc->slot[cls][i], "free");
     pthread_mutex_lock(&k->lock);
     for (uint32_t i = 0; i < n; i++)
         slab_put(k, tc->slot[cls][i]);
@@ -435,38 +439,6 @@ static inline void slot_zero(uintptr_t p, size_t body)
     }
 }
 
-#if defined(__x86_64__)
-#define WARD_AVX2 1
-/* mem_is_zero16 with 32-byte loads, 128 bytes a loop step: the malloc of
- * the default checks, compiled for AVX2 (small_alloc_std_avx2), uses it on
- * CPUs that have it (half the instructions).  No target attribute here, so
- * that it inlines into that path; the others never reach it. */
-static inline __attribute__((always_inline)) bool mem_is_zero16_avx2(uintptr_t a, size_t n)
-{
-    typedef uint64_t v2 __attribute__((vector_size(16), may_alias));
-    typedef uint64_t v4 __attribute__((vector_size(32), aligned(16), may_alias));
-#define W16(x) (*(const v2 *)(x))
-#define W32(x) (*(const v4 *)(x))
-    if (n <= 32) {
-        v2 acc = W16(a) | W16(a + n - 16);
-        return (acc[0] | acc[1]) == 0;
-    }
-    v4 acc;
-    if (n <= 64) {
-        acc = W32(a) | W32(a + n - 32);
-    } else if (n <= 128) {
-        acc = (W32(a) | W32(a + 32)) | (W32(a + n - 64) | W32(a + n - 32));
-    } else {
-        uintptr_t e = a + n - 128;
-        acc = (W32(e) | W32(e + 32)) | (W32(e + 64) | W32(e + 96));
-        for (; a < e; a += 128)
-            acc |= (W32(a) | W32(a + 32)) | (W32(a + 64) | W32(a + 96));
-    }
-#undef W16
-#undef W32
-    return ((acc[0] | acc[1]) | (acc[2] | acc[3])) == 0;
-}
-#endif
 
 /* Small slots are always poisoned whole (poison=partial matters only for
  * bigger blocks). */
@@ -792,8 +764,7 @@ static void small_paths_init(void)
         G.small_alloc_fn = small_alloc_std;
         G.small_free_fn = small_free_std;
 #ifdef WARD_AVX2
-        __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx2"))
+        if (G.avx2)
             G.small_alloc_fn = small_alloc_std_avx2;
 #endif
     }
@@ -896,8 +867,7 @@ size_t small_trim(void)
         pthread_mutex_lock(&k->lock);
         /* the shared cache's chunks go back to their slabs, verified */
         for (uint32_t i = 0; i < k->nxfer; i++) {
-            cached_verify(k, xfer[c][i], "malloc_trim");
-            hdr_store(xfer[c][i], k->slot, 0, ST_FREE);
+            cached_to_free(k, xfer[c][i], "malloc_trim");
             slab_put(k, xfer[c][i]);
         }
         k->nxfer = 0;
