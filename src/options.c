@@ -31,7 +31,7 @@ static const struct opt_desc table[] = {
     {"quarantine_large", T_NUM, O(quarantine_large), 32, 0, LARGE_RING, {0},
      "freed large mappings kept inaccessible (PROT_NONE) before they are unmapped"},
     {"large_cache_bytes", T_NUM, O(large_cache_bytes), 32 << 20, 0, 1L << 40, {0},
-     "bytes of freed large mappings kept, inaccessible, for reuse without page faults (0: off)"},
+     "bytes of freed large mappings kept, inaccessible, for reuse without page faults; no more than the live large blocks hold, but always 4m (0: off)"},
     {"poison", T_CHOICE, O(poison), POISON_PARTIAL, 0, 2, {"off", "partial", "full"},
      "freed memory is zeroed and verified before reuse: all of it (full), or for blocks over twice poison_bytes only poison_bytes at each end (partial); off: neither"},
     {"poison_bytes", T_NUM, O(poison_bytes), 2048, 16, 1L << 30, {0},
