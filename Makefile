@@ -54,7 +54,7 @@ TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC)) $(BUILD)/tests/mi
 	$(BUILD)/tests/cli_bugs
 CFLAGS_TEST := $(CSTD) $(WARN) -O1 -g -pthread -Iinclude $(CFLAGS)
 
-.PHONY: all check check-real check-clang demo deps bench bench-quick bench-deps bench-bins clean test-bins fuzz install uninstall soak
+.PHONY: all check check-real check-clang demo deps bench bench-quick bench-deps bench-bins clean test-bins fuzz install uninstall soak light
 all: $(BUILD)/libward.so $(BUILD)/libward.a $(BUILD)/libward-prefixed.a $(BUILD)/ward.pc $(BUILD)/ward
 
 $(BUILD)/obj/%.o: src/%.c $(HDRS) | $(BUILD)/obj
@@ -78,7 +78,17 @@ $(BUILD)/libward.a: $(OBJ_A)
 $(BUILD)/libward-prefixed.a: $(OBJ_PREFIXED)
 	rm -f $@ && ar rcs $@ $(OBJ_PREFIXED)
 
-$(BUILD)/obj $(BUILD)/obj-prefixed $(BUILD)/tests $(BUILD)/demo:
+# The light profile (src/internal.h, WARD_PROFILE_LIGHT): every optional
+# check off by default and the small tier's paths compiled for that, for
+# measuring what the checks cost (bench: ward-light).
+OBJ_LIGHT := $(patsubst src/%.c,$(BUILD)/obj-light/%.o,$(SRC))
+$(BUILD)/obj-light/%.o: src/%.c $(HDRS) | $(BUILD)/obj-light
+	$(CC) $(CFLAGS_LIB) -DWARD_EXPORT_LIBC -DWARD_PROFILE_LIGHT -c $< -o $@
+$(BUILD)/libward-light.so: $(OBJ_LIGHT) src/ward.map
+	$(CC) $(subst libward.so.,libward-light.so.,$(LDFLAGS_LIB)) -o $@ $(OBJ_LIGHT) $(LIBS)
+light: $(BUILD)/libward-light.so
+
+$(BUILD)/obj $(BUILD)/obj-prefixed $(BUILD)/obj-light $(BUILD)/tests $(BUILD)/demo:
 	mkdir -p $@
 
 # pkg-config: `cc app.c $$(pkg-config --cflags --libs ward)`, or with
@@ -196,7 +206,7 @@ $(BUILD)/bench/%: bench/%.c bench/common.h bench/cache.h | $(BUILD)/bench
 	$(CC) $(CFLAGS_BENCH) $< -o $@
 $(BUILD)/bench/glibc_shim.so: bench/glibc_shim.c | $(BUILD)/bench
 	$(CC) $(CFLAGS_BENCH) -fPIC -shared $< -o $@ -ldl
-bench-bins: $(BENCH_BIN)
+bench-bins: $(BENCH_BIN) $(BUILD)/libward-light.so
 bench: all bench-bins
 	bench/run.py --mode full --build $(BUILD)
 bench-quick: all bench-bins

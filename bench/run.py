@@ -41,12 +41,6 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIBDIR = "/usr/lib/x86_64-linux-gnu"
 
-# Lightest checks: every run-time check ward lets an option turn off
-# (src/options.c); headers, free-list links and ownership stay checked.
-# Each is kept only if the library accepts it (an option may be renamed).
-WARD_LIGHT = ["quarantine_bytes=0", "quarantine_large=0", "poison=off", "canary=0",
-              "exit_check=off", "sample=0"]
-
 MODES = {
     # micro: scale of the C workloads; py: alloc_heavy.py scale; sqlite rows;
     # gcc: functions in the generated file; redis: requests; repeat; timeout
@@ -130,15 +124,13 @@ def find_allocators(build, notes):
     ward = os.path.join(build, "libward.so")
     if os.path.isfile(ward):
         allocs.append(Alloc("ward", ward))
-        light = []
-        for opt in WARD_LIGHT:
-            probe = subprocess.run(["/bin/true"], env=dict(
-                os.environ, LD_PRELOAD=ward, WARD_OPTIONS=opt), capture_output=True)
-            if probe.returncode == 0:
-                light.append(opt)
-            else:
-                notes.append("ward-light: this ward refuses the option %s, left out" % opt)
-        allocs.append(Alloc("ward-light", ward, {"WARD_OPTIONS": ":".join(light)}))
+        # the light profile (make light): every optional check off by
+        # default, the small tier compiled for that
+        light = os.path.join(build, "libward-light.so")
+        if os.path.isfile(light):
+            allocs.append(Alloc("ward-light", light))
+        else:
+            notes.append("ward-light skipped: %s not built (make light)" % light)
         # what single options cost: only when ALLOCATORS names them
         want = os.environ.get("ALLOCATORS", "").split()
         if "ward-stacks" in want:

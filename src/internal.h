@@ -46,6 +46,21 @@
 #define LCACHE_FLOOR (4u << 20)        /* the large cache may always hold this much */
 #define CANARY_MAX 64u                 /* canary bytes written after the request */
 
+/* The build's profile: the checks the small tier's compiled paths make
+ * (small.c), and the options a build starts from.  The default profile is
+ * every check on; `make light` builds libward-light.so with
+ * -DWARD_PROFILE_LIGHT: no canary, no poison, no quarantine, no sampling,
+ * no exit check (WARD_OPTIONS can still turn each back on). */
+#ifdef WARD_PROFILE_LIGHT
+#define WARD_PROFILE_CANARY 0
+#define WARD_PROFILE_POISON 0
+#define WARD_PROFILE_OPTIONS "quarantine_bytes=0:quarantine_large=0:poison=off:canary=0:exit_check=off:sample=0"
+#else
+#define WARD_PROFILE_CANARY 1
+#define WARD_PROFILE_POISON 1
+#define WARD_PROFILE_OPTIONS ""
+#endif
+
 _Static_assert(HDR == 16 && ALIGN == 16, "the header keeps 16-byte alignment");
 _Static_assert(SMALL_SLOT_MAX % 16 == 0, "slots are multiples of 16");
 _Static_assert(SLAB_MAX_SLOTS * 32 >= SLAB_BYTES, "smallest slot fits the bitmap");
@@ -86,10 +101,13 @@ struct ward_options {
 
 /* ---- global read-only state --------------------------------------------- */
 
-/* G.small_fixed: the small tier's malloc, free and realloc are compiled for
- * checksum=fast and trace=0 with each setting of canary and poison (no
- * option tested on the way), and once reading every option. */
-enum { SMALL_FIXED = 1, SMALL_FIXED_CANARY = 2, SMALL_FIXED_POISON = 4 };
+/* The small tier's malloc, free and realloc for these options and this CPU
+ * (small.c's small_paths_init). */
+struct small_paths {
+    void *(*alloc)(size_t n, unsigned cls, bool zero);
+    void (*free)(uintptr_t p, const char *op);
+    void *(*realloc)(uintptr_t p, size_t n, size_t *old);
+};
 
 struct ward_report;
 
@@ -115,11 +133,8 @@ struct ward_ro {
     uint8_t class_of16[SMALL_SLOT_MAX / 16 + 1]; /* (n + HDR + 15) / 16 -> class */
     pthread_key_t tkey;
     bool free_direct;            /* free of a small chunk may skip the API layer (no trace, no continue) */
-    bool std_checks;             /* checksum=fast, canary=1, poison on, trace=0: the small tier's fast paths as compiled */
-    uint8_t small_fixed;         /* SMALL_FIXED* (checksum=fast, trace=0), or 0: which small-tier path applies */
     bool avx2;                   /* the CPU has AVX2: the poison checks read 32 bytes a load */
-    void *(*small_alloc_fn)(size_t n, unsigned cls, bool zero); /* the small tier's malloc for these options and this CPU */
-    void (*small_free_fn)(uintptr_t p, const char *op);          /* ... and its free */
+    struct small_paths small;    /* the small tier's paths (small_init) */
     void (*report_fn)(const struct ward_report *, void *); /* ward_set_report_callback */
     void *report_arg;
     uint64_t guard1;
@@ -601,16 +616,19 @@ static inline bool in_small(uintptr_t p) { return p - G.small_base < G.small_end
 static inline bool in_medium(uintptr_t p) { return p - G.medium_base < G.medium_end - G.medium_base; }
 
 void small_init(void) INTERNAL;
-/* malloc and free: the paths small_init chose (G is read-only once started) */
-static inline void *small_alloc(size_t n, unsigned cls, bool zero) { return G.small_alloc_fn(n, cls, zero); }
-static inline void small_free(uintptr_t p, const char *op) { G.small_free_fn(p, op); }
+/* malloc, free and realloc: the paths small_init chose (G is read-only once
+ * started).  realloc verifies the chunk, sets *old to its request size and
+ * resizes it in place when the new size stays in its class; NULL when it
+ * must move. */
+static inline void *small_alloc(size_t n, unsigned cls, bool zero) { return G.small.alloc(n, cls, zero); }
+static inline void small_free(uintptr_t p, const char *op) { G.small.free(p, op); }
+static inline void *small_realloc(uintptr_t p, size_t n, size_t *old) { return G.small.realloc(p, n, old); }
 void small_release(struct tcache *tc, uintptr_t p) INTERNAL; /* quarantine -> cache, still QUAR */
 void small_check_cached(struct tcache *tc, const char *op) INTERNAL;
 void small_check_shared(const char *op) INTERNAL;
 void small_check_quarantined(uintptr_t p, const char *op) INTERNAL;
 /* Verifies a live small chunk, returns its request size and class. */
 size_t small_live(uintptr_t p, const char *op) INTERNAL;
-void *small_realloc(uintptr_t p, size_t n, size_t *old) INTERNAL;
 size_t small_trim(void) INTERNAL;
 void small_check(void) INTERNAL;
 void small_stats(struct ward_stats *s) INTERNAL;

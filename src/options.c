@@ -156,15 +156,9 @@ static void set_option(struct ward_options *o, const char *k, size_t kn, const c
     ward_die("WARD_OPTIONS: unknown option '%s' (WARD_OPTIONS=help=1 lists them)", k);
 }
 
-void ward_options_init(struct ward_options *o)
+/* key=value:key=value into *o: the build profile's preset, then WARD_OPTIONS */
+static void parse_options(struct ward_options *o, const char *s)
 {
-    for (size_t i = 0; i < NOPTS; i++)
-        *field(o, &table[i]) = table[i].def;
-    if (getauxval(AT_SECURE))
-        return;
-    const char *s = getenv("WARD_OPTIONS");
-    if (!s)
-        return;
     bool after_on_error = false;
     while (*s) {
         const char *k = s;
@@ -209,4 +203,16 @@ void ward_options_init(struct ward_options *o)
         if (*s == ':')
             s++;
     }
+}
+
+void ward_options_init(struct ward_options *o)
+{
+    for (size_t i = 0; i < NOPTS; i++)
+        *field(o, &table[i]) = table[i].def;
+    parse_options(o, WARD_PROFILE_OPTIONS);
+    if (getauxval(AT_SECURE))
+        return;
+    const char *s = getenv("WARD_OPTIONS");
+    if (s)
+        parse_options(o, s);
 }

@@ -445,6 +445,8 @@ static inline void slot_zero(uintptr_t p, size_t body)
 static inline __attribute__((always_inline)) bool slot_clean_with(uintptr_t p, size_t body, uintptr_t *bad, bool poison,
                                                                   bool avx2)
 {
+    if (!poison)
+        return true;
 #ifdef WARD_AVX2
     if (avx2) {
         if (mem_is_zero16_avx2(p, body))
@@ -453,7 +455,7 @@ static inline __attribute__((always_inline)) bool slot_clean_with(uintptr_t p, s
 #else
     (void)avx2;
 #endif
-    if (!poison || mem_is_zero16((void *)p, body))
+    if (mem_is_zero16((void *)p, body))
         return true;
     *bad = p;
     while (!*(unsigned char *)*bad)
@@ -465,41 +467,23 @@ static inline bool slot_clean(uintptr_t p, size_t body, uintptr_t *bad)
     return slot_clean_with(p, body, bad, G.opt.poison != POISON_OFF, false);
 }
 
-/* The options the fast paths ask about.  With checksum=fast and trace=0
- * (G.small_fixed) they are constants: the paths are compiled for each
- * setting of canary and poison (no test of an option left; the default
- * checks' path is the one the API calls directly) and once reading the
- * options as they go. */
-struct chk {
-    bool fixed, canary, poison, avx2;
-};
-#define CHK(c, p) ((struct chk){true, (c), (p), false})
-#define CHK_STD CHK(true, true)
-static inline struct chk chk_opts(void) { return (struct chk){false, false, false, false}; }
-static inline bool o_sip(struct chk o) { return !o.fixed && G.opt.checksum == CHECKSUM_SIPHASH; }
-static inline bool o_canary(struct chk o) { return o.fixed ? o.canary : G.opt.canary != 0; }
-static inline bool o_poison(struct chk o) { return o.fixed ? o.poison : G.opt.poison != POISON_OFF; }
-static inline bool o_trace(struct chk o) { return !o.fixed && G.opt.trace; }
-/* The paths other than the default checks': one for each other setting of
- * canary and poison, one for the rest; `opts` picks one (tail calls).
- * `give` is `return` for a function that returns a value, empty for void. */
-#define SMALL_PATHS(ret, give, name, params, args)                                                           \
-    static __attribute__((noinline)) ret name##_c0p0 params { give name##_with(args, CHK(false, false)); } \
-    static __attribute__((noinline)) ret name##_c1p0 params { give name##_with(args, CHK(true, false)); }  \
-    static __attribute__((noinline)) ret name##_c0p1 params { give name##_with(args, CHK(false, true)); }  \
-    static __attribute__((noinline)) ret name##_any params { give name##_with(args, chk_opts()); }         \
-    ret name##_opts params                                                                                    \
-    {                                                                                                         \
-        switch (G.small_fixed) {                                                                              \
-        case SMALL_FIXED: give name##_c0p0(args); break;                                                      \
-        case SMALL_FIXED | SMALL_FIXED_CANARY: give name##_c1p0(args); break;                                 \
-        case SMALL_FIXED | SMALL_FIXED_POISON: give name##_c0p1(args); break;                                 \
-        default: give name##_any(args); break;                                                                \
-        }                                                                                                     \
-    }
+/* The small tier's malloc, free and realloc are compiled twice: once for
+ * the build's profile (checksum=fast, stacks=0, canary and poison as
+ * settings.h's WARD_PROFILE_* say), where every option they ask about is a
+ * constant, and once reading the options as they go.  small_init picks one
+ * for all three calls; the profile's malloc has a second copy for CPUs with
+ * AVX2 (its poison check reads 32 bytes a load). */
+enum small_path { PATH_PROFILE, PATH_PROFILE_AVX2, PATH_OPTIONS };
+static inline bool w_sip(enum small_path w) { return w == PATH_OPTIONS && G.opt.checksum == CHECKSUM_SIPHASH; }
+static inline bool w_canary(enum small_path w) { return w == PATH_OPTIONS ? G.opt.canary != 0 : WARD_PROFILE_CANARY; }
+static inline bool w_poison(enum small_path w)
+{
+    return w == PATH_OPTIONS ? G.opt.poison != POISON_OFF : WARD_PROFILE_POISON;
+}
+static inline bool w_stacks(enum small_path w) { return w == PATH_OPTIONS && G.opt.trace; }
 
 static inline __attribute__((always_inline)) void *small_alloc_with(size_t n, unsigned cls, bool zero,
-                                                                     struct chk o)
+                                                                     enum small_path w)
 {
     struct sclass *k = &classes[cls];
     struct tcache *tc = tcache_get();
@@ -524,36 +508,37 @@ static inline __attribute__((always_inline)) void *small_alloc_with(size_t n, un
     uintptr_t p = chunk + HDR, bad;
     /* FREE (from its slab), or QUAR (from the quarantine, through the
      * cache): both zeroed when freed, verified now, before reuse. */
-    if (unlikely(!hdr_load_with(chunk, &m, o_sip(o)) || (m != k->free_meta && m != k->quar_meta)))
+    if (unlikely(!hdr_load_with(chunk, &m, w_sip(w)) || (m != k->free_meta && m != k->quar_meta)))
         ward_fatal("corrupted chunk header", "malloc", (void *)p, TIER_SMALL, k->slot,
                    "the header of a free chunk was overwritten (underflow of this chunk, or overflow of the one before)");
-    if (unlikely(!slot_clean_with(p, k->slot - HDR, &bad, o_poison(o), o.avx2)))
+    if (unlikely(!slot_clean_with(p, k->slot - HDR, &bad, w_poison(w), w == PATH_PROFILE_AVX2)))
         ward_fatal("write after free", "malloc", (void *)p, TIER_SMALL, k->slot,
                    "freed memory was written at offset %zu before it was reused", (size_t)(bad - p));
     size_t unused = k->slot - HDR - n;
     hdr_begin(chunk);
-    if (zero && !o_poison(o))
+    if (zero && !w_poison(w))
         memset((void *)p, 0, n);
-    small_canary_write(p, n, k->slot - HDR, o_canary(o));
-    hdr_end_with(chunk, k->alloc_meta | (uint64_t)unused << 40, o_sip(o));
-    if (unlikely(o_trace(o)))
+    small_canary_write(p, n, k->slot - HDR, w_canary(w));
+    hdr_end_with(chunk, k->alloc_meta | (uint64_t)unused << 40, w_sip(w));
+    if (unlikely(w_stacks(w)))
         trace_alloc(chunk);
     return (void *)p;
 }
 
-static void *small_alloc_std(size_t n, unsigned cls, bool zero)
+static void *alloc_profile(size_t n, unsigned cls, bool zero)
 {
-    return small_alloc_with(n, cls, zero, CHK_STD);
+    return small_alloc_with(n, cls, zero, PATH_PROFILE);
 }
 #ifdef WARD_AVX2
-__attribute__((target("avx2"))) static void *small_alloc_std_avx2(size_t n, unsigned cls, bool zero)
+__attribute__((target("avx2"))) static void *alloc_profile_avx2(size_t n, unsigned cls, bool zero)
 {
-    return small_alloc_with(n, cls, zero, (struct chk){true, true, true, true});
+    return small_alloc_with(n, cls, zero, PATH_PROFILE_AVX2);
 }
 #endif
-#define ALLOC_ARGS n, cls, zero
-static void *small_alloc_opts(size_t n, unsigned cls, bool zero);
-SMALL_PATHS(void *, return, small_alloc, (size_t n, unsigned cls, bool zero), ALLOC_ARGS)
+static void *alloc_options(size_t n, unsigned cls, bool zero)
+{
+    return small_alloc_with(n, cls, zero, PATH_OPTIONS);
+}
 
 
 /* Checks that p is a live small chunk: ownership by address, then the header.
@@ -662,10 +647,10 @@ static COLD _Noreturn void canary_failed(uintptr_t p, const char *op, struct scl
 }
 
 static inline __attribute__((always_inline)) void check_overflow_with(uintptr_t p, const char *op,
-                                                                      struct sclass *k, uint64_t m, struct chk o)
+                                                                      struct sclass *k, uint64_t m, enum small_path w)
 {
     size_t unused = meta_unused(m), req = k->slot - HDR - unused;
-    if (unlikely(!small_canary_ok(p, req, k->slot - HDR, o_canary(o))))
+    if (unlikely(!small_canary_ok(p, req, k->slot - HDR, w_canary(w))))
         canary_failed(p, op, k, req);
     /* The next slot's header: an overflow past the slack lands there.  Slots
      * past the last slab but in committed memory have never been used: their
@@ -678,7 +663,7 @@ static inline __attribute__((always_inline)) void check_overflow_with(uintptr_t 
         const struct hdr *h = (const struct hdr *)next;
         uint64_t c = __atomic_load_n(&h->check, __ATOMIC_ACQUIRE);
         uint64_t nm = __atomic_load_n(&h->meta, __ATOMIC_RELAXED);
-        if (unlikely(c != hdr_check_with(next, nm, o_sip(o))))
+        if (unlikely(c != hdr_check_with(next, nm, w_sip(w))))
             next_header_slow(p, op, k, req);
     }
 }
@@ -720,20 +705,20 @@ static inline void evict_oldest(struct tcache *tc)
     to_cache(tc, kq, q - HDR);
 }
 
-static inline __attribute__((always_inline)) void small_free_with(uintptr_t p, const char *op, struct chk o)
+static inline __attribute__((always_inline)) void small_free_with(uintptr_t p, const char *op, enum small_path w)
 {
     struct sclass *k = class_of_ptr(p);
-    uint64_t m = verify_live_with(p, op, o_sip(o));
-    check_overflow_with(p, op, k, m, o);
+    uint64_t m = verify_live_with(p, op, w_sip(w));
+    check_overflow_with(p, op, k, m, w);
     uintptr_t chunk = p - HDR;
-    if (unlikely(o_trace(o)))
+    if (unlikely(w_stacks(w)))
         trace_free(chunk);
     hdr_begin(chunk);
-    if (o_poison(o))
+    if (w_poison(w))
         slot_zero(p, k->slot - HDR);
     struct tcache *tc = tcache_get();
     if (tc && k->quarantined) {
-        hdr_end_with(chunk, k->quar_meta, o_sip(o));
+        hdr_end_with(chunk, k->quar_meta, w_sip(w));
         if (tc->qlen == Q_SLOTS)
             evict_oldest(tc);
         quarantine_add(tc, p, k->slot);
@@ -741,33 +726,17 @@ static inline __attribute__((always_inline)) void small_free_with(uintptr_t p, c
             evict_oldest(tc);
         return;
     }
-    hdr_end_with(chunk, k->free_meta, o_sip(o));
+    hdr_end_with(chunk, k->free_meta, w_sip(w));
     to_cache(tc, k, chunk);
 }
 
-static void small_free_std(uintptr_t p, const char *op)
+static void free_profile(uintptr_t p, const char *op)
 {
-    small_free_with(p, op, CHK_STD);
+    small_free_with(p, op, PATH_PROFILE);
 }
-#define FREE_ARGS p, op
-static void small_free_opts(uintptr_t p, const char *op);
-SMALL_PATHS(void, , small_free, (uintptr_t p, const char *op), FREE_ARGS)
-
-/* malloc's and free's paths for the options (G.std_checks: the default
- * checks'; otherwise the one for the options as they are), and this CPU
- * (AVX2: malloc's poison check 32 bytes a load). */
-static void small_paths_init(void)
+static void free_options(uintptr_t p, const char *op)
 {
-    G.small_alloc_fn = small_alloc_opts;
-    G.small_free_fn = small_free_opts;
-    if (G.std_checks) {
-        G.small_alloc_fn = small_alloc_std;
-        G.small_free_fn = small_free_std;
-#ifdef WARD_AVX2
-        if (G.avx2)
-            G.small_alloc_fn = small_alloc_std_avx2;
-#endif
-    }
+    small_free_with(p, op, PATH_OPTIONS);
 }
 
 /* A quarantined chunk is still as free left it: header and poison. */
@@ -831,32 +800,46 @@ void small_check_shared(const char *op)
  * its request size, and resizes it in place when the new size stays in
  * its class; NULL when it must move. */
 static inline __attribute__((always_inline)) void *small_realloc_with(uintptr_t p, size_t n, size_t *old,
-                                                                       struct chk o)
+                                                                       enum small_path w)
 {
     struct sclass *k = class_of_ptr(p);
-    uint64_t m = verify_live_with(p, "realloc", o_sip(o));
-    check_overflow_with(p, "realloc", k, m, o);
+    uint64_t m = verify_live_with(p, "realloc", w_sip(w));
+    check_overflow_with(p, "realloc", k, m, w);
     *old = k->slot - HDR - meta_unused(m);
     if (n > SMALL_MAX || &classes[small_class(n)] != k)
         return NULL;
     size_t unused = k->slot - HDR - n;
     hdr_begin(p - HDR);
-    small_canary_write(p, n, k->slot - HDR, o_canary(o));
-    hdr_end_with(p - HDR, k->alloc_meta | (uint64_t)unused << 40, o_sip(o));
+    small_canary_write(p, n, k->slot - HDR, w_canary(w));
+    hdr_end_with(p - HDR, k->alloc_meta | (uint64_t)unused << 40, w_sip(w));
     return (void *)p;
 }
-static __attribute__((noinline)) void *small_realloc_std(uintptr_t p, size_t n, size_t *old)
+static void *realloc_profile(uintptr_t p, size_t n, size_t *old)
 {
-    return small_realloc_with(p, n, old, CHK_STD);
+    return small_realloc_with(p, n, old, PATH_PROFILE);
 }
-#define REALLOC_ARGS p, n, old
-void *small_realloc_opts(uintptr_t p, size_t n, size_t *old);
-SMALL_PATHS(void *, return, small_realloc, (uintptr_t p, size_t n, size_t *old), REALLOC_ARGS)
-void *small_realloc(uintptr_t p, size_t n, size_t *old)
+static void *realloc_options(uintptr_t p, size_t n, size_t *old)
 {
-    if (likely(G.std_checks))
-        return small_realloc_std(p, n, old);
-    return small_realloc_opts(p, n, old);
+    return small_realloc_with(p, n, old, PATH_OPTIONS);
+}
+
+/* One selector for the three calls: the profile's paths when the options
+ * are the profile's (and this CPU's copy of its malloc), else the paths
+ * that read them. */
+static void small_paths_init(void)
+{
+    static const struct small_paths paths[] = {
+        [PATH_PROFILE] = {alloc_profile, free_profile, realloc_profile},
+#ifdef WARD_AVX2
+        [PATH_PROFILE_AVX2] = {alloc_profile_avx2, free_profile, realloc_profile},
+#else
+        [PATH_PROFILE_AVX2] = {alloc_profile, free_profile, realloc_profile},
+#endif
+        [PATH_OPTIONS] = {alloc_options, free_options, realloc_options},
+    };
+    bool profile = G.opt.checksum == CHECKSUM_FAST && !G.opt.trace && (G.opt.canary != 0) == WARD_PROFILE_CANARY &&
+                   (G.opt.poison != POISON_OFF) == WARD_PROFILE_POISON;
+    G.small = paths[!profile ? PATH_OPTIONS : G.avx2 ? PATH_PROFILE_AVX2 : PATH_PROFILE];
 }
 
 size_t small_trim(void)
