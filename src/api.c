@@ -3,6 +3,7 @@
  * under the C library's names (malloc, ...) for LD_PRELOAD or static
  * linking; that happens in one place, at the end of this file. */
 #include "internal.h"
+#include "tier.h"
 #include "../include/ward.h"
 
 #include <errno.h>
@@ -173,7 +174,7 @@ static inline bool size_ok(size_t n, size_t align)
  * True when something was given back. */
 static COLD bool give_back(void)
 {
-    bool any = large_trim() != 0;
+    bool any = large_tier.trim() != 0;
     any |= thread_trim();
     struct tcache *tc = ward_tls;
     if (tc > TC_DEAD && tc->qlen) {
@@ -278,14 +279,14 @@ static inline void free_with(void *ptr, const char *op)
             return;
         bad_pointer(p, op);
     }
-    if (likely(in_small(p)))
-        small_free(p, op);
-    else if (in_medium(p))
-        medium_free(p, op);
-    else if (unlikely(in_pool(p)))
-        sample_free(p, op);
-    else if (!foreign_ignored(p, op))
-        large_free(p, op);
+    switch (tier_of(p)) {
+    case TIER_SMALL: small_free(p, op); break;
+    case TIER_MEDIUM: medium_free(p, op); break;
+    case TIER_SAMPLED: sample_free(p, op); break;
+    default:
+        if (!foreign_ignored(p, op))
+            large_free(p, op);
+    }
 }
 
 static size_t live_size(uintptr_t p, const char *op);
@@ -360,13 +361,12 @@ static size_t live_size(uintptr_t p, const char *op)
 {
     if (unlikely(p & 15))
         bad_pointer(p, op);
-    if (in_small(p))
-        return small_live(p, op);
-    if (in_medium(p))
-        return medium_live(p, op);
-    if (in_pool(p))
-        return sample_live(p, op);
-    return large_live(p, op);
+    switch (tier_of(p)) {
+    case TIER_SMALL: return small_live(p, op);
+    case TIER_MEDIUM: return medium_live(p, op);
+    case TIER_SAMPLED: return sample_live(p, op);
+    default: return large_live(p, op);
+    }
 }
 
 WARD_API void *ward_calloc(size_t a, size_t b)
@@ -406,14 +406,12 @@ static void *realloc_impl(void *ptr, size_t n)
     size_t old;
     void *q;
     /* each tier verifies the chunk (header, canary, neighbour) first */
-    if (in_small(p))
-        q = small_realloc(p, n, &old);
-    else if (in_medium(p))
-        q = medium_realloc(p, n, &old);
-    else if (in_pool(p))
-        q = NULL, old = sample_live(p, "realloc");
-    else
-        q = large_realloc(p, n, &old) ? ptr : NULL;
+    switch (tier_of(p)) {
+    case TIER_SMALL: q = small_realloc(p, n, &old); break;
+    case TIER_MEDIUM: q = medium_realloc(p, n, &old); break;
+    case TIER_SAMPLED: q = NULL, old = sample_live(p, "realloc"); break; /* always moves */
+    default: q = large_realloc(p, n, &old) ? ptr : NULL;
+    }
     if (q)
         return q;
     if (!size_ok(n, ALIGN)) {
@@ -500,11 +498,6 @@ WARD_API size_t ward_malloc_usable_size(void *ptr)
     return live_size((uintptr_t)ptr, "malloc_usable_size");
 }
 
-static int tier_of(uintptr_t p)
-{
-    return in_small(p) ? TIER_SMALL : in_medium(p) ? TIER_MEDIUM : TIER_LARGE;
-}
-
 /* C++'s sized and aligned operator delete ("operator delete...") or C23's
  * free_sized / free_aligned_sized: the report names the call's figure and
  * the chunk's. */
@@ -581,10 +574,8 @@ WARD_API int ward_check_heap(void)
     if (G.guard0 != ~G.guard1)
         ward_fatal("allocator state corrupted", "ward_check_heap", &ward_g, TIER_NONE, 0,
                    "ward's read-only state was changed");
-    small_check();
-    medium_check();
-    large_check();
-    sample_check();
+    for (size_t i = 0; i < NTIERS; i++)
+        tiers[i]->check();
     return 0;
 }
 
@@ -592,14 +583,8 @@ WARD_API void ward_get_stats(struct ward_stats *s)
 {
     ward_ensure_init();
     memset(s, 0, sizeof *s);
-    small_stats(s);
-    medium_stats(s);
-    large_stats(s);
-    size_t nsampled = 0, sampled_bytes = 0;
-    sample_count_live(&nsampled, &sampled_bytes);
-    s->sampled = nsampled;
-    s->in_use += nsampled * G.page;
-    s->mapped += nsampled * G.page;
+    for (size_t i = 0; i < NTIERS; i++)
+        tiers[i]->stats(s);
     s->quarantined = ward_quarantined_bytes();
 }
 
@@ -607,10 +592,8 @@ WARD_API size_t ward_live_chunks(size_t *bytes)
 {
     ward_ensure_init();
     size_t n = 0, b = 0;
-    small_count_live(&n, &b);
-    medium_count_live(&n, &b);
-    large_count_live(&n, &b);
-    sample_count_live(&n, &b);
+    for (size_t i = 0; i < NTIERS; i++)
+        tiers[i]->count_live(&n, &b);
     if (bytes)
         *bytes = b;
     return n;
@@ -627,7 +610,10 @@ WARD_API int ward_malloc_trim(size_t pad)
         small_drain_cache(tc);
     }
     thread_trim();
-    size_t r = small_trim() + medium_trim() + large_trim();
+    size_t r = 0;
+    for (size_t i = 0; i < NTIERS; i++)
+        if (tiers[i]->trim)
+            r += tiers[i]->trim();
     RESTORE_ERRNO;
     return r != 0;
 }

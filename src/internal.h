@@ -629,12 +629,6 @@ void small_check_shared(const char *op) INTERNAL;
 void small_check_quarantined(uintptr_t p, const char *op) INTERNAL;
 /* Verifies a live small chunk, returns its request size and class. */
 size_t small_live(uintptr_t p, const char *op) INTERNAL;
-size_t small_trim(void) INTERNAL;
-void small_check(void) INTERNAL;
-void small_stats(struct ward_stats *s) INTERNAL;
-void small_lock_all(void) INTERNAL;
-void small_unlock_all(void) INTERNAL;
-void small_reinit_locks(void) INTERNAL;
 void small_drain_cache(struct tcache *tc) INTERNAL;
 static inline bool small_cached(const struct tcache *tc)
 {
@@ -651,24 +645,12 @@ void medium_release(uintptr_t p) INTERNAL; /* QUAR -> free */
 void medium_check_quarantined(uintptr_t p, const char *op) INTERNAL;
 size_t medium_live(uintptr_t p, const char *op) INTERNAL;
 void *medium_realloc(uintptr_t p, size_t n, size_t *old) INTERNAL;
-size_t medium_trim(void) INTERNAL;
-void medium_check(void) INTERNAL;
-void medium_stats(struct ward_stats *s) INTERNAL;
-void medium_lock_all(void) INTERNAL;
-void medium_unlock_all(void) INTERNAL;
-void medium_reinit_locks(void) INTERNAL;
 
 void large_init(void) INTERNAL;
 void *large_alloc(size_t n, size_t align, bool zero) INTERNAL;
 void large_free(uintptr_t p, const char *op) INTERNAL;
 size_t large_live(uintptr_t p, const char *op) INTERNAL;
 bool large_realloc(uintptr_t p, size_t n, size_t *old) INTERNAL;
-void large_check(void) INTERNAL;
-void large_stats(struct ward_stats *s) INTERNAL;
-void large_lock_all(void) INTERNAL;
-void large_unlock_all(void) INTERNAL;
-void large_reinit_locks(void) INTERNAL;
-size_t large_trim(void) INTERNAL;
 /* p is a live or recently freed large chunk, or inside a live large mapping */
 bool large_knows(uintptr_t p) INTERNAL;
 
@@ -679,16 +661,8 @@ bool sample_due(void) INTERNAL;
 void *sample_alloc(size_t n) INTERNAL;
 void sample_free(uintptr_t p, const char *op) INTERNAL;
 size_t sample_live(uintptr_t p, const char *op) INTERNAL;
-void sample_check(void) INTERNAL;
-void sample_count_live(size_t *count, size_t *bytes) INTERNAL;
-void small_count_live(size_t *count, size_t *bytes) INTERNAL;
-void medium_count_live(size_t *count, size_t *bytes) INTERNAL;
-void large_count_live(size_t *count, size_t *bytes) INTERNAL;
 uintptr_t large_fault_lookup(uintptr_t a, bool *freed, size_t *n) INTERNAL;
 void sample_report(uintptr_t p) INTERNAL;
-void sample_lock(void) INTERNAL;
-void sample_unlock(void) INTERNAL;
-void sample_reinit_lock(void) INTERNAL;
 static inline bool in_pool(uintptr_t p) { return p - G.pool_lo < G.pool_hi - G.pool_lo; }
 
 static inline unsigned small_class(size_t n) { return G.class_of16[(n + HDR + 15) >> 4]; }

@@ -5,6 +5,7 @@
  * inaccessible and kept for a while, so a use after free faults and a
  * double free is named as one. */
 #include "internal.h"
+#include "tier.h"
 
 #include <errno.h>
 
@@ -368,7 +369,7 @@ bool large_realloc(uintptr_t p, size_t n, size_t *old)
     return ok;
 }
 
-size_t large_trim(void)
+static size_t large_trim(void)
 {
     size_t n = 0;
     pthread_mutex_lock(&L.lock);
@@ -392,7 +393,7 @@ size_t large_trim(void)
     return n;
 }
 
-void large_check(void)
+static void large_check(void)
 {
     pthread_mutex_lock(&L.lock);
     size_t count = 0, bytes = 0;
@@ -416,7 +417,7 @@ void large_check(void)
     pthread_mutex_unlock(&L.lock);
 }
 
-void large_stats(struct ward_stats *st)
+static void large_stats(struct ward_stats *st)
 {
     pthread_mutex_lock(&L.lock);
     st->large_count += L.count;
@@ -448,12 +449,12 @@ bool large_trace_ids(uintptr_t p, uint32_t *alloc_id, uint32_t *free_id)
     return false;
 }
 
-void large_lock_all(void) { pthread_mutex_lock(&L.lock); }
-void large_unlock_all(void) { pthread_mutex_unlock(&L.lock); }
-void large_reinit_locks(void) { pthread_mutex_init(&L.lock, NULL); }
+static void large_lock_all(void) { pthread_mutex_lock(&L.lock); }
+static void large_unlock_all(void) { pthread_mutex_unlock(&L.lock); }
+static void large_reinit_locks(void) { pthread_mutex_init(&L.lock, NULL); }
 
 /* Live chunks and their requested bytes (ward_live_chunks). */
-void large_count_live(size_t *count, size_t *bytes)
+static void large_count_live(size_t *count, size_t *bytes)
 {
     pthread_mutex_lock(&L.lock);
     for (size_t i = 0; i < L.cap; i++)
@@ -512,7 +513,7 @@ bool large_knows(uintptr_t p)
 #include "testing.h"
 /* The harness build's reset: every live, cached and quarantined mapping
  * unmapped, the records and the ring of freed chunks emptied. */
-void large_testing_reset(void)
+static void large_testing_reset(void)
 {
     pthread_mutex_init(&L.lock, NULL);
     for (size_t i = 0; i < L.cap; i++)
@@ -531,3 +532,14 @@ void large_testing_reset(void)
     L.ring_pushed = L.ring_scan = 0;
 }
 #endif
+
+const struct tier_ops large_tier = {
+    .check = large_check,
+    .stats = large_stats,
+    .count_live = large_count_live,
+    .trim = large_trim,
+    .lock_all = large_lock_all,
+    .unlock_all = large_unlock_all,
+    .reinit_locks = large_reinit_locks,
+    TIER_TESTING_RESET(large_testing_reset)
+};

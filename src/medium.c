@@ -15,6 +15,7 @@
  * body is not known to be zero, and every chunk merged with it or cut from
  * it is dirty too.  Only clean chunks are verified in full when reused. */
 #include "internal.h"
+#include "tier.h"
 
 #include <errno.h>
 
@@ -667,7 +668,7 @@ void *medium_realloc(uintptr_t p, size_t n, size_t *old)
     return r;
 }
 
-size_t medium_trim(void)
+static size_t medium_trim(void)
 {
     size_t r = 0;
     for (int i = 0; i < NARENAS; i++) {
@@ -678,25 +679,25 @@ size_t medium_trim(void)
     return r;
 }
 
-void medium_lock_all(void)
+static void medium_lock_all(void)
 {
     for (int i = 0; i < NARENAS; i++)
         pthread_mutex_lock(&arenas[i].lock);
 }
 
-void medium_unlock_all(void)
+static void medium_unlock_all(void)
 {
     for (int i = NARENAS; i-- > 0;)
         pthread_mutex_unlock(&arenas[i].lock);
 }
 
-void medium_reinit_locks(void)
+static void medium_reinit_locks(void)
 {
     for (int i = 0; i < NARENAS; i++)
         pthread_mutex_init(&arenas[i].lock, NULL);
 }
 
-void medium_stats(struct ward_stats *st)
+static void medium_stats(struct ward_stats *st)
 {
     for (int i = 0; i < NARENAS; i++) {
         struct arena *a = &arenas[i];
@@ -712,7 +713,7 @@ void medium_stats(struct ward_stats *st)
 
 /* The integrity walk: every chunk from the base to the sentinel, then every
  * list, then the chunk-start bitmap against the chunks found. */
-void medium_check(void)
+static void medium_check(void)
 {
     for (int i = 0; i < NARENAS; i++) {
         struct arena *a = &arenas[i];
@@ -794,7 +795,7 @@ void medium_check(void)
 }
 
 /* Live chunks and their requested bytes (ward_live_chunks). */
-void medium_count_live(size_t *count, size_t *bytes)
+static void medium_count_live(size_t *count, size_t *bytes)
 {
     for (int i = 0; i < NARENAS; i++) {
         struct arena *a = &arenas[i];
@@ -820,7 +821,7 @@ void medium_count_live(size_t *count, size_t *bytes)
 /* The harness build's reset: every arena back to empty (no chunks, no
  * sentinel), its memory given back and inaccessible, its bitmaps and lists
  * cleared. */
-void medium_testing_reset(void)
+static void medium_testing_reset(void)
 {
     for (int i = 0; i < NARENAS; i++) {
         struct arena *a = &arenas[i];
@@ -837,3 +838,14 @@ void medium_testing_reset(void)
     }
 }
 #endif
+
+const struct tier_ops medium_tier = {
+    .check = medium_check,
+    .stats = medium_stats,
+    .count_live = medium_count_live,
+    .trim = medium_trim,
+    .lock_all = medium_lock_all,
+    .unlock_all = medium_unlock_all,
+    .reinit_locks = medium_reinit_locks,
+    TIER_TESTING_RESET(medium_testing_reset)
+};

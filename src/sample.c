@@ -21,6 +21,7 @@
  *
  * The fast path costs one thread-local countdown per malloc. */
 #include "internal.h"
+#include "tier.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -265,7 +266,7 @@ void sample_free(uintptr_t p, const char *op)
     pthread_mutex_unlock(&S.lock);
 }
 
-void sample_check(void)
+static void sample_check(void)
 {
     if (!S.slots)
         return;
@@ -292,9 +293,9 @@ void sample_report(uintptr_t p)
         ward_print_recorded("chunk freed at", s->free_pc, s->nfree, s->free_tid);
 }
 
-void sample_lock(void) { pthread_mutex_lock(&S.lock); }
-void sample_unlock(void) { pthread_mutex_unlock(&S.lock); }
-void sample_reinit_lock(void) { pthread_mutex_init(&S.lock, NULL); }
+static void sample_lock_all(void) { pthread_mutex_lock(&S.lock); }
+static void sample_unlock_all(void) { pthread_mutex_unlock(&S.lock); }
+static void sample_reinit_locks(void) { pthread_mutex_init(&S.lock, NULL); }
 
 /* ---- the fault handler ---------------------------------------------------- */
 
@@ -420,7 +421,7 @@ static void handler(int sig, siginfo_t *si, void *uc)
 }
 
 /* Live sampled blocks (ward_live_chunks, ward_get_stats). */
-void sample_count_live(size_t *count, size_t *bytes)
+static void sample_count_live(size_t *count, size_t *bytes)
 {
     if (!S.slots)
         return;
@@ -461,7 +462,7 @@ __attribute__((visibility("default"))) void ward_testing_fault(void *siginfo, vo
 
 /* The harness build's reset: every sampled page inaccessible and never
  * used, the slots back in order, the calling thread's generator seeded. */
-void sample_testing_reset(void)
+static void sample_testing_reset(void)
 {
     pthread_mutex_init(&S.lock, NULL);
     sample_rng = 0x2545f4914f6cdd1dull;
@@ -480,3 +481,24 @@ void sample_testing_reset(void)
     S.len = S.cap;
 }
 #endif
+
+/* Sampled blocks count a page each (their slack is theirs). */
+static void sample_stats(struct ward_stats *s)
+{
+    size_t n = 0, bytes = 0;
+    sample_count_live(&n, &bytes);
+    s->sampled += n;
+    s->in_use += n * G.page;
+    s->mapped += n * G.page;
+}
+
+const struct tier_ops sample_tier = {
+    .check = sample_check,
+    .stats = sample_stats,
+    .count_live = sample_count_live,
+    .trim = NULL, /* a freed sampled page is given back at once */
+    .lock_all = sample_lock_all,
+    .unlock_all = sample_unlock_all,
+    .reinit_locks = sample_reinit_locks,
+    TIER_TESTING_RESET(sample_testing_reset)
+};

@@ -4,6 +4,7 @@
  * about the free slots is stored inside the heap).  Threads take slots in
  * batches into their cache; a slab hands out its slots in random order. */
 #include "internal.h"
+#include "tier.h"
 
 #include <errno.h>
 
@@ -842,7 +843,7 @@ static void small_paths_init(void)
     G.small = paths[!profile ? PATH_OPTIONS : G.avx2 ? PATH_PROFILE_AVX2 : PATH_PROFILE];
 }
 
-size_t small_trim(void)
+static size_t small_trim(void)
 {
     size_t released = 0;
     for (unsigned c = 0; c < NCLASSES; c++) {
@@ -866,25 +867,25 @@ size_t small_trim(void)
     return released;
 }
 
-void small_lock_all(void)
+static void small_lock_all(void)
 {
     for (unsigned c = 0; c < NCLASSES; c++)
         pthread_mutex_lock(&classes[c].lock);
 }
 
-void small_unlock_all(void)
+static void small_unlock_all(void)
 {
     for (unsigned c = NCLASSES; c-- > 0;)
         pthread_mutex_unlock(&classes[c].lock);
 }
 
-void small_reinit_locks(void)
+static void small_reinit_locks(void)
 {
     for (unsigned c = 0; c < NCLASSES; c++)
         pthread_mutex_init(&classes[c].lock, NULL);
 }
 
-void small_stats(struct ward_stats *st)
+static void small_stats(struct ward_stats *st)
 {
     for (unsigned c = 0; c < NCLASSES; c++) {
         struct sclass *k = &classes[c];
@@ -903,7 +904,7 @@ void small_stats(struct ward_stats *st)
 
 /* The integrity walk of every committed slot.  Chunks owned by other threads
  * may change state under us: a failed check is re-read before it counts. */
-void small_check(void)
+static void small_check(void)
 {
     for (unsigned c = 0; c < NCLASSES; c++) {
         struct sclass *k = &classes[c];
@@ -967,7 +968,7 @@ void small_check(void)
 
 /* Live chunks and their requested bytes (ward_live_chunks): a walk of the
  * headers, for leak checks at the end of a test. */
-void small_count_live(size_t *count, size_t *bytes)
+static void small_count_live(size_t *count, size_t *bytes)
 {
     for (unsigned c = 0; c < NCLASSES; c++) {
         struct sclass *k = &classes[c];
@@ -989,7 +990,7 @@ void small_count_live(size_t *count, size_t *bytes)
 #include "testing.h"
 /* The harness build's reset: every class back to no slabs, its memory
  * given back and inaccessible, its metadata cleared. */
-void small_testing_reset(void)
+static void small_testing_reset(void)
 {
     for (unsigned c = 0; c < NCLASSES; c++) {
         struct sclass *k = &classes[c];
@@ -1003,3 +1004,14 @@ void small_testing_reset(void)
     }
 }
 #endif
+
+const struct tier_ops small_tier = {
+    .check = small_check,
+    .stats = small_stats,
+    .count_live = small_count_live,
+    .trim = small_trim,
+    .lock_all = small_lock_all,
+    .unlock_all = small_unlock_all,
+    .reinit_locks = small_reinit_locks,
+    TIER_TESTING_RESET(small_testing_reset)
+};

@@ -11,6 +11,7 @@
  * the fault handler's reinstall in sample.c) are declared in
  * fuzz/ward_testing.h too. */
 #include "testing.h"
+#include "tier.h"
 
 #ifdef WARD_TESTING
 #include "../fuzz/ward_testing.h"
@@ -23,9 +24,7 @@ __attribute__((visibility("default"))) void ward_testing_reset(void)
     ward_held = NULL;
     trace_reinit_lock();
     thread_testing_reset();
-    sample_testing_reset();
-    large_testing_reset();
-    medium_testing_reset();
-    small_testing_reset();
+    for (size_t i = NTIERS; i-- > 0;)
+        tiers[i]->testing_reset();
 }
 #endif

@@ -7,13 +7,10 @@
 #ifdef WARD_TESTING
 #include "internal.h"
 
-/* Each discards everything its tier holds and remakes its locks, as if no
- * chunk had ever been allocated; no other thread may be inside ward. */
-void small_testing_reset(void) INTERNAL;
-void medium_testing_reset(void) INTERNAL;
-void large_testing_reset(void) INTERNAL;
+/* Each tier's testing_reset (tier.h) and this discard everything held, and
+ * remake the locks, as if no chunk had ever been allocated; no other thread
+ * may be inside ward. */
 void thread_testing_reset(void) INTERNAL;
-void sample_testing_reset(void) INTERNAL;
 
 /* Gives the committed range [p, p+size) of the reservation back and makes
  * it inaccessible again, as it was when reserved. */

@@ -8,6 +8,7 @@
  * cache's chunks are verified as any thread's: when they leave the
  * quarantine or are handed out again, and at exit (exit_check). */
 #include "internal.h"
+#include "tier.h"
 
 #include <errno.h>
 #include <unistd.h>
@@ -174,30 +175,24 @@ size_t ward_quarantined_bytes(void)
 void ward_lock_all(void)
 {
     pthread_mutex_lock(&reg_lock);
-    small_lock_all();
-    medium_lock_all();
-    large_lock_all();
+    for (size_t i = 0; i < NTIERS; i++)
+        tiers[i]->lock_all();
     trace_lock();
-    sample_lock();
 }
 
 void ward_unlock_all(void)
 {
-    sample_unlock();
     trace_unlock();
-    large_unlock_all();
-    medium_unlock_all();
-    small_unlock_all();
+    for (size_t i = NTIERS; i-- > 0;)
+        tiers[i]->unlock_all();
     pthread_mutex_unlock(&reg_lock);
 }
 
 void ward_reinit_locks_child(void)
 {
-    sample_reinit_lock();
     trace_reinit_lock();
-    large_reinit_locks();
-    medium_reinit_locks();
-    small_reinit_locks();
+    for (size_t i = 0; i < NTIERS; i++)
+        tiers[i]->reinit_locks();
     pthread_mutex_init(&reg_lock, NULL);
     /* The other threads' caches belong to threads that do not exist here and
      * may be mid-update: their chunks stay out of use, never reused twice. */
