@@ -43,7 +43,7 @@ PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 INSTALL ?= install
 
 SRC := $(wildcard src/*.c)
-HDRS := $(wildcard src/*.h) include/ward.h
+HDRS := $(wildcard src/*.h) include/ward.h include/ward_testing.h
 OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC))
 OBJ_PREFIXED := $(patsubst src/%.c,$(BUILD)/obj-prefixed/%.o,$(SRC))
 

@@ -436,7 +436,7 @@ static void sample_count_live(size_t *count, size_t *bytes)
 
 #ifdef WARD_TESTING
 #include "testing.h"
-#include "../fuzz/ward_testing.h"
+#include "../include/ward_testing.h"
 
 __attribute__((visibility("default"))) int ward_testing_sample_next(void)
 {

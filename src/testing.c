@@ -9,12 +9,12 @@
  * fixed seeds, so an input behaves the same in every run.  The harness
  * build's other hooks (failure injection in os.c, on-demand sampling and
  * the fault handler's reinstall in sample.c) are declared in
- * fuzz/ward_testing.h too. */
+ * include/ward_testing.h too. */
 #include "testing.h"
 #include "tier.h"
 
 #ifdef WARD_TESTING
-#include "../fuzz/ward_testing.h"
+#include "../include/ward_testing.h"
 
 __attribute__((visibility("default"))) void ward_testing_reset(void)
 {

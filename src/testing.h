@@ -1,7 +1,7 @@
 /* testing.h: the resettable heap of the harness build (-DWARD_TESTING, the
  * objects of libward-prefixed.a only).  Each tier discards its own state;
  * testing.c exports ward_testing_reset(), declared for harnesses in
- * fuzz/ward_testing.h.  Nothing here exists in libward.so or libward.a. */
+ * include/ward_testing.h.  Nothing here exists in libward.so or libward.a. */
 #ifndef WARD_TESTING_H_INTERNAL
 #define WARD_TESTING_H_INTERNAL
 #ifdef WARD_TESTING
