@@ -83,17 +83,7 @@ void ward_init_slow(void)
 #endif
     if (sodium_init() < 0)
         ward_die("libsodium failed to start");
-    os_random(&G.hk0, sizeof G.hk0);
-    os_random(&G.hk1, sizeof G.hk1);
-    os_random(&G.hk2, sizeof G.hk2);
-    os_random(&G.bk, sizeof G.bk);
-    os_random(&G.fk0, sizeof G.fk0);
-    os_random(&G.fk1, sizeof G.fk1);
-    os_random(&G.lk0, sizeof G.lk0);
-    os_random(&G.lk1, sizeof G.lk1);
-    os_random(&G.ck0, sizeof G.ck0);
-    os_random(&G.rk, sizeof G.rk);
-    os_random(G.sipkey, sizeof G.sipkey);
+    os_random(&G.keys, sizeof G.keys);
     os_random(&G.guard0, sizeof G.guard0);
     G.guard1 = ~G.guard0;
     /* 2 GiB of address space per size class and 4 GiB per arena (80 GiB,

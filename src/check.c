@@ -11,7 +11,7 @@ uint64_t ward_siphash2(uint64_t a, uint64_t b)
     uint64_t r;
     memcpy(in, &a, 8);
     memcpy(in + 8, &b, 8);
-    crypto_shorthash(out, in, sizeof in, G.sipkey);
+    crypto_shorthash(out, in, sizeof in, G.keys.sipkey);
     memcpy(&r, out, 8);
     return r;
 }

@@ -111,9 +111,9 @@ struct small_paths {
 
 struct ward_report;
 
-struct ward_ro {
-    uint64_t guard0;
-    struct ward_options opt;
+/* The per-process secrets, filled by one call to the random source at
+ * start-up; a forked child keeps them (its chunks were keyed with them). */
+struct ward_keys {
     uint64_t hk0, hk1, hk2;      /* header check keys */
     uint64_t bk;                 /* the busy mark's key (hdr_begin) */
     uint64_t fk0, fk1;           /* footer check keys */
@@ -121,6 +121,12 @@ struct ward_ro {
     uint64_t ck0;                /* canary key */
     uint64_t rk;                 /* seed for per-thread randomness */
     unsigned char sipkey[16];    /* crypto_shorthash key (checksum=siphash) */
+};
+
+struct ward_ro {
+    uint64_t guard0;
+    struct ward_options opt;
+    struct ward_keys keys;
     size_t page;
     uintptr_t heap_lo, heap_hi;  /* the whole reservation */
     uintptr_t pool_lo, pool_hi;  /* sample.c's pages (empty with sample=0) */
@@ -278,7 +284,7 @@ static inline size_t meta_unused(uint64_t m) { return (size_t)(m >> 40); }
  * knows it (the small tier's fast paths) lets the test fold away. */
 static inline uint64_t hdr_check_with(uintptr_t at, uint64_t meta, bool sip)
 {
-    uint64_t c = keyed2_with(at, meta, G.hk0, G.hk1, sip);
+    uint64_t c = keyed2_with(at, meta, G.keys.hk0, G.keys.hk1, sip);
     return c ? c : 1;
 }
 static inline uint64_t hdr_check_of(uintptr_t at, uint64_t meta)
@@ -290,7 +296,7 @@ static inline uint64_t hdr_check_of(uintptr_t at, uint64_t meta)
  * with the chunk's address, so that an overflow cannot fake it (a zeroed
  * check word is a corrupted header, not a busy one).  A permanently busy
  * header still fails its owner's next hdr_load. */
-static inline uint64_t hdr_busy_of(uintptr_t at) { return ((uint64_t)at * 0x9e3779b97f4a7c15ull) ^ G.bk; }
+static inline uint64_t hdr_busy_of(uintptr_t at) { return ((uint64_t)at * 0x9e3779b97f4a7c15ull) ^ G.keys.bk; }
 
 static inline void hdr_store(uintptr_t chunk, size_t size, size_t unused, unsigned state)
 {
@@ -366,7 +372,7 @@ static inline void hdr_wipe(uintptr_t chunk)
 
 static inline uint64_t canary_pattern(uintptr_t user)
 {
-    return wmix(user ^ G.ck0, G.hk2) | 0x8080808080808080ull;
+    return wmix(user ^ G.keys.ck0, G.keys.hk2) | 0x8080808080808080ull;
 }
 /* The canary runs from the request's end to the next 8-byte boundary at
  * least CANARY_MAX bytes on (or to the chunk's end, when sooner): the user
@@ -477,15 +483,15 @@ bool poison_ok(uintptr_t p, size_t n, uintptr_t *bad) INTERNAL;
  * with a 16-bit check in the top bits. */
 static inline uint64_t link_encode(uintptr_t slot, uintptr_t target)
 {
-    uint64_t tag = keyed2(slot, target, G.lk1, G.lk0) >> 48;
-    return ((uint64_t)target | (tag << 48)) ^ wmix(slot ^ G.lk0, G.lk1);
+    uint64_t tag = keyed2(slot, target, G.keys.lk1, G.keys.lk0) >> 48;
+    return ((uint64_t)target | (tag << 48)) ^ wmix(slot ^ G.keys.lk0, G.keys.lk1);
 }
 static inline bool link_decode(uintptr_t slot, uint64_t enc, uintptr_t *target)
 {
-    uint64_t x = enc ^ wmix(slot ^ G.lk0, G.lk1);
+    uint64_t x = enc ^ wmix(slot ^ G.keys.lk0, G.keys.lk1);
     uintptr_t t = (uintptr_t)(x & 0xffffffffffffull);
     *target = t;
-    return (x >> 48) == (keyed2(slot, t, G.lk1, G.lk0) >> 48);
+    return (x >> 48) == (keyed2(slot, t, G.keys.lk1, G.keys.lk0) >> 48);
 }
 
 /* ---- per-thread state (thread.c) ------------------------------------------ */

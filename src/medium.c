@@ -86,7 +86,7 @@ static COLD _Noreturn void corrupt(struct arena *a, const char *cls, const char 
 
 static inline uint64_t foot_check(uintptr_t f, size_t size)
 {
-    uint64_t c = keyed2(f, size | FOOT_MAGIC, G.fk0, G.fk1);
+    uint64_t c = keyed2(f, size | FOOT_MAGIC, G.keys.fk0, G.keys.fk1);
     return c ? c : 1;
 }
 

@@ -58,7 +58,7 @@ static __thread uint64_t sample_rng __attribute__((tls_model("initial-exec")));
 static uint64_t rnd(void)
 {
     if (!sample_rng)
-        sample_rng = G.rk ^ ((uint64_t)os_tid() * 0x9e3779b97f4a7c15ull) ^ (uintptr_t)&sample_rng;
+        sample_rng = G.keys.rk ^ ((uint64_t)os_tid() * 0x9e3779b97f4a7c15ull) ^ (uintptr_t)&sample_rng;
     sample_rng ^= sample_rng << 13;
     sample_rng ^= sample_rng >> 7;
     sample_rng ^= sample_rng << 17;
