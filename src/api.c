@@ -75,10 +75,10 @@ void ward_init_slow(void)
     if (!G.page)
         G.page = 4096;
     ward_options_init(&G.opt);
-    G.free_direct = !G.opt.trace && G.opt.on_error != ON_ERROR_CONTINUE;
+    G.free_direct = !G.opt.stacks && G.opt.on_error != ON_ERROR_CONTINUE;
     /* checksum=fast and trace=0: the small tier's paths compiled for the
      * canary and poison options as they are (no option tested on the way) */
-    if (G.opt.checksum == CHECKSUM_FAST && !G.opt.trace)
+    if (G.opt.checksum == CHECKSUM_FAST && !G.opt.stacks)
         G.small_fixed = (uint8_t)(SMALL_FIXED | (G.opt.canary ? SMALL_FIXED_CANARY : 0) |
                                   (G.opt.poison != POISON_OFF ? SMALL_FIXED_POISON : 0));
     G.std_checks = G.small_fixed == (SMALL_FIXED | SMALL_FIXED_CANARY | SMALL_FIXED_POISON);

@@ -479,7 +479,7 @@ static inline struct chk chk_opts(void) { return (struct chk){false, false, fals
 static inline bool o_sip(struct chk o) { return !o.fixed && G.opt.checksum == CHECKSUM_SIPHASH; }
 static inline bool o_canary(struct chk o) { return o.fixed ? o.canary : G.opt.canary != 0; }
 static inline bool o_poison(struct chk o) { return o.fixed ? o.poison : G.opt.poison != POISON_OFF; }
-static inline bool o_trace(struct chk o) { return !o.fixed && G.opt.trace; }
+static inline bool o_trace(struct chk o) { return !o.fixed && G.opt.stacks; }
 /* The paths other than the default checks': one for each other setting of
  * canary and poison, one for the rest; `opts` picks one (tail calls).
  * `give` is `return` for a function that returns a value, empty for void. */
