@@ -91,6 +91,8 @@ static const struct opt_desc *lookup(const char *k, size_t kn)
     return d;
 }
 
+/* One line a key, "  key (default X): help", an alias's help "the same as
+ * OPTION": tests/docs.sh reads these lines. */
 static void print_help(void)
 {
     ward_printf("ward: WARD_OPTIONS=key=value:key=value, keys:\n");
