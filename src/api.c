@@ -76,7 +76,7 @@ void ward_init_slow(void)
     if (!G.page)
         G.page = 4096;
     ward_options_init(&G.opt);
-    G.free_direct = !G.opt.trace && G.opt.on_error != ON_ERROR_CONTINUE;
+    G.free_direct = !G.opt.stacks && G.opt.on_error != ON_ERROR_CONTINUE;
 #ifdef WARD_AVX2
     __builtin_cpu_init(); /* ward may start before the constructors that would */
     G.avx2 = __builtin_cpu_supports("avx2");

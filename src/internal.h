@@ -68,36 +68,9 @@ _Static_assert(TC_BATCH <= TC_MAX, "batch fits in the cache");
 _Static_assert(MEDIUM_MAX + 65536 < (1u << 24), "unused bytes fit the 24-bit field");
 _Static_assert((Q_SLOTS & (Q_SLOTS - 1)) == 0, "quarantine ring is a power of two");
 
-/* ---- options (options.c): one table, read-only after start-up ----------- */
+/* ---- options (options.h: one list; options.c: the parser) --------------- */
 
-enum { ON_ERROR_ABORT, ON_ERROR_EXIT, ON_ERROR_CONTINUE };
-enum { POISON_OFF, POISON_PARTIAL, POISON_FULL };
-enum { CHECKSUM_FAST, CHECKSUM_SIPHASH };
-enum { EXIT_CHECK_OFF, EXIT_CHECK_QUARANTINE, EXIT_CHECK_HEAP };
-enum { FOREIGN_ABORT, FOREIGN_WARN };
-
-struct ward_options {
-    long on_error;
-    long exitcode;
-    long quarantine_bytes;   /* per thread */
-    long quarantine_max_chunk;
-    long quarantine_large;   /* freed large mappings kept inaccessible */
-    long large_cache_bytes;  /* freed large mappings kept (inaccessible) for reuse */
-    long poison;
-    long poison_bytes;
-    long canary;
-    long checksum;
-    long purge_threshold;    /* dirty free bytes per arena before pages go back */
-    long backtrace;
-    long exit_check;
-    long trace;              /* stacks=1 (trace=1) */
-    long symbolize;
-    long sample;             /* one allocation in about N is sampled (0: off) */
-    long sample_slots;
-    long fault_handler;      /* SIGSEGV/SIGBUS handler (sample.c) */
-    long delete_check;       /* C++ sized/aligned delete must match the allocation */
-    long foreign;            /* a pointer ward never handed out: report, or warn and ignore */
-};
+#include "options.h"
 
 /* ---- global read-only state --------------------------------------------- */
 

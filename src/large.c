@@ -245,7 +245,7 @@ void *large_alloc(size_t n, size_t align, bool zero)
     size_t j = slot_of(p, L.cap);
     while (L.tab[j].p)
         j = (j + 1) & (L.cap - 1);
-    L.tab[j] = (struct lrec){p, map, total, n, G.opt.trace ? trace_capture() : 0};
+    L.tab[j] = (struct lrec){p, map, total, n, G.opt.stacks ? trace_capture() : 0};
     L.count++;
     L.bytes += total;
     pthread_mutex_unlock(&L.lock);
@@ -308,7 +308,7 @@ void large_free(uintptr_t p, const char *op)
     L.bytes -= rec.map_size;
     pthread_mutex_unlock(&L.lock);
 
-    uint32_t free_id = G.opt.trace ? trace_capture() : 0;
+    uint32_t free_id = G.opt.stacks ? trace_capture() : 0;
     bool cached = cache_put(rec.map, rec.map_size);
     bool keep = !cached && G.opt.quarantine_large > 0;
     if (keep) {

@@ -418,7 +418,7 @@ static uintptr_t carve(struct arena *a, uintptr_t c, uint64_t cm, size_t need, s
     bits_clear_range(a->freed, bit_of(a, s), bit_of(a, s + take));
     hdr_store(s, take, take - HDR - n, ST_ALLOC);
     canary_write(s + HDR, n, take - HDR - n);
-    if (unlikely(G.opt.trace))
+    if (unlikely(G.opt.stacks))
         trace_alloc(s);
     a->live_bytes += take;
     return s + HDR;
@@ -538,7 +538,7 @@ void medium_free(uintptr_t p, const char *op)
     check_overflow(a, p, op, m);
     held_lock(NULL);
     size_t size = meta_size(m);
-    if (unlikely(G.opt.trace))
+    if (unlikely(G.opt.stacks))
         trace_free(p - HDR);
     hdr_begin(p - HDR);
     a->live_bytes -= size;

@@ -1,13 +1,14 @@
-/* options.c: WARD_OPTIONS=key=value:key=value, one table, an allocation-free
- * parser.  An unknown key or a malformed value stops the program at start-up
- * with a message: a hardening option that silently does nothing is worse
- * than no option.  Set-user-ID programs ignore the environment. */
+/* options.c: WARD_OPTIONS=key=value:key=value, parsed without allocating
+ * against the table made from options.h's list.  An unknown key or a
+ * malformed value stops the program at start-up with a message: a hardening
+ * option that silently does nothing is worse than no option.  Set-user-ID
+ * programs ignore the environment. */
 #include "internal.h"
 
 #include <stdlib.h>
 #include <sys/auxv.h>
 
-enum opt_type { T_NUM, T_BOOL, T_CHOICE };
+enum opt_type { T_NUM, T_BOOL, T_CHOICE, T_ALIAS };
 
 struct opt_desc {
     const char *name;
@@ -17,49 +18,19 @@ struct opt_desc {
     long min, max;
     const char *choices[4]; /* T_CHOICE: value i is choices[i] */
     const char *help;
+    const char *option;     /* T_ALIAS: the key it stands for */
 };
 
+/* The table, from options.h's list: a CHOICE's range is its names. */
 #define O(f) offsetof(struct ward_options, f)
-static const struct opt_desc table[] = {
-    {"on_error", T_CHOICE, O(on_error), ON_ERROR_ABORT, 0, 2, {"abort", "exit", "continue"},
-     "what a detected heap error does after the report: abort(), _exit(exitcode), or continue (the bad call does nothing; errors that leave the heap unsafe still end the process)"},
-    {"exitcode", T_NUM, O(exitcode), 1, 0, 255, {0}, "exit status used with on_error=exit"},
-    {"quarantine_bytes", T_NUM, O(quarantine_bytes), 1 << 20, 0, 1L << 32, {0},
-     "bytes of freed small/medium chunks each thread holds back from reuse (0: off)"},
-    {"quarantine_max_chunk", T_NUM, O(quarantine_max_chunk), MEDIUM_MAX, 0, 1L << 32, {0},
-     "freed chunks larger than this skip the per-thread quarantine"},
-    {"quarantine_large", T_NUM, O(quarantine_large), 32, 0, LARGE_RING, {0},
-     "freed large mappings kept inaccessible (PROT_NONE) before they are unmapped"},
-    {"large_cache_bytes", T_NUM, O(large_cache_bytes), 32 << 20, 0, 1L << 40, {0},
-     "bytes of freed large mappings kept, inaccessible, for reuse without page faults; no more than the live large blocks hold, but always 4m (0: off)"},
-    {"poison", T_CHOICE, O(poison), POISON_PARTIAL, 0, 2, {"off", "partial", "full"},
-     "freed memory is zeroed and verified before reuse: all of it (full), or for blocks over twice poison_bytes only poison_bytes at each end (partial); off: neither"},
-    {"poison_bytes", T_NUM, O(poison_bytes), 2048, 16, 1L << 30, {0},
-     "bytes verified at each end of a freed block with poison=partial"},
-    {"canary", T_BOOL, O(canary), 1, 0, 1, {0}, "write and verify a canary after each request"},
-    {"checksum", T_CHOICE, O(checksum), CHECKSUM_FAST, 0, 1, {"fast", "siphash"},
-     "keyed header check: a multiply mix (fast) or SipHash-2-4 (siphash)"},
-    {"purge_threshold", T_NUM, O(purge_threshold), 64 << 20, 0, 1L << 40, {0},
-     "free bytes an arena keeps before giving whole pages back to the OS"},
-    {"backtrace", T_BOOL, O(backtrace), 1, 0, 1, {0}, "print a backtrace with each report"},
-    {"stacks", T_BOOL, O(trace), 0, 0, 1, {0},
-     "record where each chunk was allocated and first freed, and print both in reports (a stack walk per malloc and free)"},
-    {"trace", T_BOOL, O(trace), 0, 0, 1, {0}, "the same as stacks"},
-    {"symbolize", T_BOOL, O(symbolize), 1, 0, 1, {0},
-     "name each frame of a report's stacks with its function and file:line (runs addr2line after the report; 0: module+offset only)"},
-    {"sample", T_NUM, O(sample), 5000, 0, 1L << 30, {0},
-     "about one allocation in N (up to a page) gets its own page before or after a guard page, so an overflow or a use after free of it faults at once and is reported with its stacks (0: off)"},
-    {"fault_handler", T_BOOL, O(fault_handler), 1, 0, 1, {0},
-     "install a SIGSEGV/SIGBUS handler that reports faults on sampled pages, large blocks' guard pages and freed large blocks (other faults go to the previous handler)"},
-    {"sample_slots", T_NUM, O(sample_slots), 512, 1, 65536, {0},
-     "pages kept for sampled allocations (each with a guard page)"},
-    {"delete_check", T_BOOL, O(delete_check), 1, 0, 1, {0},
-     "C++ sized or aligned operator delete whose size or alignment is not the allocation's is a report"},
-    {"exit_check", T_CHOICE, O(exit_check), EXIT_CHECK_QUARANTINE, 0, 2, {"off", "quarantine", "heap"},
-     "at exit, verify the exiting thread's quarantine (a write after free just before the end), the whole heap, or nothing"},
-    {"foreign", T_CHOICE, O(foreign), FOREIGN_ABORT, 0, 1, {"abort", "warn"},
-     "a pointer ward never handed out (outside its heap and large mappings) passed to free, realloc or malloc_usable_size: report it (abort), or warn once per call and ignore it (warn)"},
-};
+#define NAMES(...) __VA_ARGS__
+#define NNAMES(...) (long)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *))
+#define ROW_NUM(k, def, min, max, help) {#k, T_NUM, O(k), def, min, max, {0}, help, NULL},
+#define ROW_BOOL(k, def, help) {#k, T_BOOL, O(k), def, 0, 1, {0}, help, NULL},
+#define ROW_CHOICE(k, def, names, help) \
+    {#k, T_CHOICE, O(k), def, 0, NNAMES names - 1, {NAMES names}, help, NULL},
+#define ROW_ALIAS(k, option) {#k, T_ALIAS, O(option), 0, 0, 0, {0}, NULL, #option},
+static const struct opt_desc table[] = {WARD_OPTION_LIST(ROW_NUM, ROW_BOOL, ROW_CHOICE, ROW_ALIAS)};
 #define NOPTS (sizeof table / sizeof table[0])
 
 static long *field(struct ward_options *o, const struct opt_desc *d)
@@ -102,18 +73,46 @@ static bool parse_num(const char *v, size_t n, long *out)
     return true;
 }
 
+static const struct opt_desc *find(const char *k, size_t kn)
+{
+    for (size_t i = 0; i < NOPTS; i++)
+        if (seq(k, kn, table[i].name))
+            return &table[i];
+    return NULL;
+}
+
+/* The option a key names, or NULL: an alias's row stands for its option's
+ * (which is not an alias: O(option) needs a field). */
+static const struct opt_desc *lookup(const char *k, size_t kn)
+{
+    const struct opt_desc *d = find(k, kn);
+    if (d && d->type == T_ALIAS)
+        d = find(d->option, strlen(d->option));
+    return d;
+}
+
+/* One line a key, "  key (default X): help", an alias's help "the same as
+ * OPTION": tests/docs.sh reads these lines. */
 static void print_help(void)
 {
     ward_printf("ward: WARD_OPTIONS=key=value:key=value, keys:\n");
     for (size_t i = 0; i < NOPTS; i++) {
         const struct opt_desc *d = &table[i];
+        const char *help = d->help;
+        char same[64];
+        if (d->type == T_ALIAS) {
+            ward_snprintf(same, sizeof same, "the same as %s", d->option);
+            help = same;
+            d = lookup(d->option, strlen(d->option));
+        }
         if (d->type == T_CHOICE)
-            ward_printf("  %s (default %s): %s\n", d->name, d->choices[d->def], d->help);
+            ward_printf("  %s (default %s): %s\n", table[i].name, d->choices[d->def], help);
         else
-            ward_printf("  %s (default %ld): %s\n", d->name, d->def, d->help);
+            ward_printf("  %s (default %ld): %s\n", table[i].name, d->def, help);
     }
 }
 
+/* key: NUL-terminated (the messages name it); value: v, vn bytes. */
 static void set_option(struct ward_options *o, const char *k, size_t kn, const char *v, size_t vn)
 {
     if (seq(k, kn, "help")) {
@@ -124,36 +123,33 @@ static void set_option(struct ward_options *o, const char *k, size_t kn, const c
     size_t cn = vn < sizeof val - 1 ? vn : sizeof val - 1;
     memcpy(val, v, cn);
     val[cn] = '\0';
-    for (size_t i = 0; i < NOPTS; i++) {
-        const struct opt_desc *d = &table[i];
-        if (!seq(k, kn, d->name))
-            continue;
-        long x;
-        if (d->type == T_CHOICE) {
-            for (long c = 0; c <= d->max; c++)
-                if (seq(v, vn, d->choices[c])) {
-                    *field(o, d) = c;
-                    return;
-                }
-            ward_die("WARD_OPTIONS: bad value '%s' for %s", val, d->name);
-        }
-        if (d->type == T_BOOL) {
-            if (seq(v, vn, "1") || seq(v, vn, "true") || seq(v, vn, "yes")) {
-                *field(o, d) = 1;
+    const struct opt_desc *d = lookup(k, kn);
+    if (!d)
+        ward_die("WARD_OPTIONS: unknown option '%s' (WARD_OPTIONS=help=1 lists them)", k);
+    long x;
+    if (d->type == T_CHOICE) {
+        for (long c = 0; c <= d->max; c++)
+            if (seq(v, vn, d->choices[c])) {
+                *field(o, d) = c;
                 return;
             }
-            if (seq(v, vn, "0") || seq(v, vn, "false") || seq(v, vn, "no")) {
-                *field(o, d) = 0;
-                return;
-            }
-        } else if (parse_num(v, vn, &x) && x >= d->min && x <= d->max) {
-            *field(o, d) = x;
+        ward_die("WARD_OPTIONS: bad value '%s' for %s", val, k);
+    }
+    if (d->type == T_BOOL) {
+        if (seq(v, vn, "1") || seq(v, vn, "true") || seq(v, vn, "yes")) {
+            *field(o, d) = 1;
             return;
         }
-        ward_die("WARD_OPTIONS: bad value '%s' for %s (want %s)", val, d->name,
-                 d->type == T_BOOL ? "0 or 1" : "a number in range, k/m/g suffixes allowed");
+        if (seq(v, vn, "0") || seq(v, vn, "false") || seq(v, vn, "no")) {
+            *field(o, d) = 0;
+            return;
+        }
+    } else if (parse_num(v, vn, &x) && x >= d->min && x <= d->max) {
+        *field(o, d) = x;
+        return;
     }
-    ward_die("WARD_OPTIONS: unknown option '%s' (WARD_OPTIONS=help=1 lists them)", k);
+    ward_die("WARD_OPTIONS: bad value '%s' for %s (want %s)", val, k,
+             d->type == T_BOOL ? "0 or 1" : "a number in range, k/m/g suffixes allowed");
 }
 
 /* key=value:key=value into *o: the build profile's preset, then WARD_OPTIONS */
@@ -208,7 +204,8 @@ static void parse_options(struct ward_options *o, const char *s)
 void ward_options_init(struct ward_options *o)
 {
     for (size_t i = 0; i < NOPTS; i++)
-        *field(o, &table[i]) = table[i].def;
+        if (table[i].type != T_ALIAS)
+            *field(o, &table[i]) = table[i].def;
     parse_options(o, WARD_PROFILE_OPTIONS);
     if (getauxval(AT_SECURE))
         return;

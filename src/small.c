@@ -481,7 +481,7 @@ static inline bool w_poison(enum small_path w)
 {
     return w == PATH_OPTIONS ? G.opt.poison != POISON_OFF : WARD_PROFILE_POISON;
 }
-static inline bool w_stacks(enum small_path w) { return w == PATH_OPTIONS && G.opt.trace; }
+static inline bool w_stacks(enum small_path w) { return w == PATH_OPTIONS && G.opt.stacks; }
 
 static inline __attribute__((always_inline)) void *small_alloc_with(size_t n, unsigned cls, bool zero,
                                                                      enum small_path w)
@@ -838,7 +838,7 @@ static void small_paths_init(void)
 #endif
         [PATH_OPTIONS] = {alloc_options, free_options, realloc_options},
     };
-    bool profile = G.opt.checksum == CHECKSUM_FAST && !G.opt.trace && (G.opt.canary != 0) == WARD_PROFILE_CANARY &&
+    bool profile = G.opt.checksum == CHECKSUM_FAST && !G.opt.stacks && (G.opt.canary != 0) == WARD_PROFILE_CANARY &&
                    (G.opt.poison != POISON_OFF) == WARD_PROFILE_POISON;
     G.small = paths[!profile ? PATH_OPTIONS : G.avx2 ? PATH_PROFILE_AVX2 : PATH_PROFILE];
 }

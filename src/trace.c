@@ -35,7 +35,7 @@ static __thread int in_trace __attribute__((tls_model("initial-exec")));
 
 void trace_init(void)
 {
-    if (!G.opt.trace)
+    if (!G.opt.stacks)
         return;
     size_t side = (G.heap_hi - G.heap_lo) / 16 * sizeof D.side[0];
     D.mem = os_reserve(DEPOT_BYTES);
@@ -138,7 +138,7 @@ void trace_print_ids(uint32_t alloc_id, uint32_t free_id)
  * pointer (lock-free reads: the process is ending). */
 void trace_report(uintptr_t ptr, int tier)
 {
-    if (!G.opt.trace || !D.side)
+    if (!G.opt.stacks || !D.side)
         return;
     if (tier == TIER_LARGE) {
         uint32_t a, f;

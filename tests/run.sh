@@ -7,6 +7,8 @@
 #   - every BUILD_DIR/tests/t_* program with LD_PRELOAD=<abs BUILD_DIR>/libward.so;
 #   - every tests/real/*.sh with WARD_LIB exported (the same absolute path);
 #     exit 77 from one of them is a skip;
+#   - tests/docs.sh BUILD_DIR: README.md and man/ward.7 list every option
+#     with the default the library has (the test "docs");
 #   - BUILD_DIR/tests/misuse_runner (and BUILD_DIR/clang/tests/misuse_runner,
 #     the library built with clang), each of its cases counted as a test;
 #   - tests/install.sh BUILD_DIR (make install into a temporary DESTDIR,
@@ -186,6 +188,18 @@ for s in "$tests_dir"/cli/*.sh; do
     classify "$rc"
     report "$name" "$status" "$note"
 done
+
+# 2c. the options in README.md and man/ward.7: every key, with the default
+#     WARD_OPTIONS=help=1 prints (tests/docs.sh)
+if selected docs; then
+    if [ -f "$lib" ]; then
+        run_one docs bash "$tests_dir/docs.sh" "$build"
+        classify "$rc"
+        report docs "$status" "$note"
+    else
+        report docs FAIL "no libward.so"
+    fi
+fi
 
 # 3. the misuse cases: each line PASS/FAIL misuse/CASE of the runner counts
 #    as one test; the runner's exit status must agree with them
