@@ -78,7 +78,7 @@ $(BUILD)/libward.a: $(OBJ_A)
 $(BUILD)/libward-prefixed.a: $(OBJ_PREFIXED)
 	rm -f $@ && ar rcs $@ $(OBJ_PREFIXED)
 
-# The light profile (src/internal.h, WARD_PROFILE_LIGHT): every optional
+# The light profile (src/settings.h, WARD_PROFILE_LIGHT): every optional
 # check off by default and the small tier's paths compiled for that, for
 # measuring what the checks cost (bench: ward-light).
 OBJ_LIGHT := $(patsubst src/%.c,$(BUILD)/obj-light/%.o,$(SRC))

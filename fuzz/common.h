@@ -21,7 +21,7 @@
 #include "ward.h"
 #include "ward_testing.h"
 
-/* ward's layout, as the harnesses need to know it (src/internal.h) */
+/* ward's layout, as the harnesses need to know it (src/settings.h) */
 #define F_SMALL_MAX 1024u
 #define F_MEDIUM_MAX (512u * 1024)
 #define F_PAGE 4096u

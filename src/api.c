@@ -2,8 +2,14 @@
  * ...).  Built with WARD_EXPORT_LIBC, the same functions are also exported
  * under the C library's names (malloc, ...) for LD_PRELOAD or static
  * linking; that happens in one place, at the end of this file. */
-#include "internal.h"
+#include "state.h"
+#include "report.h"
+#include "os.h"
+#include "thread.h"
+#include "quarantine.h"
+#include "trace.h"
 #include "tier.h"
+#include "api.h"
 #include "../include/ward.h"
 
 #include <errno.h>

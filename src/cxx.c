@@ -17,7 +17,9 @@
  *     uses operator new or delete, a C++ program linked with libstdc++, and a
  *     weak reference would not make the linker take them from libstdc++.a.
  * The throw unwinds through ward's frames (built with -fexceptions). */
-#include "internal.h"
+#include "state.h"
+#include "report.h"
+#include "api.h"
 
 #include <dlfcn.h>
 #include <errno.h>

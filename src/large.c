@@ -4,7 +4,12 @@
  * live in a hash table outside the heap; a freed mapping is made
  * inaccessible and kept for a while, so a use after free faults and a
  * double free is named as one. */
-#include "internal.h"
+#include "state.h"
+#include "report.h"
+#include "os.h"
+#include "chunk.h"
+#include "quarantine.h"
+#include "trace.h"
 #include "tier.h"
 
 #include <errno.h>

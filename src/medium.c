@@ -14,7 +14,13 @@
  * F_DIRTY bit in the unused-bytes field of a FREE or QUAR header says its
  * body is not known to be zero, and every chunk merged with it or cut from
  * it is dirty too.  Only clean chunks are verified in full when reused. */
-#include "internal.h"
+#include "state.h"
+#include "report.h"
+#include "os.h"
+#include "chunk.h"
+#include "thread.h"
+#include "quarantine.h"
+#include "trace.h"
 #include "tier.h"
 
 #include <errno.h>

@@ -3,7 +3,8 @@
  * malformed value stops the program at start-up with a message: a hardening
  * option that silently does nothing is worse than no option.  Set-user-ID
  * programs ignore the environment. */
-#include "internal.h"
+#include "state.h"
+#include "report.h"
 
 #include <stdlib.h>
 #include <sys/auxv.h>

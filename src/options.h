@@ -3,7 +3,7 @@
  * struct ward_options its fields, options.c's parser its table and
  * WARD_OPTIONS=help=1 its text.  README.md's options table and man/ward.7
  * describe the same keys with the same defaults; tests/docs.sh checks that
- * they do.  Included by internal.h: the defaults may use its compile-time
+ * they do.  Included by state.h: the defaults may use settings.h's compile-time
  * settings (MEDIUM_MAX, LARGE_RING). */
 #ifndef WARD_OPTIONS_H
 #define WARD_OPTIONS_H

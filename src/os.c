@@ -1,7 +1,10 @@
 /* os.c: every system call the allocator makes about memory.  A failure other
  * than ENOMEM means something else in the process broke ward's view of its
  * own mappings: that is corruption, and it is fatal. */
-#include "internal.h"
+#include "state.h"
+#include "report.h"
+#include "os.h"
+#include "tier.h"
 
 #include <errno.h>
 #include <fcntl.h>

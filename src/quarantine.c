@@ -6,7 +6,11 @@
  * poison is verified when they leave (medium), or, for small chunks, which
  * go on to the thread's cache as they are, when the cache hands them out or
  * gives them back to their slab. */
-#include "internal.h"
+#include "state.h"
+#include "chunk.h"
+#include "thread.h"
+#include "quarantine.h"
+#include "tier.h"
 
 /* Releases the oldest entry. */
 void quarantine_evict(struct tcache *tc)

@@ -2,7 +2,11 @@
  * into a stack buffer, writes with write(2), prints a backtrace through
  * libunwind (which unwinds without calling malloc, unlike glibc's
  * backtrace(3) on first use), then ends the process as WARD_OPTIONS says. */
-#include "internal.h"
+#include "state.h"
+#include "report.h"
+#include "os.h"
+#include "trace.h"
+#include "tier.h"
 #include "../include/ward.h"
 
 #include <dlfcn.h>

@@ -20,7 +20,9 @@
  * elsewhere go to the handler that was there before (or the default one).
  *
  * The fast path costs one thread-local countdown per malloc. */
-#include "internal.h"
+#include "state.h"
+#include "report.h"
+#include "os.h"
 #include "tier.h"
 
 #include <errno.h>

@@ -3,7 +3,13 @@
  * runs of slots whose free/used state lives in bitmaps out of band (nothing
  * about the free slots is stored inside the heap).  Threads take slots in
  * batches into their cache; a slab hands out its slots in random order. */
-#include "internal.h"
+#include "state.h"
+#include "report.h"
+#include "os.h"
+#include "chunk.h"
+#include "thread.h"
+#include "quarantine.h"
+#include "trace.h"
 #include "tier.h"
 
 #include <errno.h>
@@ -109,7 +115,7 @@ void small_init(void)
 /* ---- the canary of a small chunk ---------------------------------------
  * Every class is at most CANARY_MAX bytes bigger than the one before
  * (small_init checks), so the slack is shorter than CANARY_MAX and the
- * canary (internal.h) runs to the body's end, which is 16-byte aligned like
+ * canary (chunk.h) runs to the body's end, which is 16-byte aligned like
  * the chunk: it is written and compared 16 bytes at a time, the block shared
  * with the request's last bytes through a mask.  The bytes are canary_write's
  * (canary_ok verifies either). */

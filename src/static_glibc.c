@@ -11,7 +11,7 @@
  * reaching into them use: they stay hidden, so libward.so does not export
  * them (glibc's libc.so does not either).  api.c refers to ward_static_glibc
  * below, so a static link takes this object whenever it takes api.o. */
-#include "internal.h"
+#include "settings.h"
 
 #include <errno.h>
 #include <malloc.h>

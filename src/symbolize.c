@@ -10,7 +10,8 @@
  * allocates: the child is started with vfork + execve from buffers on this
  * stack, with an environment of its own (no LD_PRELOAD, so it does not run
  * under ward), and its output is read into a stack buffer. */
-#include "internal.h"
+#include "state.h"
+#include "report.h"
 
 #include <dlfcn.h>
 #include <elf.h>

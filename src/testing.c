@@ -12,6 +12,7 @@
  * include/ward_testing.h too. */
 #include "testing.h"
 #include "tier.h"
+#include "trace.h"
 
 #ifdef WARD_TESTING
 #include "../include/ward_testing.h"

@@ -5,7 +5,8 @@
 #ifndef WARD_TESTING_H_INTERNAL
 #define WARD_TESTING_H_INTERNAL
 #ifdef WARD_TESTING
-#include "internal.h"
+#include "os.h"
+#include "thread.h"
 
 /* Each tier's testing_reset (tier.h) and this discard everything held, and
  * remake the locks, as if no chunk had ever been allocated; no other thread

@@ -7,7 +7,13 @@
  * after that its last frees go straight to the shared structures.  A pooled
  * cache's chunks are verified as any thread's: when they leave the
  * quarantine or are handed out again, and at exit (exit_check). */
-#include "internal.h"
+#include "state.h"
+#include "report.h"
+#include "os.h"
+#include "chunk.h"
+#include "thread.h"
+#include "quarantine.h"
+#include "trace.h"
 #include "tier.h"
 
 #include <errno.h>

@@ -9,7 +9,14 @@
 #ifndef WARD_TIER_H
 #define WARD_TIER_H
 
-#include "internal.h"
+#include "report.h"
+#include "thread.h"
+
+/* ---- where an address belongs --------------------------------------------- */
+
+static inline bool in_small(uintptr_t p) { return p - G.small_base < G.small_end - G.small_base; }
+static inline bool in_medium(uintptr_t p) { return p - G.medium_base < G.medium_end - G.medium_base; }
+static inline bool in_pool(uintptr_t p) { return p - G.pool_lo < G.pool_hi - G.pool_lo; }
 
 /* Which tier an address belongs to.  Small and medium chunks live in the
  * heap reservation, sampled blocks in their pool; anything else is a large
@@ -24,6 +31,62 @@ static inline enum ward_tier tier_of(uintptr_t p)
         return TIER_SAMPLED;
     return TIER_LARGE;
 }
+
+/* ---- small.c: size classes carved from slabs, a cache per thread ----------- */
+void small_init(void) INTERNAL;
+/* the size class of a request of n bytes (n <= SMALL_MAX) */
+static inline unsigned small_class(size_t n) { return G.class_of16[(n + HDR + 15) >> 4]; }
+/* malloc, free and realloc: the paths small_init chose (G is read-only once
+ * started).  realloc verifies the chunk, sets *old to its request size and
+ * resizes it in place when the new size stays in its class; NULL when it
+ * must move. */
+static inline void *small_alloc(size_t n, unsigned cls, bool zero) { return G.small.alloc(n, cls, zero); }
+static inline void small_free(uintptr_t p, const char *op) { G.small.free(p, op); }
+static inline void *small_realloc(uintptr_t p, size_t n, size_t *old) { return G.small.realloc(p, n, old); }
+void small_release(struct tcache *tc, uintptr_t p) INTERNAL; /* quarantine -> cache, still QUAR */
+void small_check_cached(struct tcache *tc, const char *op) INTERNAL;
+void small_check_shared(const char *op) INTERNAL;
+void small_check_quarantined(uintptr_t p, const char *op) INTERNAL;
+/* Verifies a live small chunk, returns its request size and class. */
+size_t small_live(uintptr_t p, const char *op) INTERNAL;
+void small_drain_cache(struct tcache *tc) INTERNAL;
+static inline bool small_cached(const struct tcache *tc)
+{
+    for (unsigned c = 0; c < NCLASSES; c++)
+        if (tc->count[c])
+            return true;
+    return false;
+}
+
+/* ---- medium.c: boundary-tag arenas, free lists by size -------------------- */
+void medium_init(void) INTERNAL;
+void *medium_alloc(size_t n, size_t align, bool zero) INTERNAL;
+void medium_free(uintptr_t p, const char *op) INTERNAL;
+void medium_release(uintptr_t p) INTERNAL; /* QUAR -> free */
+void medium_check_quarantined(uintptr_t p, const char *op) INTERNAL;
+size_t medium_live(uintptr_t p, const char *op) INTERNAL;
+void *medium_realloc(uintptr_t p, size_t n, size_t *old) INTERNAL;
+
+/* ---- large.c: a mapping each, between guard pages ------------------------- */
+void large_init(void) INTERNAL;
+void *large_alloc(size_t n, size_t align, bool zero) INTERNAL;
+void large_free(uintptr_t p, const char *op) INTERNAL;
+size_t large_live(uintptr_t p, const char *op) INTERNAL;
+bool large_realloc(uintptr_t p, size_t n, size_t *old) INTERNAL;
+/* p is a live or recently freed large chunk, or inside a live large mapping */
+bool large_knows(uintptr_t p) INTERNAL;
+
+/* ---- sample.c: sampled guard pages ---------------------------------------- */
+void sample_init(void) INTERNAL;
+extern __thread uint32_t ward_sample_left INTERNAL;
+bool sample_due(void) INTERNAL;
+void *sample_alloc(size_t n) INTERNAL;
+void sample_free(uintptr_t p, const char *op) INTERNAL;
+size_t sample_live(uintptr_t p, const char *op) INTERNAL;
+uintptr_t large_fault_lookup(uintptr_t a, bool *freed, size_t *n) INTERNAL;
+void sample_report(uintptr_t p) INTERNAL;
+
+/* ---- the cold operations, a table per tier -------------------------------- */
 
 struct tier_ops {
     /* ward_check_heap: verify every chunk the tier holds (reports on failure) */

@@ -4,7 +4,12 @@
  * table outside the heap holds each small/medium chunk's two stack ids,
  * indexed by the chunk's 16-byte granule.  Off by default: it costs a stack
  * walk per malloc and free. */
-#include "internal.h"
+#include "state.h"
+#include "report.h"
+#include "os.h"
+#include "chunk.h"
+#include "trace.h"
+#include "tier.h"
 
 #include <dlfcn.h>
 #include <unistd.h>

@@ -1,6 +1,7 @@
-/* check.c: the checks shared by every tier: canaries, poison, the racy
+/* chunk.c: the checks shared by every tier: canaries, poison, the racy
  * header load, and the strict keyed hash. */
-#include "internal.h"
+#include "state.h"
+#include "chunk.h"
 
 #include <sched.h>
 #include <sodium.h>

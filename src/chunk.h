@@ -1,0 +1,280 @@
+/* chunk.h: what a chunk carries in-band, and its verifying accessors: the
+ * keyed hash, the 16-byte header, the canary after the request, the poison
+ * of freed memory and the encoded free-list links (chunk.c holds the
+ * out-of-line parts).  Every read of a header or a link goes through the
+ * functions here; a raw read of a field elsewhere is a bug. */
+#ifndef WARD_CHUNK_H
+#define WARD_CHUNK_H
+
+#include "state.h"
+
+/* ---- the keyed check ------------------------------------------------------ */
+
+static inline uint64_t wmix(uint64_t a, uint64_t b)
+{
+    __uint128_t r = (__uint128_t)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+uint64_t ward_siphash2(uint64_t a, uint64_t b) INTERNAL;
+
+/* A keyed 64-bit hash of (address, value): two rounds of a 128-bit multiply
+ * mix by default, SipHash-2-4 (libsodium's crypto_shorthash) when
+ * checksum=siphash.  Not a MAC in the fast mode: see SECURITY.md. */
+static inline uint64_t keyed2_with(uint64_t addr, uint64_t v, uint64_t k0, uint64_t k1, bool sip)
+{
+    if (unlikely(sip))
+        return ward_siphash2(addr ^ k0, v ^ k1);
+    uint64_t h = wmix(addr ^ k0, v ^ k1);
+    return wmix(h ^ k1, (addr + v) ^ k0 ^ 0x9e3779b97f4a7c15ull);
+}
+static inline uint64_t keyed2(uint64_t addr, uint64_t v, uint64_t k0, uint64_t k1)
+{
+    return keyed2_with(addr, v, k0, k1, G.opt.checksum == CHECKSUM_SIPHASH);
+}
+
+/* ---- chunk header ---------------------------------------------------------
+ * 16 bytes before every small and medium chunk's user pointer:
+ *   meta  = state (8 bits) | size/16 (32 bits) | unused bytes (24 bits)
+ *   check = keyed hash of (header address, meta); never 0.
+ * The state comes first and every state byte has its top bit set: the first
+ * byte an overflow from the chunk before reaches, so any ASCII byte or NUL
+ * written there changes the header.
+ * "unused" is chunk size - HDR - requested size: the slack holding the canary.
+ * Writers store check = 0 (busy) first, so a thread reading a neighbour's
+ * header while its owner rewrites it sees "busy", never a torn pair. */
+
+enum chunk_state {
+    ST_ALLOC = 0xA1,
+    ST_QUAR = 0x9E,
+    ST_FREE = 0xF3,
+    ST_SENTINEL = 0xE5,
+};
+
+struct hdr {
+    uint64_t meta;
+    uint64_t check;
+};
+
+static inline uint64_t meta_pack(size_t size, size_t unused, unsigned state)
+{
+    return (uint64_t)state | ((uint64_t)(size >> 4) << 8) | ((uint64_t)unused << 40);
+}
+static inline unsigned meta_state(uint64_t m) { return (unsigned)(m & 0xff); }
+static inline size_t meta_size(uint64_t m) { return (size_t)((m >> 8) & 0xffffffffu) << 4; }
+static inline size_t meta_unused(uint64_t m) { return (size_t)(m >> 40); }
+
+/* The *_with forms take checksum=siphash as an argument: a caller that
+ * knows it (the small tier's fast paths) lets the test fold away. */
+static inline uint64_t hdr_check_with(uintptr_t at, uint64_t meta, bool sip)
+{
+    uint64_t c = keyed2_with(at, meta, G.keys.hk0, G.keys.hk1, sip);
+    return c ? c : 1;
+}
+static inline uint64_t hdr_check_of(uintptr_t at, uint64_t meta)
+{
+    return hdr_check_with(at, meta, G.opt.checksum == CHECKSUM_SIPHASH);
+}
+
+/* The check word of a header whose owner is rewriting it ("busy"): keyed
+ * with the chunk's address, so that an overflow cannot fake it (a zeroed
+ * check word is a corrupted header, not a busy one).  A permanently busy
+ * header still fails its owner's next hdr_load. */
+static inline uint64_t hdr_busy_of(uintptr_t at) { return ((uint64_t)at * 0x9e3779b97f4a7c15ull) ^ G.keys.bk; }
+
+static inline void hdr_store(uintptr_t chunk, size_t size, size_t unused, unsigned state)
+{
+    struct hdr *h = (struct hdr *)chunk;
+    uint64_t m = meta_pack(size, unused, state);
+    uint64_t c = hdr_check_of(chunk, m);
+    __atomic_store_n(&h->check, hdr_busy_of(chunk), __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    __atomic_store_n(&h->meta, m, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->check, c, __ATOMIC_RELEASE);
+}
+
+/* Loads the header at `chunk`; true (and *meta) when it verifies. */
+static inline bool hdr_load_with(uintptr_t chunk, uint64_t *meta, bool sip)
+{
+    const struct hdr *h = (const struct hdr *)chunk;
+    uint64_t m = __atomic_load_n(&h->meta, __ATOMIC_RELAXED);
+    uint64_t c = __atomic_load_n(&h->check, __ATOMIC_ACQUIRE);
+    *meta = m;
+    return c == hdr_check_with(chunk, m, sip);
+}
+static inline bool hdr_load(uintptr_t chunk, uint64_t *meta)
+{
+    return hdr_load_with(chunk, meta, G.opt.checksum == CHECKSUM_SIPHASH);
+}
+
+/* The same for a header another thread may be rewriting right now: 1 when it
+ * verifies, 0 when it does not (or is all zero: never written), -1 when it
+ * stays busy (the keyed busy mark: its owner is mid-transition, or, in a
+ * forked child, was when the fork came). */
+int hdr_load_shared(uintptr_t chunk, uint64_t *meta, int tries) INTERNAL;
+
+/* A header never written (or wiped): both words zero.  A header with
+ * either word non-zero that does not verify is corrupted, whatever the
+ * other word holds. */
+static inline bool hdr_blank(uintptr_t chunk)
+{
+    const struct hdr *h = (const struct hdr *)chunk;
+    return !__atomic_load_n(&h->meta, __ATOMIC_RELAXED) && !__atomic_load_n(&h->check, __ATOMIC_ACQUIRE);
+}
+
+/* Marks a chunk busy for a transition that takes more than one store (its
+ * memory zeroed, its canary written); hdr_store ends it. */
+static inline void hdr_begin(uintptr_t chunk)
+{
+    __atomic_store_n(&((struct hdr *)chunk)->check, hdr_busy_of(chunk), __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+/* Ends a transition hdr_begin started: the fields, then their check. */
+static inline void hdr_end_with(uintptr_t chunk, uint64_t meta, bool sip)
+{
+    struct hdr *h = (struct hdr *)chunk;
+    uint64_t c = hdr_check_with(chunk, meta, sip);
+    __atomic_store_n(&h->meta, meta, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->check, c, __ATOMIC_RELEASE);
+}
+
+/* Back to all zero (never used), through the busy mark: a reader never sees
+ * a zero check word over a non-zero meta. */
+static inline void hdr_wipe(uintptr_t chunk)
+{
+    struct hdr *h = (struct hdr *)chunk;
+    __atomic_store_n(&h->check, hdr_busy_of(chunk), __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    __atomic_store_n(&h->meta, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->check, 0, __ATOMIC_RELEASE);
+}
+
+/* ---- canary: secret-derived bytes in the slack after the request ---------
+ * Every byte has its top bit set, so an overflow by any ASCII byte or NUL
+ * (the common off-by-one) always changes it. */
+
+static inline uint64_t canary_pattern(uintptr_t user)
+{
+    return wmix(user ^ G.keys.ck0, G.keys.hk2) | 0x8080808080808080ull;
+}
+/* The canary runs from the request's end to the next 8-byte boundary at
+ * least CANARY_MAX bytes on (or to the chunk's end, when sooner): the user
+ * pointer is 16-byte aligned and the chunk's end too in every tier (a small
+ * slot, a medium chunk, a large block's page end, a large block's 16-byte
+ * front canary), so it is written and compared a word at a time, the word
+ * shared with the request's last bytes through a mask. */
+static inline size_t canary_end(size_t req, size_t unused)
+{
+    size_t e = (req + CANARY_MAX + 7) & ~(size_t)7;
+    return req + unused < e ? req + unused : e;
+}
+static inline void canary_write(uintptr_t user, size_t req, size_t unused)
+{
+    if (!G.opt.canary || unused == 0)
+        return;
+    uint64_t pat = canary_pattern(user);
+    size_t k = req & ~(size_t)7, end = canary_end(req, unused);
+    uint64_t *w = (uint64_t *)(user + k);
+    if (req & 7) { /* the request's last bytes share this word: keep them */
+        uint64_t keep = ~(~0ull << (8 * (req & 7)));
+        *w = (*w & keep) | (pat & ~keep);
+        w++, k += 8;
+    }
+    for (; k < end; k += 8)
+        *w++ = pat;
+}
+
+static inline bool canary_ok(uintptr_t user, size_t req, size_t unused)
+{
+    if (!G.opt.canary || unused == 0)
+        return true;
+    uint64_t pat = canary_pattern(user), diff = 0;
+    size_t k = req & ~(size_t)7, end = canary_end(req, unused);
+    const uint64_t *w = (const uint64_t *)(user + k);
+    if (req & 7) {
+        diff = (*w ^ pat) & (~0ull << (8 * (req & 7)));
+        w++, k += 8;
+    }
+    for (; k < end; k += 8)
+        diff |= *w++ ^ pat;
+    return diff == 0;
+}
+
+/* ---- poison: freed memory is zero, verified before reuse ---------------- */
+bool mem_is_zero(const void *p, size_t n) INTERNAL;
+/* The same for a 16-byte aligned block of a non-zero multiple of 16 bytes
+ * (a small slot's body): 16 bytes ORed together at a time, no early exit.
+ * Up to 64 bytes, two or four loads (overlapping where n is not a power
+ * of two); more, the last 64 bytes and then 64 a loop step from the start
+ * (the last step may overlap them). */
+static inline bool mem_is_zero16(const void *p, size_t n)
+{
+    typedef uint64_t v2 __attribute__((vector_size(16)));
+    uintptr_t a = (uintptr_t)p;
+#define W16(x) (*(const v2 *)(x))
+    v2 acc;
+    if (n <= 32) {
+        acc = W16(a) | W16(a + n - 16);
+    } else if (n <= 64) {
+        acc = (W16(a) | W16(a + 16)) | (W16(a + n - 32) | W16(a + n - 16));
+    } else {
+        uintptr_t e = a + n - 64;
+        acc = (W16(e) | W16(e + 16)) | (W16(e + 32) | W16(e + 48));
+        for (; a < e; a += 64)
+            acc |= (W16(a) | W16(a + 16)) | (W16(a + 32) | W16(a + 48));
+    }
+#undef W16
+    return (acc[0] | acc[1]) == 0;
+}
+#ifdef WARD_AVX2
+/* mem_is_zero16 with 32-byte loads, 128 bytes a loop step, for callers
+ * compiled for AVX2 and used where G.avx2 says the CPU has it (half the
+ * instructions): the small tier's malloc of the default checks, and
+ * mem_is_zero.  No target attribute here, so that it inlines into them. */
+static inline __attribute__((always_inline)) bool mem_is_zero16_avx2(uintptr_t a, size_t n)
+{
+    typedef uint64_t v2 __attribute__((vector_size(16), may_alias));
+    typedef uint64_t v4 __attribute__((vector_size(32), aligned(16), may_alias));
+#define W16(x) (*(const v2 *)(x))
+#define W32(x) (*(const v4 *)(x))
+    if (n <= 32) {
+        v2 acc = W16(a) | W16(a + n - 16);
+        return (acc[0] | acc[1]) == 0;
+    }
+    v4 acc;
+    if (n <= 64) {
+        acc = W32(a) | W32(a + n - 32);
+    } else if (n <= 128) {
+        acc = (W32(a) | W32(a + 32)) | (W32(a + n - 64) | W32(a + n - 32));
+    } else {
+        uintptr_t e = a + n - 128;
+        acc = (W32(e) | W32(e + 32)) | (W32(e + 64) | W32(e + 96));
+        for (; a < e; a += 128)
+            acc |= (W32(a) | W32(a + 32)) | (W32(a + 64) | W32(a + 96));
+    }
+#undef W16
+#undef W32
+    return ((acc[0] | acc[1]) | (acc[2] | acc[3])) == 0;
+}
+#endif
+/* Verifies the poison of [p, p+n) as the poison option says; the first bad
+ * address in *bad. */
+bool poison_ok(uintptr_t p, size_t n, uintptr_t *bad) INTERNAL;
+
+/* ---- free-list links: masked with the secret and the slot's own address,
+ * with a 16-bit check in the top bits. */
+static inline uint64_t link_encode(uintptr_t slot, uintptr_t target)
+{
+    uint64_t tag = keyed2(slot, target, G.keys.lk1, G.keys.lk0) >> 48;
+    return ((uint64_t)target | (tag << 48)) ^ wmix(slot ^ G.keys.lk0, G.keys.lk1);
+}
+static inline bool link_decode(uintptr_t slot, uint64_t enc, uintptr_t *target)
+{
+    uint64_t x = enc ^ wmix(slot ^ G.keys.lk0, G.keys.lk1);
+    uintptr_t t = (uintptr_t)(x & 0xffffffffffffull);
+    *target = t;
+    return (x >> 48) == (keyed2(slot, t, G.keys.lk1, G.keys.lk0) >> 48);
+}
+
+#endif

@@ -1,0 +1,27 @@
+/* os.h: one thin layer over the kernel (os.c).  Any failure other than
+ * ENOMEM is fatal: something else in the process broke ward's view. */
+#ifndef WARD_OS_H
+#define WARD_OS_H
+
+#include "settings.h"
+
+/* ---- os.c: one thin layer over the kernel -------------------------------- */
+void *os_reserve(size_t size) INTERNAL;          /* PROT_NONE; NULL on ENOMEM */
+void *os_reserve_block(size_t size) INTERNAL;    /* the same, for a large block (os.c says why) */
+void *os_reserve_try(size_t size) INTERNAL;      /* PROT_NONE; NULL on any failure */
+bool os_commit(void *p, size_t size) INTERNAL;   /* make read-write */
+void os_decommit(void *p, size_t size) INTERNAL; /* back to PROT_NONE, memory freed */
+void os_release(void *p, size_t size) INTERNAL;  /* give the pages back, keep the range */
+void *os_map(size_t size) INTERNAL;              /* read-write anonymous; NULL on ENOMEM */
+void os_unmap(void *p, size_t size) INTERNAL;
+void os_protect_none(void *p, size_t size) INTERNAL;
+void os_protect_ro(void *p, size_t size) INTERNAL;
+void os_name(void *p, size_t size, const char *name) INTERNAL;
+void os_name_heap(void) INTERNAL; /* slabs by slot size, arenas by number */
+int os_tid(void) INTERNAL;
+void os_random(void *buf, size_t n) INTERNAL;
+/* After an mmap / mprotect that failed with ENOMEM: when the process is out
+ * of memory mappings (vm.max_map_count), says so on stderr, once. */
+void os_enomem(const char *call, size_t size) INTERNAL;
+
+#endif

@@ -1,0 +1,54 @@
+/* thread.h: the per-thread cache and quarantine ring, the thread registry
+ * (thread.c), and the per-thread random generator. */
+#ifndef WARD_THREAD_H
+#define WARD_THREAD_H
+
+#include "state.h"
+
+/* ---- per-thread state (thread.c) ------------------------------------------ */
+
+struct tcache {
+    uint32_t count[NCLASSES];
+    uintptr_t slot[NCLASSES][TC_MAX];
+    /* quarantine: a ring of user pointers */
+    uintptr_t q[Q_SLOTS];
+    uint32_t qhead, qlen;
+    size_t qbytes;
+    uint64_t rng[2];
+    int arena;
+    int tid;
+    struct tcache *next, *prev; /* registry */
+};
+
+#define TC_DEAD ((struct tcache *)1)
+extern __thread struct tcache *ward_tls INTERNAL;
+struct tcache *tcache_create(void) INTERNAL;
+static inline struct tcache *tcache_get(void)
+{
+    struct tcache *tc = ward_tls;
+    if (likely(tc > TC_DEAD))
+        return tc;
+    if (tc == TC_DEAD)
+        return NULL;
+    return tcache_create();
+}
+void thread_init(void) INTERNAL;
+bool thread_trim(void) INTERNAL;
+void thread_exit_check(const char *op) INTERNAL;
+void ward_lock_all(void) INTERNAL;
+void ward_unlock_all(void) INTERNAL;
+void ward_reinit_locks_child(void) INTERNAL;
+
+static inline uint64_t rng_next(struct tcache *tc)
+{
+    uint64_t s1 = tc->rng[0];
+    const uint64_t s0 = tc->rng[1];
+    tc->rng[0] = s0;
+    s1 ^= s1 << 23;
+    tc->rng[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+    return tc->rng[1] + s0;
+}
+uint64_t ward_rand_global(void) INTERNAL;
+size_t ward_quarantined_bytes(void) INTERNAL;
+
+#endif
