@@ -54,7 +54,7 @@ TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC)) $(BUILD)/tests/mi
 	$(BUILD)/tests/cli_bugs
 CFLAGS_TEST := $(CSTD) $(WARN) -O1 -g -pthread -Iinclude $(CFLAGS)
 
-.PHONY: all check check-real check-clang demo deps bench bench-quick bench-deps bench-bins clean test-bins fuzz install uninstall soak light
+.PHONY: all check test check-real check-clang demo deps bench bench-quick bench-deps bench-bins clean test-bins fuzz install uninstall soak light
 all: $(BUILD)/libward.so $(BUILD)/libward.a $(BUILD)/libward-prefixed.a $(BUILD)/ward.pc $(BUILD)/ward
 
 $(BUILD)/obj/%.o: src/%.c $(HDRS) | $(BUILD)/obj
@@ -168,6 +168,16 @@ test-bins: $(TEST_BIN)
 # runs each libFuzzer harness for a short seeded session.
 check: all test-bins bench-bins check-clang fuzz-libfuzzer
 	tests/run.sh $(BUILD)
+# The inner loop, about a minute: the library and the unit programs
+# ($(BUILD)/tests/t_*, the corpus replays t_fuzz_* among them) built with $(CC)
+# alone, then each unit program once under ward and every misuse case,
+# through tests/run.sh (same logs, same "N passed, N failed" line).  Not run:
+# the unit programs again with trace=1 or sample=1, the real programs, the
+# clang build, the install test and the fuzzing sessions: `make check` runs
+# everything.
+UNIT_BIN := $(filter $(BUILD)/tests/t_%,$(TEST_BIN))
+test: all $(UNIT_BIN) $(BUILD)/tests/misuse_runner
+	tests/run.sh $(BUILD) $(notdir $(UNIT_BIN)) misuse
 # Real programs and test suites (tests/real/*.sh: CPython's regression tests,
 # python3, gcc, g++, git, sqlite3, perl, redis, xz, sort), each run plainly
 # and under ward, the results compared; `make check` runs them too.
