@@ -516,7 +516,7 @@ static int tier_of(uintptr_t p)
  * the chunk's. */
 static COLD _Noreturn void size_mismatch(void *ptr, const char *op, size_t given, size_t real)
 {
-    ward_fatal(op[0] == 'o' ? "sized delete mismatch" : "sized free mismatch", op, ptr,
+    ward_fatal(op[0] == 'o' ? BUG_SIZED_DELETE_MISMATCH : BUG_SIZED_FREE_MISMATCH, op, ptr,
                tier_of((uintptr_t)ptr), 0, "size %zu given, but the chunk holds %zu requested bytes",
                given, real);
 }
@@ -524,10 +524,10 @@ static COLD _Noreturn void size_mismatch(void *ptr, const char *op, size_t given
 static COLD _Noreturn void align_mismatch(void *ptr, const char *op, size_t align)
 {
     uintptr_t p = (uintptr_t)ptr;
-    const char *cls = op[0] == 'o' ? "aligned delete mismatch" : "aligned free mismatch";
+    enum ward_bug bug = op[0] == 'o' ? BUG_ALIGNED_DELETE_MISMATCH : BUG_ALIGNED_FREE_MISMATCH;
     if (!pow2(align))
-        ward_fatal(cls, op, ptr, TIER_NONE, 0, "alignment %zu given: not a power of two", align);
-    ward_fatal(cls, op, ptr, TIER_NONE, 0, "alignment %zu given, but the pointer is only %zu-byte aligned",
+        ward_fatal(bug, op, ptr, TIER_NONE, 0, "alignment %zu given: not a power of two", align);
+    ward_fatal(bug, op, ptr, TIER_NONE, 0, "alignment %zu given, but the pointer is only %zu-byte aligned",
                align, (size_t)(p & -p));
 }
 
@@ -585,7 +585,7 @@ WARD_API int ward_check_heap(void)
 {
     ward_ensure_init();
     if (G.guard0 != ~G.guard1)
-        ward_fatal("allocator state corrupted", "ward_check_heap", &ward_g, TIER_NONE, 0,
+        ward_fatal(BUG_STATE_CORRUPTED, "ward_check_heap", &ward_g, TIER_NONE, 0,
                    "ward's read-only state was changed");
     small_check();
     medium_check();

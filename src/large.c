@@ -278,10 +278,10 @@ static struct lrec *verify_live(uintptr_t p, const char *op, bool full)
         not_live(p, op);
     uintptr_t end = r->map + r->map_size - G.page;
     if (full && unlikely(!front_ok(r->map, p)))
-        ward_fatal("corrupted chunk header", op, (void *)p, TIER_LARGE, r->map_size,
+        ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_LARGE, r->map_size,
                    "the bytes before the chunk were overwritten (underflow)");
     if (full && unlikely(!canary_ok(p, r->n, end - p - r->n)))
-        ward_fatal("heap buffer overflow", op, (void *)p, TIER_LARGE, r->map_size,
+        ward_fatal(BUG_HEAP_BUFFER_OVERFLOW, op, (void *)p, TIER_LARGE, r->map_size,
                    "canary after the %zu requested bytes was overwritten", r->n);
     return r;
 }
@@ -403,15 +403,15 @@ void large_check(void)
         count++;
         bytes += r->map_size;
         if (r->map < G.heap_hi && r->map + r->map_size > G.heap_lo)
-            ward_fatal("allocator state corrupted", "ward_check_heap", (void *)r->p, TIER_LARGE, r->map_size,
+            ward_fatal(BUG_STATE_CORRUPTED, "ward_check_heap", (void *)r->p, TIER_LARGE, r->map_size,
                        "large mapping overlaps the heap");
         if (lookup(r->p) != r)
-            ward_fatal("allocator state corrupted", "ward_check_heap", (void *)r->p, TIER_LARGE, r->map_size,
+            ward_fatal(BUG_STATE_CORRUPTED, "ward_check_heap", (void *)r->p, TIER_LARGE, r->map_size,
                        "large record unreachable");
         (void)verify_live(r->p, "ward_check_heap", true);
     }
     if (count != L.count || bytes != L.bytes)
-        ward_fatal("allocator state corrupted", "ward_check_heap", NULL, TIER_LARGE, 0,
+        ward_fatal(BUG_STATE_CORRUPTED, "ward_check_heap", NULL, TIER_LARGE, 0,
                    "large records disagree with their counts");
     pthread_mutex_unlock(&L.lock);
 }

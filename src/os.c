@@ -57,7 +57,7 @@ static bool injected(void)
 
 static COLD _Noreturn void os_fail(const char *what, void *p, size_t size, int err)
 {
-    ward_fatal("allocator state corrupted", what, p, TIER_NONE, size,
+    ward_fatal(BUG_STATE_CORRUPTED, what, p, TIER_NONE, size,
                "system call failed unexpectedly (errno %d)", err);
 }
 

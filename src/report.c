@@ -158,18 +158,11 @@ __thread void *ward_recover __attribute__((tls_model("initial-exec")));
 __thread pthread_mutex_t *ward_held __attribute__((tls_model("initial-exec")));
 unsigned long ward_reports;
 
-/* The bug classes after which the call can simply not happen: nothing of
- * the heap was changed, the chunk is left as it is (leaked). */
-static bool recoverable(const char *cls)
-{
-    static const char *const ok[] = {"double free", "invalid free", "invalid pointer", "use after free",
-                                     "sized free mismatch", "sized delete mismatch", "aligned free mismatch",
-                                     "aligned delete mismatch", "heap buffer overflow"};
-    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
-        if (!strcmp(cls, ok[i]))
-            return true;
-    return false;
-}
+const struct ward_bug_info ward_bugs[BUG_COUNT] = {
+#define WARD_BUG_INFO(id, name, recoverable) [id] = {name, recoverable},
+    WARD_BUGS(WARD_BUG_INFO)
+#undef WARD_BUG_INFO
+};
 
 static const char *tier_name(int tier)
 {
@@ -206,7 +199,7 @@ void ward_print_recorded(const char *title, const uintptr_t *pcs, int n, int tid
     ward_print_stack(pcs + first, n - first, false);
 }
 
-static _Noreturn void fatal_v(const char *cls, const char *op, const void *ptr, int tier, size_t csize,
+static _Noreturn void fatal_v(enum ward_bug bug, const char *op, const void *ptr, int tier, size_t csize,
                               const struct fault_stacks *fs, const char *f, va_list ap)
 {
     /* A fault in the report itself goes straight to the end; so does a
@@ -222,7 +215,7 @@ static _Noreturn void fatal_v(const char *cls, const char *op, const void *ptr, 
     }
     in_report = 1;
     char buf[1024];
-    size_t n = fmt(buf, sizeof buf, "ward: %s: %s(%p): ", cls, op, ptr);
+    size_t n = fmt(buf, sizeof buf, "ward: %s: %s(%p): ", ward_bugs[bug].name, op, ptr);
     n += ward_vfmt(buf + n, sizeof buf - n, f, ap);
     if (tier != TIER_NONE && n < sizeof buf)
         n += csize ? fmt(buf + n, sizeof buf - n, "; %s chunk of %zu bytes", tier_name(tier), csize)
@@ -252,7 +245,7 @@ static _Noreturn void fatal_v(const char *cls, const char *op, const void *ptr, 
     if (G.report_fn) {
         if (n && buf[n - 1] == '\n')
             buf[n - 1] = '\0';
-        struct ward_report r = {cls, op, ptr, tier_name(tier), csize, buf};
+        struct ward_report r = {ward_bugs[bug].name, op, ptr, tier_name(tier), csize, buf};
         /* The callback may leave by longjmp, and the next error must be
          * reported again. */
         in_report = 0;
@@ -260,7 +253,7 @@ static _Noreturn void fatal_v(const char *cls, const char *op, const void *ptr, 
         G.report_fn(&r, G.report_arg);
         in_report = 1;
     }
-    if (cont && !fs && ward_recover && recoverable(cls)) {
+    if (cont && !fs && ward_recover && ward_bugs[bug].recoverable) {
         __atomic_add_fetch(&ward_reports, 1, __ATOMIC_RELAXED);
         write_all("ward: continuing (on_error=continue): the call did nothing\n", 59);
         in_report = 0;
@@ -274,21 +267,21 @@ static _Noreturn void fatal_v(const char *cls, const char *op, const void *ptr, 
     end_process();
 }
 
-void ward_fatal(const char *cls, const char *op, const void *ptr, int tier, size_t csize, const char *f, ...)
+void ward_fatal(enum ward_bug bug, const char *op, const void *ptr, int tier, size_t csize, const char *f, ...)
 {
     va_list ap;
     va_start(ap, f);
-    fatal_v(cls, op, ptr, tier, csize, NULL, f, ap);
+    fatal_v(bug, op, ptr, tier, csize, NULL, f, ap);
 }
 
-void ward_fatal_fault(const char *cls, const void *ptr, int tier, size_t n, const uintptr_t *pcs, int npcs,
+void ward_fatal_fault(enum ward_bug bug, const void *ptr, int tier, size_t n, const uintptr_t *pcs, int npcs,
                       const uintptr_t *apcs, int na, int atid, const uintptr_t *fpcs, int nf, int ftid,
                       const char *f, ...)
 {
     struct fault_stacks fs = {pcs, apcs, fpcs, npcs, na, nf, atid, ftid};
     va_list ap;
     va_start(ap, f);
-    fatal_v(cls, "access", ptr, tier, n, &fs, f, ap);
+    fatal_v(bug, "access", ptr, tier, n, &fs, f, ap);
 }
 
 size_t ward_snprintf(char *buf, size_t cap, const char *f, ...)

@@ -227,12 +227,12 @@ static void check_slack(struct sslot *s, const char *op)
 {
     uintptr_t bad = slack_bad(s->ptr + s->n, slack_end(s));
     if (bad)
-        ward_fatal("heap buffer overflow", op, (void *)s->ptr, TIER_SAMPLED, s->n,
+        ward_fatal(BUG_HEAP_BUFFER_OVERFLOW, op, (void *)s->ptr, TIER_SAMPLED, s->n,
                    "the %zu bytes after the %u requested were written (at +%zu)", (size_t)(slack_end(s) - s->ptr - s->n),
                    s->n, (size_t)(bad - s->ptr));
     bad = slack_bad(slack_start(s), s->ptr);
     if (bad)
-        ward_fatal("heap buffer overflow", op, (void *)s->ptr, TIER_SAMPLED, s->n,
+        ward_fatal(BUG_HEAP_BUFFER_OVERFLOW, op, (void *)s->ptr, TIER_SAMPLED, s->n,
                    "the %zu bytes before the block were written (at -%zu)", (size_t)(s->ptr - slack_start(s)),
                    (size_t)(s->ptr - bad));
 }
@@ -332,13 +332,13 @@ static bool sampled_fault(uintptr_t a, bool write, uintptr_t pc)
     const char *access = write ? "write" : "read";
     uintptr_t pi = (a - G.pool_lo) / G.page;
     const struct sslot *s;
-    const char *cls;
+    enum ward_bug bug;
     char detail[160];
     if (pi & 1) {
         s = &S.slots[pi / 2];
         if (s->state != S_FREED)
             return false;
-        cls = write ? "write after free" : "use after free";
+        bug = write ? BUG_WRITE_AFTER_FREE : BUG_USE_AFTER_FREE;
         ward_snprintf(detail, sizeof detail, "%s at %p, %ld bytes from the start of a freed %u-byte block", access,
                       (void *)a, (long)(a - s->ptr), s->n);
     } else {
@@ -349,7 +349,7 @@ static bool sampled_fault(uintptr_t a, bool write, uintptr_t pc)
         s = &S.slots[before ? pi / 2 - 1 : pi / 2];
         if (s->state == S_NEVER)
             return false;
-        cls = "heap buffer overflow";
+        bug = BUG_HEAP_BUFFER_OVERFLOW;
         if (a >= s->ptr + s->n)
             ward_snprintf(detail, sizeof detail, "%s at %p, %lu bytes past the end of a %s%u-byte block", access,
                           (void *)a, (unsigned long)(a - s->ptr - s->n), s->state == S_FREED ? "freed " : "", s->n);
@@ -359,7 +359,7 @@ static bool sampled_fault(uintptr_t a, bool write, uintptr_t pc)
     }
     uintptr_t pcs[64];
     int first, n = fault_stack(pcs, 64, pc, &first);
-    ward_fatal_fault(cls, (void *)s->ptr, TIER_SAMPLED, s->n, pcs + first, n - first, s->alloc_pc, s->nalloc,
+    ward_fatal_fault(bug, (void *)s->ptr, TIER_SAMPLED, s->n, pcs + first, n - first, s->alloc_pc, s->nalloc,
                      s->alloc_tid, s->state == S_FREED ? s->free_pc : NULL, s->nfree, s->free_tid, "%s (sampled)",
                      detail);
 }
@@ -373,18 +373,18 @@ static bool large_fault(uintptr_t a, bool write, uintptr_t pc)
     if (!p)
         return false;
     const char *access = write ? "write" : "read";
-    const char *cls;
+    enum ward_bug bug;
     char detail[160];
     if (freed) {
-        cls = write ? "write after free" : "use after free";
+        bug = write ? BUG_WRITE_AFTER_FREE : BUG_USE_AFTER_FREE;
         ward_snprintf(detail, sizeof detail, "%s at %p, %ld bytes from the start of a freed block", access, (void *)a,
                       (long)(a - p));
     } else if (a >= p + n) {
-        cls = "heap buffer overflow";
+        bug = BUG_HEAP_BUFFER_OVERFLOW;
         ward_snprintf(detail, sizeof detail, "%s at %p, %lu bytes past the end of a %zu-byte block (guard page)",
                       access, (void *)a, (unsigned long)(a - p - n), n);
     } else if (a < p) {
-        cls = "heap buffer overflow";
+        bug = BUG_HEAP_BUFFER_OVERFLOW;
         ward_snprintf(detail, sizeof detail, "%s at %p, %lu bytes before the start of a %zu-byte block (guard page)",
                       access, (void *)a, (unsigned long)(p - a), n);
     } else {
@@ -392,7 +392,7 @@ static bool large_fault(uintptr_t a, bool write, uintptr_t pc)
     }
     uintptr_t pcs[64];
     int first, k = fault_stack(pcs, 64, pc, &first);
-    ward_fatal_fault(cls, (void *)p, TIER_LARGE, n, pcs + first, k - first, NULL, 0, 0, NULL, 0, 0, "%s", detail);
+    ward_fatal_fault(bug, (void *)p, TIER_LARGE, n, pcs + first, k - first, NULL, 0, 0, NULL, 0, 0, "%s", detail);
 }
 
 /* Reports the fault if it is on ward's memory (and does not return then);

@@ -331,7 +331,7 @@ static void slab_put(struct sclass *k, uintptr_t chunk)
     uint32_t si = (uint32_t)(idx / k->per_slab), b = (uint32_t)(idx % k->per_slab);
     struct slab *s = &k->slabs[si];
     if (!((s->bits[b / 64] >> (b % 64)) & 1))
-        ward_fatal("allocator state corrupted", "free", (void *)(chunk + HDR), TIER_SMALL, k->slot,
+        ward_fatal(BUG_STATE_CORRUPTED, "free", (void *)(chunk + HDR), TIER_SMALL, k->slot,
                    "slot returned twice to its slab");
     __atomic_store_n(&s->bits[b / 64], s->bits[b / 64] & ~(1ull << (b % 64)), __ATOMIC_RELEASE);
     s->nfree++;
@@ -525,10 +525,10 @@ static inline __attribute__((always_inline)) void *small_alloc_with(size_t n, un
     /* FREE (from its slab), or QUAR (from the quarantine, through the
      * cache): both zeroed when freed, verified now, before reuse. */
     if (unlikely(!hdr_load_with(chunk, &m, o_sip(o)) || (m != k->free_meta && m != k->quar_meta)))
-        ward_fatal("corrupted chunk header", "malloc", (void *)p, TIER_SMALL, k->slot,
+        ward_fatal(BUG_CORRUPTED_HEADER, "malloc", (void *)p, TIER_SMALL, k->slot,
                    "the header of a free chunk was overwritten (underflow of this chunk, or overflow of the one before)");
     if (unlikely(!slot_clean_with(p, k->slot - HDR, &bad, o_poison(o), o.avx2)))
-        ward_fatal("write after free", "malloc", (void *)p, TIER_SMALL, k->slot,
+        ward_fatal(BUG_WRITE_AFTER_FREE, "malloc", (void *)p, TIER_SMALL, k->slot,
                    "freed memory was written at offset %zu before it was reused", (size_t)(bad - p));
     size_t unused = k->slot - HDR - n;
     hdr_begin(chunk);
@@ -583,7 +583,7 @@ static COLD uint64_t verify_live_slow(uintptr_t p, const char *op)
         if (!slot_out(k, idx))
             ward_fatal(freed_class(op), op, (void *)p, TIER_SMALL, k->slot,
                        "chunk is already free");
-        ward_fatal("corrupted chunk header", op, (void *)p, TIER_SMALL, k->slot,
+        ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_SMALL, k->slot,
                    "header check failed (underflow of this chunk, overflow of the one before, or a forged chunk)");
     }
     unsigned st = meta_state(m);
@@ -591,10 +591,10 @@ static COLD uint64_t verify_live_slow(uintptr_t p, const char *op)
         if (st == ST_QUAR || st == ST_FREE)
             ward_fatal(freed_class(op), op, (void *)p, TIER_SMALL, k->slot,
                        st == ST_QUAR ? "chunk is already free (in quarantine)" : "chunk is already free");
-        ward_fatal("corrupted chunk header", op, (void *)p, TIER_SMALL, k->slot, "bad state %u", st);
+        ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_SMALL, k->slot, "bad state %u", st);
     }
     if (unlikely(meta_size(m) != k->slot || meta_unused(m) > k->slot - HDR))
-        ward_fatal("corrupted chunk header", op, (void *)p, TIER_SMALL, k->slot,
+        ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_SMALL, k->slot,
                    "size field %zu does not match the slot", meta_size(m));
     return m;
 }
@@ -651,13 +651,13 @@ static COLD void next_header_slow(uintptr_t p, const char *op, struct sclass *k,
         pthread_mutex_unlock(&k->lock);
     }
     if (ok == 0)
-        ward_fatal("heap buffer overflow", op, (void *)p, TIER_SMALL, k->slot,
+        ward_fatal(BUG_HEAP_BUFFER_OVERFLOW, op, (void *)p, TIER_SMALL, k->slot,
                    "the header of the next chunk was overwritten (write past the %zu requested bytes)", req);
 }
 
 static COLD _Noreturn void canary_failed(uintptr_t p, const char *op, struct sclass *k, size_t req)
 {
-    ward_fatal("heap buffer overflow", op, (void *)p, TIER_SMALL, k->slot,
+    ward_fatal(BUG_HEAP_BUFFER_OVERFLOW, op, (void *)p, TIER_SMALL, k->slot,
                "canary after the %zu requested bytes was overwritten", req);
 }
 
@@ -777,10 +777,10 @@ void small_check_quarantined(uintptr_t p, const char *op)
     uintptr_t bad;
     uint64_t m;
     if (unlikely(!hdr_load(p - HDR, &m) || m != meta_pack(k->slot, 0, ST_QUAR)))
-        ward_fatal("corrupted chunk header", op, (void *)p, TIER_SMALL, k->slot,
+        ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_SMALL, k->slot,
                    "the header of a quarantined chunk was overwritten");
     if (unlikely(!slot_clean(p, k->slot - HDR, &bad)))
-        ward_fatal("write after free", op, (void *)p, TIER_SMALL, k->slot,
+        ward_fatal(BUG_WRITE_AFTER_FREE, op, (void *)p, TIER_SMALL, k->slot,
                    "freed memory was written at offset %zu while in quarantine", (size_t)(bad - p));
 }
 
@@ -799,10 +799,10 @@ static void cached_verify(struct sclass *k, uintptr_t chunk, const char *op)
     uintptr_t p = chunk + HDR, bad;
     uint64_t m;
     if (unlikely(!hdr_load(chunk, &m) || (m != k->free_meta && m != k->quar_meta)))
-        ward_fatal("corrupted chunk header", op, (void *)p, TIER_SMALL, k->slot,
+        ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_SMALL, k->slot,
                    "the header of a free chunk was overwritten (underflow of this chunk, or overflow of the one before)");
     if (unlikely(!slot_clean(p, k->slot - HDR, &bad)))
-        ward_fatal("write after free", op, (void *)p, TIER_SMALL, k->slot,
+        ward_fatal(BUG_WRITE_AFTER_FREE, op, (void *)p, TIER_SMALL, k->slot,
                    "freed memory was written at offset %zu after it was freed", (size_t)(bad - p));
 }
 
@@ -933,35 +933,36 @@ void small_check(void)
             out += is_out;
             for (int tries = 0;; tries++) {
                 int ok = hdr_load_shared(chunk, &m, 50);
-                const char *cls = NULL, *why = NULL;
+                enum ward_bug bug = BUG_COUNT;
+                const char *why = NULL;
                 if (ok < 0)
                     break; /* mid-transition (or abandoned by a fork): skip */
                 if (!ok) {
                     if (!is_out && hdr_blank(chunk))
                         break; /* never used, or released: all zero */
-                    cls = "corrupted chunk header", why = "header check failed";
+                    bug = BUG_CORRUPTED_HEADER, why = "header check failed";
                 } else if (meta_size(m) != k->slot) {
-                    cls = "corrupted chunk header", why = "size does not match the slot";
+                    bug = BUG_CORRUPTED_HEADER, why = "size does not match the slot";
                 } else if (meta_state(m) == ST_ALLOC) {
                     size_t un = meta_unused(m);
                     if (!is_out)
-                        cls = "allocator state corrupted", why = "live chunk in a slab's free set";
+                        bug = BUG_STATE_CORRUPTED, why = "live chunk in a slab's free set";
                     else if (un > k->slot - HDR || !canary_ok(p, k->slot - HDR - un, un))
-                        cls = "heap buffer overflow", why = "canary after the request was overwritten";
+                        bug = BUG_HEAP_BUFFER_OVERFLOW, why = "canary after the request was overwritten";
                 } else if (meta_state(m) == ST_FREE || meta_state(m) == ST_QUAR) {
                     if (!slot_clean(p, k->slot - HDR, &bad))
-                        cls = "write after free", why = "freed memory was written";
+                        bug = BUG_WRITE_AFTER_FREE, why = "freed memory was written";
                 } else {
-                    cls = "corrupted chunk header", why = "bad state";
+                    bug = BUG_CORRUPTED_HEADER, why = "bad state";
                 }
-                if (!cls)
+                if (!why)
                     break;
                 uint64_t m2;
                 if (tries < 3 && (hdr_load_shared(chunk, &m2, 50) != 1 || m2 != m || is_out != slot_out(k, idx)))
                     continue; /* changed under us: its owner is using it */
                 if (tries < 3)
                     continue;
-                ward_fatal(cls, "ward_check_heap", (void *)p, TIER_SMALL, k->slot, "%s", why);
+                ward_fatal(bug, "ward_check_heap", (void *)p, TIER_SMALL, k->slot, "%s", why);
             }
         }
         /* Past the last slab, committed memory has never held a chunk: the
@@ -972,11 +973,11 @@ void small_check(void)
         if (slots && past + HDR <= k->base + k->committed) {
             uint64_t m;
             if (hdr_load_shared(past, &m, 50) == 0 && !hdr_blank(past))
-                ward_fatal("heap buffer overflow", "ward_check_heap", (void *)(past - k->slot + HDR), TIER_SMALL,
+                ward_fatal(BUG_HEAP_BUFFER_OVERFLOW, "ward_check_heap", (void *)(past - k->slot + HDR), TIER_SMALL,
                            k->slot, "the memory after the last slab's last chunk was written");
         }
         if (out != k->out)
-            ward_fatal("allocator state corrupted", "ward_check_heap", (void *)k->base, TIER_SMALL, k->slot,
+            ward_fatal(BUG_STATE_CORRUPTED, "ward_check_heap", (void *)k->base, TIER_SMALL, k->slot,
                        "slab bitmaps count %zu slots out, the class %zu", out, k->out);
         pthread_mutex_unlock(&k->lock);
     }

@@ -1,0 +1,100 @@
+/* report.h: what a heap error report says, as types, and the one path that
+ * says it (report.c).  A report names a bug kind (enum ward_bug) and the call
+ * that found it; the table below gives each kind the name printed
+ * ("ward: double free: free(0x...): ...") and what on_error=continue may do
+ * after it.  Part of internal.h (which defines INTERNAL and COLD first):
+ * include that. */
+#ifndef WARD_REPORT_H
+#define WARD_REPORT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum ward_tier { TIER_NONE, TIER_SMALL, TIER_MEDIUM, TIER_LARGE, TIER_SAMPLED };
+
+/* ---- bug kinds -------------------------------------------------------------
+ * X(id, name printed, recoverable).  Recoverable: with on_error=continue the
+ * call that found it can simply not happen: nothing of the heap was changed,
+ * the chunk is left as it is (leaked).  The rest mean the heap is already
+ * damaged: the process ends whatever on_error says. */
+#define WARD_BUGS(X)                                                              \
+    X(BUG_DOUBLE_FREE, "double free", true)                                       \
+    X(BUG_USE_AFTER_FREE, "use after free", true)                                 \
+    X(BUG_INVALID_FREE, "invalid free", true)                                     \
+    X(BUG_INVALID_POINTER, "invalid pointer", true)                               \
+    X(BUG_HEAP_BUFFER_OVERFLOW, "heap buffer overflow", true)                     \
+    X(BUG_SIZED_FREE_MISMATCH, "sized free mismatch", true)                       \
+    X(BUG_SIZED_DELETE_MISMATCH, "sized delete mismatch", true)                   \
+    X(BUG_ALIGNED_FREE_MISMATCH, "aligned free mismatch", true)                   \
+    X(BUG_ALIGNED_DELETE_MISMATCH, "aligned delete mismatch", true)               \
+    X(BUG_WRITE_AFTER_FREE, "write after free", false)                            \
+    X(BUG_CORRUPTED_HEADER, "corrupted chunk header", false)                      \
+    X(BUG_CORRUPTED_LINK, "corrupted free-list link", false)                      \
+    X(BUG_STATE_CORRUPTED, "allocator state corrupted", false)
+
+enum ward_bug {
+#define WARD_BUG_ID(id, name, recoverable) id,
+    WARD_BUGS(WARD_BUG_ID)
+#undef WARD_BUG_ID
+    BUG_COUNT
+};
+
+struct ward_bug_info {
+    const char *name;
+    bool recoverable;
+};
+extern const struct ward_bug_info ward_bugs[BUG_COUNT] INTERNAL;
+
+/* The kind of a freed chunk reaching `op`. */
+static inline enum ward_bug freed_class(const char *op)
+{
+    return (op[0] == 'f' || op[0] == 'o') ? BUG_DOUBLE_FREE : BUG_USE_AFTER_FREE;
+}
+
+/* The kind of a pointer ward does not own reaching `op`. */
+static inline enum ward_bug invalid_class(const char *op)
+{
+    return (op[0] == 'f' || op[0] == 'o') ? BUG_INVALID_FREE : BUG_INVALID_POINTER;
+}
+
+/* ---- the one fatal path (report.c) ------------------------------------------ */
+
+/* Reports a heap error and ends the process as the options say.  `bug` is
+ * the kind, `op` and `ptr` the call that found it, `tier` and `csize` the
+ * chunk (TIER_NONE / 0 when unknown); `fmt` is the detail. */
+_Noreturn void ward_fatal(enum ward_bug bug, const char *op, const void *ptr, int tier, size_t csize,
+                          const char *fmt, ...) INTERNAL COLD;
+/* on_error=continue: the API call on this thread that can give up after a
+ * report (free, realloc, ...) arms a recovery point; a check that reports
+ * while holding a lock names it, so the recovery releases it. */
+extern __thread void *ward_recover INTERNAL;          /* a jmp_buf * */
+extern __thread pthread_mutex_t *ward_held INTERNAL;
+static inline void held_lock(pthread_mutex_t *m) { ward_held = m; }
+/* Reports seen so far with on_error=continue (the exit status says so). */
+extern unsigned long ward_reports INTERNAL;
+
+/* A fault in the sampling pool: the stacks come from the signal context
+ * and the block's records. */
+_Noreturn void ward_fatal_fault(enum ward_bug bug, const void *ptr, int tier, size_t n, const uintptr_t *pcs,
+                                int npcs, const uintptr_t *apcs, int na, int atid, const uintptr_t *fpcs, int nf,
+                                int ftid, const char *fmt, ...) INTERNAL COLD;
+size_t ward_snprintf(char *buf, size_t cap, const char *fmt, ...) INTERNAL;
+
+/* A message at start-up (bad options), then the configured end. */
+_Noreturn void ward_die(const char *fmt, ...) INTERNAL COLD;
+/* symbolize.c: a report's stack, one line a frame (module+offset, and the
+ * function and file:line from addr2line with symbolize=1); first_exact when
+ * pcs[0] is a faulting instruction rather than a return address. */
+void ward_print_stack(const uintptr_t *pcs, int n, bool first_exact) INTERNAL;
+int ward_first_caller_frame(const uintptr_t *pcs, int n) INTERNAL;
+/* "ward: TITLE (thread TID):" and a recorded stack from the program's first
+ * frame on (tid 0: no thread named). */
+void ward_print_recorded(const char *title, const uintptr_t *pcs, int n, int tid) INTERNAL;
+
+/* A formatted line to stderr, no allocation. */
+void ward_printf(const char *fmt, ...) INTERNAL;
+size_t ward_vfmt(char *buf, size_t cap, const char *fmt, __builtin_va_list ap) INTERNAL;
+
+#endif
