@@ -122,7 +122,7 @@ struct ward_ro {
     uint8_t small_fixed;         /* SMALL_FIXED* (checksum=fast, trace=0), or 0: which small-tier path applies */
     bool avx2;                   /* the CPU has AVX2: the poison checks read 32 bytes a load */
     void *(*small_alloc_fn)(size_t n, unsigned cls, bool zero); /* the small tier's malloc for these options and this CPU */
-    void (*small_free_fn)(uintptr_t p, const char *op);          /* ... and its free */
+    void (*small_free_fn)(uintptr_t p, enum ward_call op);       /* ... and its free */
     void (*report_fn)(const struct ward_report *, void *); /* ward_set_report_callback */
     void *report_arg;
     uint64_t guard1;
@@ -465,7 +465,7 @@ static inline struct tcache *tcache_get(void)
 }
 void thread_init(void) INTERNAL;
 bool thread_trim(void) INTERNAL;
-void thread_exit_check(const char *op) INTERNAL;
+void thread_exit_check(enum ward_call op) INTERNAL;
 void ward_lock_all(void) INTERNAL;
 void ward_unlock_all(void) INTERNAL;
 void ward_reinit_locks_child(void) INTERNAL;
@@ -543,7 +543,7 @@ static inline void quarantine_uncount(struct tcache *tc, size_t size)
     tc->qbytes = tc->qbytes > size ? tc->qbytes - size : 0;
 }
 void quarantine_drain(struct tcache *tc) INTERNAL;
-void quarantine_check(struct tcache *tc, const char *op) INTERNAL;
+void quarantine_check(struct tcache *tc, enum ward_call op) INTERNAL;
 void chunk_release(struct tcache *tc, uintptr_t user) INTERNAL; /* quarantine exit */
 
 /* ---- trace.c: allocation and first-free stacks (trace=1) ------------------- */
@@ -566,13 +566,13 @@ static inline bool in_medium(uintptr_t p) { return p - G.medium_base < G.medium_
 void small_init(void) INTERNAL;
 /* malloc and free: the paths small_init chose (G is read-only once started) */
 static inline void *small_alloc(size_t n, unsigned cls, bool zero) { return G.small_alloc_fn(n, cls, zero); }
-static inline void small_free(uintptr_t p, const char *op) { G.small_free_fn(p, op); }
+static inline void small_free(uintptr_t p, enum ward_call op) { G.small_free_fn(p, op); }
 void small_release(struct tcache *tc, uintptr_t p) INTERNAL; /* quarantine -> cache, still QUAR */
-void small_check_cached(struct tcache *tc, const char *op) INTERNAL;
-void small_check_shared(const char *op) INTERNAL;
-void small_check_quarantined(uintptr_t p, const char *op) INTERNAL;
+void small_check_cached(struct tcache *tc, enum ward_call op) INTERNAL;
+void small_check_shared(enum ward_call op) INTERNAL;
+void small_check_quarantined(uintptr_t p, enum ward_call op) INTERNAL;
 /* Verifies a live small chunk, returns its request size and class. */
-size_t small_live(uintptr_t p, const char *op) INTERNAL;
+size_t small_live(uintptr_t p, enum ward_call op) INTERNAL;
 void *small_realloc(uintptr_t p, size_t n, size_t *old) INTERNAL;
 size_t small_trim(void) INTERNAL;
 void small_check(void) INTERNAL;
@@ -591,10 +591,10 @@ static inline bool small_cached(const struct tcache *tc)
 
 void medium_init(void) INTERNAL;
 void *medium_alloc(size_t n, size_t align, bool zero) INTERNAL;
-void medium_free(uintptr_t p, const char *op) INTERNAL;
+void medium_free(uintptr_t p, enum ward_call op) INTERNAL;
 void medium_release(uintptr_t p) INTERNAL; /* QUAR -> free */
-void medium_check_quarantined(uintptr_t p, const char *op) INTERNAL;
-size_t medium_live(uintptr_t p, const char *op) INTERNAL;
+void medium_check_quarantined(uintptr_t p, enum ward_call op) INTERNAL;
+size_t medium_live(uintptr_t p, enum ward_call op) INTERNAL;
 void *medium_realloc(uintptr_t p, size_t n, size_t *old) INTERNAL;
 size_t medium_trim(void) INTERNAL;
 void medium_check(void) INTERNAL;
@@ -605,8 +605,8 @@ void medium_reinit_locks(void) INTERNAL;
 
 void large_init(void) INTERNAL;
 void *large_alloc(size_t n, size_t align, bool zero) INTERNAL;
-void large_free(uintptr_t p, const char *op) INTERNAL;
-size_t large_live(uintptr_t p, const char *op) INTERNAL;
+void large_free(uintptr_t p, enum ward_call op) INTERNAL;
+size_t large_live(uintptr_t p, enum ward_call op) INTERNAL;
 bool large_realloc(uintptr_t p, size_t n, size_t *old) INTERNAL;
 void large_check(void) INTERNAL;
 void large_stats(struct ward_stats *s) INTERNAL;
@@ -622,8 +622,8 @@ void sample_init(void) INTERNAL;
 extern __thread uint32_t ward_sample_left INTERNAL;
 bool sample_due(void) INTERNAL;
 void *sample_alloc(size_t n) INTERNAL;
-void sample_free(uintptr_t p, const char *op) INTERNAL;
-size_t sample_live(uintptr_t p, const char *op) INTERNAL;
+void sample_free(uintptr_t p, enum ward_call op) INTERNAL;
+size_t sample_live(uintptr_t p, enum ward_call op) INTERNAL;
 void sample_check(void) INTERNAL;
 void sample_count_live(size_t *count, size_t *bytes) INTERNAL;
 void small_count_live(size_t *count, size_t *bytes) INTERNAL;
@@ -638,8 +638,8 @@ static inline bool in_pool(uintptr_t p) { return p - G.pool_lo < G.pool_hi - G.p
 
 static inline unsigned small_class(size_t n) { return G.class_of16[(n + HDR + 15) >> 4]; }
 
-void ward_free_checked(void *ptr, const char *op) INTERNAL;
-void ward_free_sized_checked(void *ptr, size_t size, size_t align, const char *op) INTERNAL;
+void ward_free_checked(void *ptr, enum ward_call op) INTERNAL;
+void ward_free_sized_checked(void *ptr, size_t size, size_t align, enum ward_call op) INTERNAL;
 
 /* errno is the caller's: free and friends keep it. */
 #define SAVE_ERRNO int saved_errno_ = errno

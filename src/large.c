@@ -252,7 +252,7 @@ void *large_alloc(size_t n, size_t align, bool zero)
 }
 
 /* Not a live large chunk: say what it is; lock held, never returns. */
-static COLD _Noreturn void not_live(uintptr_t p, const char *op)
+static COLD _Noreturn void not_live(uintptr_t p, enum ward_call op)
 {
     for (size_t i = 0; i < L.ring_len; i++) {
         struct fring *f = &L.ring[(L.ring_head + LARGE_RING - 1 - i) % LARGE_RING];
@@ -271,7 +271,7 @@ static COLD _Noreturn void not_live(uintptr_t p, const char *op)
                "WARD_OPTIONS=foreign=warn ignores such pointers)");
 }
 
-static struct lrec *verify_live(uintptr_t p, const char *op, bool full)
+static struct lrec *verify_live(uintptr_t p, enum ward_call op, bool full)
 {
     struct lrec *r = lookup(p);
     if (unlikely(!r))
@@ -286,7 +286,7 @@ static struct lrec *verify_live(uintptr_t p, const char *op, bool full)
     return r;
 }
 
-size_t large_live(uintptr_t p, const char *op)
+size_t large_live(uintptr_t p, enum ward_call op)
 {
     pthread_mutex_lock(&L.lock);
     held_lock(&L.lock);
@@ -296,7 +296,7 @@ size_t large_live(uintptr_t p, const char *op)
     return n;
 }
 
-void large_free(uintptr_t p, const char *op)
+void large_free(uintptr_t p, enum ward_call op)
 {
     pthread_mutex_lock(&L.lock);
     held_lock(&L.lock);
@@ -355,7 +355,7 @@ bool large_realloc(uintptr_t p, size_t n, size_t *old)
 {
     pthread_mutex_lock(&L.lock);
     held_lock(&L.lock);
-    struct lrec *r = verify_live(p, "realloc", true);
+    struct lrec *r = verify_live(p, CALL_REALLOC, true);
     held_lock(NULL);
     *old = r->n;
     uintptr_t end = r->map + r->map_size - G.page;
@@ -403,15 +403,15 @@ void large_check(void)
         count++;
         bytes += r->map_size;
         if (r->map < G.heap_hi && r->map + r->map_size > G.heap_lo)
-            ward_fatal(BUG_STATE_CORRUPTED, "ward_check_heap", (void *)r->p, TIER_LARGE, r->map_size,
+            ward_fatal(BUG_STATE_CORRUPTED, CALL_CHECK_HEAP, (void *)r->p, TIER_LARGE, r->map_size,
                        "large mapping overlaps the heap");
         if (lookup(r->p) != r)
-            ward_fatal(BUG_STATE_CORRUPTED, "ward_check_heap", (void *)r->p, TIER_LARGE, r->map_size,
+            ward_fatal(BUG_STATE_CORRUPTED, CALL_CHECK_HEAP, (void *)r->p, TIER_LARGE, r->map_size,
                        "large record unreachable");
-        (void)verify_live(r->p, "ward_check_heap", true);
+        (void)verify_live(r->p, CALL_CHECK_HEAP, true);
     }
     if (count != L.count || bytes != L.bytes)
-        ward_fatal(BUG_STATE_CORRUPTED, "ward_check_heap", NULL, TIER_LARGE, 0,
+        ward_fatal(BUG_STATE_CORRUPTED, CALL_CHECK_HEAP, NULL, TIER_LARGE, 0,
                    "large records disagree with their counts");
     pthread_mutex_unlock(&L.lock);
 }

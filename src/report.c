@@ -164,6 +164,12 @@ const struct ward_bug_info ward_bugs[BUG_COUNT] = {
 #undef WARD_BUG_INFO
 };
 
+const struct ward_call_info ward_calls[CALL_COUNT] = {
+#define WARD_CALL_INFO(id, name, frees, deletes, foreign) [id] = {name, frees, deletes, foreign},
+    WARD_CALLS(WARD_CALL_INFO)
+#undef WARD_CALL_INFO
+};
+
 static const char *tier_name(int tier)
 {
     switch (tier) {
@@ -199,7 +205,7 @@ void ward_print_recorded(const char *title, const uintptr_t *pcs, int n, int tid
     ward_print_stack(pcs + first, n - first, false);
 }
 
-static _Noreturn void fatal_v(enum ward_bug bug, const char *op, const void *ptr, int tier, size_t csize,
+static _Noreturn void fatal_v(enum ward_bug bug, enum ward_call op, const void *ptr, int tier, size_t csize,
                               const struct fault_stacks *fs, const char *f, va_list ap)
 {
     /* A fault in the report itself goes straight to the end; so does a
@@ -215,7 +221,7 @@ static _Noreturn void fatal_v(enum ward_bug bug, const char *op, const void *ptr
     }
     in_report = 1;
     char buf[1024];
-    size_t n = fmt(buf, sizeof buf, "ward: %s: %s(%p): ", ward_bugs[bug].name, op, ptr);
+    size_t n = fmt(buf, sizeof buf, "ward: %s: %s(%p): ", ward_bugs[bug].name, ward_calls[op].name, ptr);
     n += ward_vfmt(buf + n, sizeof buf - n, f, ap);
     if (tier != TIER_NONE && n < sizeof buf)
         n += csize ? fmt(buf + n, sizeof buf - n, "; %s chunk of %zu bytes", tier_name(tier), csize)
@@ -245,7 +251,7 @@ static _Noreturn void fatal_v(enum ward_bug bug, const char *op, const void *ptr
     if (G.report_fn) {
         if (n && buf[n - 1] == '\n')
             buf[n - 1] = '\0';
-        struct ward_report r = {ward_bugs[bug].name, op, ptr, tier_name(tier), csize, buf};
+        struct ward_report r = {ward_bugs[bug].name, ward_calls[op].name, ptr, tier_name(tier), csize, buf};
         /* The callback may leave by longjmp, and the next error must be
          * reported again. */
         in_report = 0;
@@ -267,7 +273,7 @@ static _Noreturn void fatal_v(enum ward_bug bug, const char *op, const void *ptr
     end_process();
 }
 
-void ward_fatal(enum ward_bug bug, const char *op, const void *ptr, int tier, size_t csize, const char *f, ...)
+void ward_fatal(enum ward_bug bug, enum ward_call op, const void *ptr, int tier, size_t csize, const char *f, ...)
 {
     va_list ap;
     va_start(ap, f);
@@ -281,7 +287,7 @@ void ward_fatal_fault(enum ward_bug bug, const void *ptr, int tier, size_t n, co
     struct fault_stacks fs = {pcs, apcs, fpcs, npcs, na, nf, atid, ftid};
     va_list ap;
     va_start(ap, f);
-    fatal_v(bug, "access", ptr, tier, n, &fs, f, ap);
+    fatal_v(bug, CALL_ACCESS, ptr, tier, n, &fs, f, ap);
 }
 
 size_t ward_snprintf(char *buf, size_t cap, const char *f, ...)

@@ -209,7 +209,7 @@ void *sample_alloc(size_t n)
 
 /* The slot of a pool pointer that must be a live block's start; reports
  * otherwise (lock held). */
-static struct sslot *verify_live(uintptr_t p, const char *op)
+static struct sslot *verify_live(uintptr_t p, enum ward_call op)
 {
     uintptr_t pi = (p - G.pool_lo) / G.page;
     if (!(pi & 1))
@@ -223,7 +223,7 @@ static struct sslot *verify_live(uintptr_t p, const char *op)
     return s;
 }
 
-static void check_slack(struct sslot *s, const char *op)
+static void check_slack(struct sslot *s, enum ward_call op)
 {
     uintptr_t bad = slack_bad(s->ptr + s->n, slack_end(s));
     if (bad)
@@ -237,7 +237,7 @@ static void check_slack(struct sslot *s, const char *op)
                    (size_t)(s->ptr - bad));
 }
 
-size_t sample_live(uintptr_t p, const char *op)
+size_t sample_live(uintptr_t p, enum ward_call op)
 {
     pthread_mutex_lock(&S.lock);
     held_lock(&S.lock);
@@ -248,7 +248,7 @@ size_t sample_live(uintptr_t p, const char *op)
     return n;
 }
 
-void sample_free(uintptr_t p, const char *op)
+void sample_free(uintptr_t p, enum ward_call op)
 {
     pthread_mutex_lock(&S.lock);
     held_lock(&S.lock);
@@ -273,7 +273,7 @@ void sample_check(void)
     held_lock(&S.lock);
     for (uint32_t i = 0; i < S.cap; i++)
         if (S.slots[i].state == S_LIVE)
-            check_slack(&S.slots[i], "ward_check_heap");
+            check_slack(&S.slots[i], CALL_CHECK_HEAP);
     held_lock(NULL);
     pthread_mutex_unlock(&S.lock);
 }

@@ -331,7 +331,7 @@ static void slab_put(struct sclass *k, uintptr_t chunk)
     uint32_t si = (uint32_t)(idx / k->per_slab), b = (uint32_t)(idx % k->per_slab);
     struct slab *s = &k->slabs[si];
     if (!((s->bits[b / 64] >> (b % 64)) & 1))
-        ward_fatal(BUG_STATE_CORRUPTED, "free", (void *)(chunk + HDR), TIER_SMALL, k->slot,
+        ward_fatal(BUG_STATE_CORRUPTED, CALL_FREE, (void *)(chunk + HDR), TIER_SMALL, k->slot,
                    "slot returned twice to its slab");
     __atomic_store_n(&s->bits[b / 64], s->bits[b / 64] & ~(1ull << (b % 64)), __ATOMIC_RELEASE);
     s->nfree++;
@@ -365,10 +365,10 @@ static COLD bool refill(struct tcache *tc, unsigned cls)
     return tc->count[cls] != 0;
 }
 
-static void cached_verify(struct sclass *k, uintptr_t chunk, const char *op);
+static void cached_verify(struct sclass *k, uintptr_t chunk, enum ward_call op);
 
 /* A cached chunk on its way back to its slab: verified, then FREE. */
-static void cached_to_free(struct sclass *k, uintptr_t chunk, const char *op)
+static void cached_to_free(struct sclass *k, uintptr_t chunk, enum ward_call op)
 {
     cached_verify(k, chunk, op);
     hdr_store(chunk, k->slot, 0, ST_FREE);
@@ -401,7 +401,7 @@ static COLD void drain(struct tcache *tc, unsigned cls, uint32_t n, bool share)
         __builtin_prefetch((void *)(tc->slot[cls][i] + 64), 0);
     }
     for (uint32_t i = 0; i < n; i++)
-        cached_to_free(k, tc->slot[cls][i], "free");
+        cached_to_free(k, tc->slot[cls][i], CALL_FREE);
     pthread_mutex_lock(&k->lock);
     for (uint32_t i = 0; i < n; i++)
         slab_put(k, tc->slot[cls][i]);
@@ -525,10 +525,10 @@ static inline __attribute__((always_inline)) void *small_alloc_with(size_t n, un
     /* FREE (from its slab), or QUAR (from the quarantine, through the
      * cache): both zeroed when freed, verified now, before reuse. */
     if (unlikely(!hdr_load_with(chunk, &m, o_sip(o)) || (m != k->free_meta && m != k->quar_meta)))
-        ward_fatal(BUG_CORRUPTED_HEADER, "malloc", (void *)p, TIER_SMALL, k->slot,
+        ward_fatal(BUG_CORRUPTED_HEADER, CALL_MALLOC, (void *)p, TIER_SMALL, k->slot,
                    "the header of a free chunk was overwritten (underflow of this chunk, or overflow of the one before)");
     if (unlikely(!slot_clean_with(p, k->slot - HDR, &bad, o_poison(o), o.avx2)))
-        ward_fatal(BUG_WRITE_AFTER_FREE, "malloc", (void *)p, TIER_SMALL, k->slot,
+        ward_fatal(BUG_WRITE_AFTER_FREE, CALL_MALLOC, (void *)p, TIER_SMALL, k->slot,
                    "freed memory was written at offset %zu before it was reused", (size_t)(bad - p));
     size_t unused = k->slot - HDR - n;
     hdr_begin(chunk);
@@ -559,7 +559,7 @@ SMALL_PATHS(void *, return, small_alloc, (size_t n, unsigned cls, bool zero), AL
 /* Checks that p is a live small chunk: ownership by address, then the header.
  * Returns the header's meta.  This is the full diagnosis, taken when the
  * fast check below fails. */
-static COLD uint64_t verify_live_slow(uintptr_t p, const char *op)
+static COLD uint64_t verify_live_slow(uintptr_t p, enum ward_call op)
 {
     struct sclass *k = class_of_ptr(p);
     uintptr_t rel = p - HDR - k->base;
@@ -603,7 +603,7 @@ static COLD uint64_t verify_live_slow(uintptr_t p, const char *op)
  * offset below the region's start wraps to a huge one), p is a slot's start,
  * the header verifies and says ALLOC, of this slot's size.  The class is
  * class_of_ptr(p) (nothing escapes by address: no stack canary here). */
-static inline __attribute__((always_inline)) uint64_t verify_live_with(uintptr_t p, const char *op, bool sip)
+static inline __attribute__((always_inline)) uint64_t verify_live_with(uintptr_t p, enum ward_call op, bool sip)
 {
     struct sclass *k = class_of_ptr(p);
     uintptr_t rel = p - HDR - k->base;
@@ -614,14 +614,14 @@ static inline __attribute__((always_inline)) uint64_t verify_live_with(uintptr_t
         return verify_live_slow(p, op);
     return m;
 }
-static inline __attribute__((always_inline)) uint64_t verify_live(uintptr_t p, const char *op)
+static inline __attribute__((always_inline)) uint64_t verify_live(uintptr_t p, enum ward_call op)
 {
     return verify_live_with(p, op, G.opt.checksum == CHECKSUM_SIPHASH);
 }
 
 /* The next slot's header, when it did not verify at once: it may be
  * mid-transition (its owner is rewriting it), never used, or overwritten. */
-static COLD void next_header_slow(uintptr_t p, const char *op, struct sclass *k, size_t req)
+static COLD void next_header_slow(uintptr_t p, enum ward_call op, struct sclass *k, size_t req)
 {
     size_t idx = slot_div(k, p - HDR - k->base);
     bool in_slabs = idx + 1 < (size_t)k->max_slabs * k->per_slab;
@@ -655,13 +655,13 @@ static COLD void next_header_slow(uintptr_t p, const char *op, struct sclass *k,
                    "the header of the next chunk was overwritten (write past the %zu requested bytes)", req);
 }
 
-static COLD _Noreturn void canary_failed(uintptr_t p, const char *op, struct sclass *k, size_t req)
+static COLD _Noreturn void canary_failed(uintptr_t p, enum ward_call op, struct sclass *k, size_t req)
 {
     ward_fatal(BUG_HEAP_BUFFER_OVERFLOW, op, (void *)p, TIER_SMALL, k->slot,
                "canary after the %zu requested bytes was overwritten", req);
 }
 
-static inline __attribute__((always_inline)) void check_overflow_with(uintptr_t p, const char *op,
+static inline __attribute__((always_inline)) void check_overflow_with(uintptr_t p, enum ward_call op,
                                                                       struct sclass *k, uint64_t m, struct chk o)
 {
     size_t unused = meta_unused(m), req = k->slot - HDR - unused;
@@ -684,7 +684,7 @@ static inline __attribute__((always_inline)) void check_overflow_with(uintptr_t 
 }
 
 /* The request size of a live chunk (ownership and header verified). */
-size_t small_live(uintptr_t p, const char *op)
+size_t small_live(uintptr_t p, enum ward_call op)
 {
     struct sclass *k = class_of_ptr(p);
     uint64_t m = verify_live(p, op);
@@ -720,7 +720,7 @@ static inline void evict_oldest(struct tcache *tc)
     to_cache(tc, kq, q - HDR);
 }
 
-static inline __attribute__((always_inline)) void small_free_with(uintptr_t p, const char *op, struct chk o)
+static inline __attribute__((always_inline)) void small_free_with(uintptr_t p, enum ward_call op, struct chk o)
 {
     struct sclass *k = class_of_ptr(p);
     uint64_t m = verify_live_with(p, op, o_sip(o));
@@ -745,13 +745,13 @@ static inline __attribute__((always_inline)) void small_free_with(uintptr_t p, c
     to_cache(tc, k, chunk);
 }
 
-static void small_free_std(uintptr_t p, const char *op)
+static void small_free_std(uintptr_t p, enum ward_call op)
 {
     small_free_with(p, op, CHK_STD);
 }
 #define FREE_ARGS p, op
-static void small_free_opts(uintptr_t p, const char *op);
-SMALL_PATHS(void, , small_free, (uintptr_t p, const char *op), FREE_ARGS)
+static void small_free_opts(uintptr_t p, enum ward_call op);
+SMALL_PATHS(void, , small_free, (uintptr_t p, enum ward_call op), FREE_ARGS)
 
 /* malloc's and free's paths for the options (G.std_checks: the default
  * checks'; otherwise the one for the options as they are), and this CPU
@@ -771,7 +771,7 @@ static void small_paths_init(void)
 }
 
 /* A quarantined chunk is still as free left it: header and poison. */
-void small_check_quarantined(uintptr_t p, const char *op)
+void small_check_quarantined(uintptr_t p, enum ward_call op)
 {
     struct sclass *k = class_of_ptr(p);
     uintptr_t bad;
@@ -794,7 +794,7 @@ void small_release(struct tcache *tc, uintptr_t p)
 }
 
 /* A cached chunk: FREE or QUAR, all zero. */
-static void cached_verify(struct sclass *k, uintptr_t chunk, const char *op)
+static void cached_verify(struct sclass *k, uintptr_t chunk, enum ward_call op)
 {
     uintptr_t p = chunk + HDR, bad;
     uint64_t m;
@@ -808,7 +808,7 @@ static void cached_verify(struct sclass *k, uintptr_t chunk, const char *op)
 
 /* Every chunk in the thread's cache (at exit: those that left the
  * quarantine since are still checked). */
-void small_check_cached(struct tcache *tc, const char *op)
+void small_check_cached(struct tcache *tc, enum ward_call op)
 {
     for (unsigned c = 0; c < NCLASSES; c++)
         for (uint32_t i = 0; i < tc->count[c]; i++)
@@ -816,7 +816,7 @@ void small_check_cached(struct tcache *tc, const char *op)
 }
 
 /* Every chunk in the classes' shared caches (at exit, with the thread's). */
-void small_check_shared(const char *op)
+void small_check_shared(enum ward_call op)
 {
     for (unsigned c = 0; c < NCLASSES; c++) {
         struct sclass *k = &classes[c];
@@ -834,8 +834,8 @@ static inline __attribute__((always_inline)) void *small_realloc_with(uintptr_t 
                                                                        struct chk o)
 {
     struct sclass *k = class_of_ptr(p);
-    uint64_t m = verify_live_with(p, "realloc", o_sip(o));
-    check_overflow_with(p, "realloc", k, m, o);
+    uint64_t m = verify_live_with(p, CALL_REALLOC, o_sip(o));
+    check_overflow_with(p, CALL_REALLOC, k, m, o);
     *old = k->slot - HDR - meta_unused(m);
     if (n > SMALL_MAX || &classes[small_class(n)] != k)
         return NULL;
@@ -867,7 +867,7 @@ size_t small_trim(void)
         pthread_mutex_lock(&k->lock);
         /* the shared cache's chunks go back to their slabs, verified */
         for (uint32_t i = 0; i < k->nxfer; i++) {
-            cached_to_free(k, xfer[c][i], "malloc_trim");
+            cached_to_free(k, xfer[c][i], CALL_MALLOC_TRIM);
             slab_put(k, xfer[c][i]);
         }
         k->nxfer = 0;
@@ -962,7 +962,7 @@ void small_check(void)
                     continue; /* changed under us: its owner is using it */
                 if (tries < 3)
                     continue;
-                ward_fatal(bug, "ward_check_heap", (void *)p, TIER_SMALL, k->slot, "%s", why);
+                ward_fatal(bug, CALL_CHECK_HEAP, (void *)p, TIER_SMALL, k->slot, "%s", why);
             }
         }
         /* Past the last slab, committed memory has never held a chunk: the
@@ -973,11 +973,11 @@ void small_check(void)
         if (slots && past + HDR <= k->base + k->committed) {
             uint64_t m;
             if (hdr_load_shared(past, &m, 50) == 0 && !hdr_blank(past))
-                ward_fatal(BUG_HEAP_BUFFER_OVERFLOW, "ward_check_heap", (void *)(past - k->slot + HDR), TIER_SMALL,
+                ward_fatal(BUG_HEAP_BUFFER_OVERFLOW, CALL_CHECK_HEAP, (void *)(past - k->slot + HDR), TIER_SMALL,
                            k->slot, "the memory after the last slab's last chunk was written");
         }
         if (out != k->out)
-            ward_fatal(BUG_STATE_CORRUPTED, "ward_check_heap", (void *)k->base, TIER_SMALL, k->slot,
+            ward_fatal(BUG_STATE_CORRUPTED, CALL_CHECK_HEAP, (void *)k->base, TIER_SMALL, k->slot,
                        "slab bitmaps count %zu slots out, the class %zu", out, k->out);
         pthread_mutex_unlock(&k->lock);
     }
