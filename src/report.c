@@ -186,13 +186,6 @@ static const char *tier_name(int tier)
     }
 }
 
-/* The stacks of a sampled fault: where the access happened, and where the
- * block was allocated and freed. */
-struct fault_stacks {
-    const uintptr_t *pcs, *apcs, *fpcs;
-    int n, na, nf, atid, ftid;
-};
-
 void ward_print_recorded(const char *title, const uintptr_t *pcs, int n, int tid)
 {
     if (!pcs || n <= 0)
@@ -206,7 +199,7 @@ void ward_print_recorded(const char *title, const uintptr_t *pcs, int n, int tid
 }
 
 static _Noreturn void fatal_v(enum ward_bug bug, enum ward_call op, const void *ptr, int tier, size_t csize,
-                              const struct fault_stacks *fs, const char *f, va_list ap)
+                              const struct ward_fault_stacks *fs, const char *f, va_list ap)
 {
     /* A fault in the report itself goes straight to the end; so does a
      * second error while another thread reports, unless on_error=continue,
@@ -230,12 +223,12 @@ static _Noreturn void fatal_v(enum ward_bug bug, enum ward_call op, const void *
         n += fmt(buf + n, sizeof buf - n, "; thread %d\n", os_tid());
     write_all(buf, n);
     if (fs) {
-        if (fs->n > 0 && G.opt.backtrace) {
+        if (fs->access.n > 0 && G.opt.backtrace) {
             write_all("ward: backtrace:\n", 17);
-            ward_print_stack(fs->pcs, fs->n, true);
+            ward_print_stack(fs->access.pcs, fs->access.n, true);
         }
-        ward_print_recorded("chunk allocated at", fs->apcs, fs->na, fs->atid);
-        ward_print_recorded("chunk freed at", fs->fpcs, fs->nf, fs->ftid);
+        ward_print_recorded("chunk allocated at", fs->alloc.pcs, fs->alloc.n, fs->alloc.tid);
+        ward_print_recorded("chunk freed at", fs->free.pcs, fs->free.n, fs->free.tid);
         if (tier == TIER_LARGE)
             trace_report((uintptr_t)ptr, tier); /* stacks=1: the depot's records */
     } else {
@@ -280,14 +273,12 @@ void ward_fatal(enum ward_bug bug, enum ward_call op, const void *ptr, int tier,
     fatal_v(bug, op, ptr, tier, csize, NULL, f, ap);
 }
 
-void ward_fatal_fault(enum ward_bug bug, const void *ptr, int tier, size_t n, const uintptr_t *pcs, int npcs,
-                      const uintptr_t *apcs, int na, int atid, const uintptr_t *fpcs, int nf, int ftid,
-                      const char *f, ...)
+void ward_fatal_fault(enum ward_bug bug, const void *ptr, int tier, size_t csize,
+                      const struct ward_fault_stacks *stacks, const char *f, ...)
 {
-    struct fault_stacks fs = {pcs, apcs, fpcs, npcs, na, nf, atid, ftid};
     va_list ap;
     va_start(ap, f);
-    fatal_v(bug, CALL_ACCESS, ptr, tier, n, &fs, f, ap);
+    fatal_v(bug, CALL_ACCESS, ptr, tier, csize, stacks, f, ap);
 }
 
 size_t ward_snprintf(char *buf, size_t cap, const char *f, ...)

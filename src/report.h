@@ -126,11 +126,23 @@ static inline void held_lock(pthread_mutex_t *m) { ward_held = m; }
 /* Reports seen so far with on_error=continue (the exit status says so). */
 extern unsigned long ward_reports INTERNAL;
 
-/* A fault in the sampling pool: the stacks come from the signal context
- * and the block's records. */
-_Noreturn void ward_fatal_fault(enum ward_bug bug, const void *ptr, int tier, size_t n, const uintptr_t *pcs,
-                                int npcs, const uintptr_t *apcs, int na, int atid, const uintptr_t *fpcs, int nf,
-                                int ftid, const char *fmt, ...) INTERNAL COLD;
+/* A stack a report prints: n program counters, innermost first, and the
+ * thread they were taken on (0: not named). */
+struct ward_stack {
+    const uintptr_t *pcs;
+    int n, tid;
+};
+/* The stacks of a fault report: the faulting access (from the signal
+ * context; pcs[0] the faulting instruction), and where the block was
+ * allocated and freed (its records; n = 0 where there is none). */
+struct ward_fault_stacks {
+    struct ward_stack access, alloc, free;
+};
+/* A fault on a sampled block's or a large block's guard or freed page
+ * (sample.c's handler): reported as ward_fatal would, by the call "access",
+ * with these stacks, never recovered from. */
+_Noreturn void ward_fatal_fault(enum ward_bug bug, const void *ptr, int tier, size_t csize,
+                                const struct ward_fault_stacks *stacks, const char *fmt, ...) INTERNAL COLD;
 size_t ward_snprintf(char *buf, size_t cap, const char *fmt, ...) INTERNAL;
 
 /* A message at start-up (bad options), then the configured end. */

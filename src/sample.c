@@ -359,9 +359,12 @@ static bool sampled_fault(uintptr_t a, bool write, uintptr_t pc)
     }
     uintptr_t pcs[64];
     int first, n = fault_stack(pcs, 64, pc, &first);
-    ward_fatal_fault(bug, (void *)s->ptr, TIER_SAMPLED, s->n, pcs + first, n - first, s->alloc_pc, s->nalloc,
-                     s->alloc_tid, s->state == S_FREED ? s->free_pc : NULL, s->nfree, s->free_tid, "%s (sampled)",
-                     detail);
+    struct ward_fault_stacks st = {
+        .access = {pcs + first, n - first, 0},
+        .alloc = {s->alloc_pc, s->nalloc, s->alloc_tid},
+        .free = {s->state == S_FREED ? s->free_pc : NULL, s->nfree, s->free_tid},
+    };
+    ward_fatal_fault(bug, (void *)s->ptr, TIER_SAMPLED, s->n, &st, "%s (sampled)", detail);
 }
 
 /* A fault on a large block's guard page or on a freed large block. */
@@ -392,7 +395,8 @@ static bool large_fault(uintptr_t a, bool write, uintptr_t pc)
     }
     uintptr_t pcs[64];
     int first, k = fault_stack(pcs, 64, pc, &first);
-    ward_fatal_fault(bug, (void *)p, TIER_LARGE, n, pcs + first, k - first, NULL, 0, 0, NULL, 0, 0, "%s", detail);
+    struct ward_fault_stacks st = {.access = {pcs + first, k - first, 0}}; /* the depot has the rest (stacks=1) */
+    ward_fatal_fault(bug, (void *)p, TIER_LARGE, n, &st, "%s", detail);
 }
 
 /* Reports the fault if it is on ward's memory (and does not return then);
