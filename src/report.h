@@ -2,8 +2,9 @@
  * says it (report.c).  A report names a bug kind (enum ward_bug) and the call
  * that found it (enum ward_call); a table for each gives the name printed
  * ("ward: double free: free(0x...): ...") and what the rest of ward needs to
- * know of it.  Part of internal.h (which defines INTERNAL and COLD first):
- * include that. */
+ * know of it.  include/ward.h lists the names for the report callback
+ * (struct ward_report): a row added here goes there too.  Part of
+ * internal.h (which defines INTERNAL and COLD first): include that. */
 #ifndef WARD_REPORT_H
 #define WARD_REPORT_H
 
