@@ -59,10 +59,21 @@ size_t ward_live_chunks(size_t *bytes);
 /* A heap error report, as passed to the report callback.  Every string is
  * static or lives in the reporting thread's stack: copy what you keep. */
 struct ward_report {
-    const char *kind;      /* the bug class: "double free", "heap overflow", ... */
-    const char *call;      /* the API call that found it: "free", "realloc", ... */
+    /* the bug class: "double free", "use after free", "write after free",
+     * "invalid free", "invalid pointer", "heap buffer overflow",
+     * "sized free mismatch", "sized delete mismatch", "aligned free mismatch",
+     * "aligned delete mismatch", "corrupted chunk header",
+     * "corrupted free-list link" or "allocator state corrupted" */
+    const char *kind;
+    /* the call that found it: "free", "free_sized", "free_aligned_sized",
+     * "operator delete", "operator delete[]", "realloc", "malloc_usable_size",
+     * "malloc" (any allocating call), "malloc_trim", "exit" (exit_check),
+     * "ward_check_heap", "access" (a fault on a guard page or a freed page),
+     * or the system call that failed ("mmap", "mmap(MAP_FIXED)", "mprotect",
+     * "madvise", "munmap") */
+    const char *call;
     const void *ptr;       /* the pointer that call was given */
-    const char *tier;      /* "small", "medium", "large" or "" when unknown */
+    const char *tier;      /* "small", "medium", "large", "sampled" or "" when unknown */
     size_t chunk_size;     /* the chunk's size, 0 when unknown */
     const char *text;      /* the report's first line, as written to stderr */
 };

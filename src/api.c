@@ -140,9 +140,9 @@ __attribute__((destructor)) static void ward_destructor(void)
     } else if (G.opt.exit_check == EXIT_CHECK_QUARANTINE) {
         struct tcache *tc = ward_tls;
         if (tc > TC_DEAD)
-            quarantine_check(tc, "exit");
-        thread_exit_check("exit");
-        small_check_shared("exit");
+            quarantine_check(tc, CALL_EXIT);
+        thread_exit_check(CALL_EXIT);
+        small_check_shared(CALL_EXIT);
     }
     /* on_error=continue: the run went on after its reports, but must not
      * look clean. */
@@ -229,7 +229,7 @@ static void *aligned(size_t align, size_t n)
     return alloc_slow(n, align, false);
 }
 
-static COLD _Noreturn void bad_pointer(uintptr_t p, const char *op)
+static COLD _Noreturn void bad_pointer(uintptr_t p, enum ward_call op)
 {
     ward_fatal(invalid_class(op), op, (void *)p, TIER_NONE, 0, "unaligned pointer: ward never returns one");
 }
@@ -246,28 +246,30 @@ static COLD _Noreturn void bad_pointer(uintptr_t p, const char *op)
 
 static inline bool in_heap(uintptr_t p) { return p - G.heap_lo < G.heap_hi - G.heap_lo; }
 
-static int foreign_warned[3]; /* free / realloc / malloc_usable_size */
+static int foreign_warned[FWARN_KINDS]; /* one warning per kind of call */
 
-static COLD bool foreign_check(uintptr_t p, const char *op)
+static COLD bool foreign_check(uintptr_t p, enum ward_call op)
 {
     if (in_heap(p) || in_pool(p) || large_knows(p))
         return false;
-    int kind = (op[0] == 'f' || op[0] == 'o') ? 0 : op[0] == 'r' ? 1 : 2;
+    enum ward_foreign_warning kind = ward_calls[op].foreign;
     if (!__atomic_exchange_n(&foreign_warned[kind], 1, __ATOMIC_RELAXED))
         ward_printf("ward: warning: foreign pointer: %s(%p): not allocated by ward; ignored (foreign=warn%s); "
                     "further ones in %s are ignored silently\n",
-                    op, (void *)p, kind == 1 ? ": realloc returns NULL, ENOMEM" : kind == 2 ? ": size 0" : "",
-                    kind == 0 ? "free" : op);
+                    ward_calls[op].name, (void *)p,
+                    kind == FWARN_REALLOC ? ": realloc returns NULL, ENOMEM" :
+                    kind == FWARN_USABLE_SIZE ? ": size 0" : "",
+                    kind == FWARN_FREE ? "free" : ward_calls[op].name);
     return true;
 }
 
 /* true when p is foreign and foreign=warn: the caller leaves it alone */
-static inline bool foreign_ignored(uintptr_t p, const char *op)
+static inline bool foreign_ignored(uintptr_t p, enum ward_call op)
 {
     return unlikely(G.opt.foreign == FOREIGN_WARN) && foreign_check(p, op);
 }
 
-static inline void free_with(void *ptr, const char *op)
+static inline void free_with(void *ptr, enum ward_call op)
 {
     uintptr_t p = (uintptr_t)ptr;
     if (unlikely(p & 15)) {
@@ -285,7 +287,7 @@ static inline void free_with(void *ptr, const char *op)
     }
 }
 
-static size_t live_size(uintptr_t p, const char *op);
+static size_t live_size(uintptr_t p, enum ward_call op);
 
 /* ---- on_error=continue ------------------------------------------------------
  * The calls that can find a misuse (free, realloc, malloc_usable_size, sized
@@ -298,7 +300,7 @@ enum { R_FREE, R_SIZED, R_REALLOC, R_USABLE };
 static void *realloc_impl(void *ptr, size_t n);
 
 static COLD __attribute__((noinline)) uintptr_t recovering(int what, void *ptr, size_t size, size_t align,
-                                                           const char *op)
+                                                           enum ward_call op)
 {
     jmp_buf jb;
     void *prev = ward_recover;
@@ -337,7 +339,7 @@ WARD_API void ward_free(void *ptr)
      * fails fatally), so errno needs no saving there, unless trace=1 (it
      * unwinds) or on_error=continue (it needs a recovery point). */
     if (likely(in_small(p) && !(p & 15) && G.free_direct)) {
-        small_free(p, "free");
+        small_free(p, CALL_FREE);
         return;
     }
     if (!ptr)
@@ -345,15 +347,15 @@ WARD_API void ward_free(void *ptr)
     SAVE_ERRNO;
     ward_ensure_init();
     if (continuing())
-        recovering(R_FREE, ptr, 0, 0, "free");
+        recovering(R_FREE, ptr, 0, 0, CALL_FREE);
     else
-        free_with(ptr, "free");
+        free_with(ptr, CALL_FREE);
     RESTORE_ERRNO;
 }
 
 /* The live request size of a pointer: ownership and header verified (free
  * verifies the canary and neighbour). */
-static size_t live_size(uintptr_t p, const char *op)
+static size_t live_size(uintptr_t p, enum ward_call op)
 {
     if (unlikely(p & 15))
         bad_pointer(p, op);
@@ -385,27 +387,27 @@ WARD_API void *ward_realloc(void *ptr, size_t n)
     }
     ward_ensure_init();
     if (continuing())
-        return (void *)recovering(R_REALLOC, ptr, n, 0, "realloc");
+        return (void *)recovering(R_REALLOC, ptr, n, 0, CALL_REALLOC);
     return realloc_impl(ptr, n);
 }
 
 static void *realloc_impl(void *ptr, size_t n)
 {
     uintptr_t p = (uintptr_t)ptr;
-    if (unlikely(!in_heap(p)) && foreign_ignored(p, "realloc")) {
+    if (unlikely(!in_heap(p)) && foreign_ignored(p, CALL_REALLOC)) {
         /* its size is unknown, so it cannot be moved: the caller keeps it */
         errno = ENOMEM;
         return NULL;
     }
     if (unlikely(p & 15))
-        bad_pointer(p, "realloc");
+        bad_pointer(p, CALL_REALLOC);
     size_t old;
     void *q;
     /* each tier verifies the chunk (header, canary, neighbour) first */
     switch (tier_of(p)) {
     case TIER_SMALL: q = small_realloc(p, n, &old); break;
     case TIER_MEDIUM: q = medium_realloc(p, n, &old); break;
-    case TIER_SAMPLED: q = NULL, old = sample_live(p, "realloc"); break; /* always moves */
+    case TIER_SAMPLED: q = NULL, old = sample_live(p, CALL_REALLOC); break; /* always moves */
     default: q = large_realloc(p, n, &old) ? ptr : NULL;
     }
     if (q)
@@ -419,7 +421,7 @@ static void *realloc_impl(void *ptr, size_t n)
         return NULL; /* the old block is left as it was */
     memcpy(q, ptr, old < n ? old : n);
     SAVE_ERRNO;
-    free_with(ptr, "realloc");
+    free_with(ptr, CALL_REALLOC);
     RESTORE_ERRNO;
     return q;
 }
@@ -487,34 +489,34 @@ WARD_API size_t ward_malloc_usable_size(void *ptr)
     if (!ptr)
         return 0;
     ward_ensure_init();
-    if (foreign_ignored((uintptr_t)ptr, "malloc_usable_size"))
+    if (foreign_ignored((uintptr_t)ptr, CALL_MALLOC_USABLE_SIZE))
         return 0;
     if (continuing())
-        return recovering(R_USABLE, ptr, 0, 0, "malloc_usable_size");
-    return live_size((uintptr_t)ptr, "malloc_usable_size");
+        return recovering(R_USABLE, ptr, 0, 0, CALL_MALLOC_USABLE_SIZE);
+    return live_size((uintptr_t)ptr, CALL_MALLOC_USABLE_SIZE);
 }
 
 /* C++'s sized and aligned operator delete ("operator delete...") or C23's
  * free_sized / free_aligned_sized: the report names the call's figure and
  * the chunk's. */
-static COLD _Noreturn void size_mismatch(void *ptr, const char *op, size_t given, size_t real)
+static COLD _Noreturn void size_mismatch(void *ptr, enum ward_call op, size_t given, size_t real)
 {
-    ward_fatal(op[0] == 'o' ? "sized delete mismatch" : "sized free mismatch", op, ptr,
+    ward_fatal(ward_calls[op].deletes ? BUG_SIZED_DELETE_MISMATCH : BUG_SIZED_FREE_MISMATCH, op, ptr,
                tier_of((uintptr_t)ptr), 0, "size %zu given, but the chunk holds %zu requested bytes",
                given, real);
 }
 
-static COLD _Noreturn void align_mismatch(void *ptr, const char *op, size_t align)
+static COLD _Noreturn void align_mismatch(void *ptr, enum ward_call op, size_t align)
 {
     uintptr_t p = (uintptr_t)ptr;
-    const char *cls = op[0] == 'o' ? "aligned delete mismatch" : "aligned free mismatch";
+    enum ward_bug bug = ward_calls[op].deletes ? BUG_ALIGNED_DELETE_MISMATCH : BUG_ALIGNED_FREE_MISMATCH;
     if (!pow2(align))
-        ward_fatal(cls, op, ptr, TIER_NONE, 0, "alignment %zu given: not a power of two", align);
-    ward_fatal(cls, op, ptr, TIER_NONE, 0, "alignment %zu given, but the pointer is only %zu-byte aligned",
+        ward_fatal(bug, op, ptr, TIER_NONE, 0, "alignment %zu given: not a power of two", align);
+    ward_fatal(bug, op, ptr, TIER_NONE, 0, "alignment %zu given, but the pointer is only %zu-byte aligned",
                align, (size_t)(p & -p));
 }
 
-void ward_free_checked(void *ptr, const char *op)
+void ward_free_checked(void *ptr, enum ward_call op)
 {
     ward_ensure_init();
     if (continuing())
@@ -525,7 +527,7 @@ void ward_free_checked(void *ptr, const char *op)
 
 /* A free that states the size (SIZE_MAX: not stated) and alignment (0: not
  * stated) the caller believes the block has: a mismatch is a report. */
-void ward_free_sized_checked(void *ptr, size_t size, size_t align, const char *op)
+void ward_free_sized_checked(void *ptr, size_t size, size_t align, enum ward_call op)
 {
     ward_ensure_init();
     if (foreign_ignored((uintptr_t)ptr, op))
@@ -549,7 +551,7 @@ WARD_API void ward_free_sized(void *ptr, size_t size)
     if (!ptr)
         return;
     SAVE_ERRNO;
-    ward_free_sized_checked(ptr, size, 0, "free_sized");
+    ward_free_sized_checked(ptr, size, 0, CALL_FREE_SIZED);
     RESTORE_ERRNO;
 }
 
@@ -558,7 +560,7 @@ WARD_API void ward_free_aligned_sized(void *ptr, size_t align, size_t size)
     if (!ptr)
         return;
     SAVE_ERRNO;
-    ward_free_sized_checked(ptr, size, align, "free_aligned_sized");
+    ward_free_sized_checked(ptr, size, align, CALL_FREE_ALIGNED_SIZED);
     RESTORE_ERRNO;
 }
 
@@ -568,7 +570,7 @@ WARD_API int ward_check_heap(void)
 {
     ward_ensure_init();
     if (G.guard0 != ~G.guard1)
-        ward_fatal("allocator state corrupted", "ward_check_heap", &ward_g, TIER_NONE, 0,
+        ward_fatal(BUG_STATE_CORRUPTED, CALL_CHECK_HEAP, &ward_g, TIER_NONE, 0,
                    "ward's read-only state was changed");
     for (size_t i = 0; i < NTIERS; i++)
         tiers[i]->check();

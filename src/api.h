@@ -5,7 +5,7 @@
 
 #include "settings.h"
 
-void ward_free_checked(void *ptr, const char *op) INTERNAL;
-void ward_free_sized_checked(void *ptr, size_t size, size_t align, const char *op) INTERNAL;
+void ward_free_checked(void *ptr, enum ward_call op) INTERNAL;
+void ward_free_sized_checked(void *ptr, size_t size, size_t align, enum ward_call op) INTERNAL;
 
 #endif

@@ -78,7 +78,7 @@ static inline void *op_new(size_t n, size_t align, bool nothrow)
     return likely(p != NULL) ? p : new_failed(n, align, nothrow);
 }
 
-static inline void op_delete(void *p, const char *op)
+static inline void op_delete(void *p, enum ward_call op)
 {
     if (!p)
         return;
@@ -89,7 +89,7 @@ static inline void op_delete(void *p, const char *op)
 
 /* n: the size the program states (SIZE_MAX: none), align: the alignment
  * (0: none).  With delete_check=0 only the pointer itself is checked. */
-static inline void op_delete_sized(void *p, size_t n, size_t align, const char *op)
+static inline void op_delete_sized(void *p, size_t n, size_t align, enum ward_call op)
 {
     if (!p)
         return;
@@ -113,16 +113,16 @@ CXX_API void *_ZnamSt11align_val_t(size_t n, size_t a) { return op_new(n, a, fal
 CXX_API void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t n, size_t a, const nothrow_t *t) { (void)t; return op_new(n, a, true); }
 CXX_API void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t n, size_t a, const nothrow_t *t) { (void)t; return op_new(n, a, true); }
 
-CXX_API void _ZdlPv(void *p) { op_delete(p, "operator delete"); }
-CXX_API void _ZdaPv(void *p) { op_delete(p, "operator delete[]"); }
-CXX_API void _ZdlPvRKSt9nothrow_t(void *p, const nothrow_t *t) { (void)t; op_delete(p, "operator delete"); }
-CXX_API void _ZdaPvRKSt9nothrow_t(void *p, const nothrow_t *t) { (void)t; op_delete(p, "operator delete[]"); }
-CXX_API void _ZdlPvm(void *p, size_t n) { op_delete_sized(p, n, 0, "operator delete"); }
-CXX_API void _ZdaPvm(void *p, size_t n) { op_delete_sized(p, n, 0, "operator delete[]"); }
-CXX_API void _ZdlPvSt11align_val_t(void *p, size_t a) { op_delete_sized(p, SIZE_MAX, a, "operator delete"); }
-CXX_API void _ZdaPvSt11align_val_t(void *p, size_t a) { op_delete_sized(p, SIZE_MAX, a, "operator delete[]"); }
-CXX_API void _ZdlPvmSt11align_val_t(void *p, size_t n, size_t a) { op_delete_sized(p, n, a, "operator delete"); }
-CXX_API void _ZdaPvmSt11align_val_t(void *p, size_t n, size_t a) { op_delete_sized(p, n, a, "operator delete[]"); }
-CXX_API void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t a, const nothrow_t *t) { (void)t; op_delete_sized(p, SIZE_MAX, a, "operator delete"); }
-CXX_API void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t a, const nothrow_t *t) { (void)t; op_delete_sized(p, SIZE_MAX, a, "operator delete[]"); }
+CXX_API void _ZdlPv(void *p) { op_delete(p, CALL_DELETE); }
+CXX_API void _ZdaPv(void *p) { op_delete(p, CALL_DELETE_ARRAY); }
+CXX_API void _ZdlPvRKSt9nothrow_t(void *p, const nothrow_t *t) { (void)t; op_delete(p, CALL_DELETE); }
+CXX_API void _ZdaPvRKSt9nothrow_t(void *p, const nothrow_t *t) { (void)t; op_delete(p, CALL_DELETE_ARRAY); }
+CXX_API void _ZdlPvm(void *p, size_t n) { op_delete_sized(p, n, 0, CALL_DELETE); }
+CXX_API void _ZdaPvm(void *p, size_t n) { op_delete_sized(p, n, 0, CALL_DELETE_ARRAY); }
+CXX_API void _ZdlPvSt11align_val_t(void *p, size_t a) { op_delete_sized(p, SIZE_MAX, a, CALL_DELETE); }
+CXX_API void _ZdaPvSt11align_val_t(void *p, size_t a) { op_delete_sized(p, SIZE_MAX, a, CALL_DELETE_ARRAY); }
+CXX_API void _ZdlPvmSt11align_val_t(void *p, size_t n, size_t a) { op_delete_sized(p, n, a, CALL_DELETE); }
+CXX_API void _ZdaPvmSt11align_val_t(void *p, size_t n, size_t a) { op_delete_sized(p, n, a, CALL_DELETE_ARRAY); }
+CXX_API void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t a, const nothrow_t *t) { (void)t; op_delete_sized(p, SIZE_MAX, a, CALL_DELETE); }
+CXX_API void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t a, const nothrow_t *t) { (void)t; op_delete_sized(p, SIZE_MAX, a, CALL_DELETE_ARRAY); }
 #endif

@@ -258,7 +258,7 @@ void *large_alloc(size_t n, size_t align, bool zero)
 }
 
 /* Not a live large chunk: say what it is; lock held, never returns. */
-static COLD _Noreturn void not_live(uintptr_t p, const char *op)
+static COLD _Noreturn void not_live(uintptr_t p, enum ward_call op)
 {
     for (size_t i = 0; i < L.ring_len; i++) {
         struct fring *f = &L.ring[(L.ring_head + LARGE_RING - 1 - i) % LARGE_RING];
@@ -277,22 +277,22 @@ static COLD _Noreturn void not_live(uintptr_t p, const char *op)
                "WARD_OPTIONS=foreign=warn ignores such pointers)");
 }
 
-static struct lrec *verify_live(uintptr_t p, const char *op, bool full)
+static struct lrec *verify_live(uintptr_t p, enum ward_call op, bool full)
 {
     struct lrec *r = lookup(p);
     if (unlikely(!r))
         not_live(p, op);
     uintptr_t end = r->map + r->map_size - G.page;
     if (full && unlikely(!front_ok(r->map, p)))
-        ward_fatal("corrupted chunk header", op, (void *)p, TIER_LARGE, r->map_size,
+        ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_LARGE, r->map_size,
                    "the bytes before the chunk were overwritten (underflow)");
     if (full && unlikely(!canary_ok(p, r->n, end - p - r->n)))
-        ward_fatal("heap buffer overflow", op, (void *)p, TIER_LARGE, r->map_size,
+        ward_fatal(BUG_HEAP_BUFFER_OVERFLOW, op, (void *)p, TIER_LARGE, r->map_size,
                    "canary after the %zu requested bytes was overwritten", r->n);
     return r;
 }
 
-size_t large_live(uintptr_t p, const char *op)
+size_t large_live(uintptr_t p, enum ward_call op)
 {
     pthread_mutex_lock(&L.lock);
     held_lock(&L.lock);
@@ -302,7 +302,7 @@ size_t large_live(uintptr_t p, const char *op)
     return n;
 }
 
-void large_free(uintptr_t p, const char *op)
+void large_free(uintptr_t p, enum ward_call op)
 {
     pthread_mutex_lock(&L.lock);
     held_lock(&L.lock);
@@ -361,7 +361,7 @@ bool large_realloc(uintptr_t p, size_t n, size_t *old)
 {
     pthread_mutex_lock(&L.lock);
     held_lock(&L.lock);
-    struct lrec *r = verify_live(p, "realloc", true);
+    struct lrec *r = verify_live(p, CALL_REALLOC, true);
     held_lock(NULL);
     *old = r->n;
     uintptr_t end = r->map + r->map_size - G.page;
@@ -409,15 +409,15 @@ static void large_check(void)
         count++;
         bytes += r->map_size;
         if (r->map < G.heap_hi && r->map + r->map_size > G.heap_lo)
-            ward_fatal("allocator state corrupted", "ward_check_heap", (void *)r->p, TIER_LARGE, r->map_size,
+            ward_fatal(BUG_STATE_CORRUPTED, CALL_CHECK_HEAP, (void *)r->p, TIER_LARGE, r->map_size,
                        "large mapping overlaps the heap");
         if (lookup(r->p) != r)
-            ward_fatal("allocator state corrupted", "ward_check_heap", (void *)r->p, TIER_LARGE, r->map_size,
+            ward_fatal(BUG_STATE_CORRUPTED, CALL_CHECK_HEAP, (void *)r->p, TIER_LARGE, r->map_size,
                        "large record unreachable");
-        (void)verify_live(r->p, "ward_check_heap", true);
+        (void)verify_live(r->p, CALL_CHECK_HEAP, true);
     }
     if (count != L.count || bytes != L.bytes)
-        ward_fatal("allocator state corrupted", "ward_check_heap", NULL, TIER_LARGE, 0,
+        ward_fatal(BUG_STATE_CORRUPTED, CALL_CHECK_HEAP, NULL, TIER_LARGE, 0,
                    "large records disagree with their counts");
     pthread_mutex_unlock(&L.lock);
 }

@@ -81,11 +81,11 @@ static void bits_clear_range(uint64_t *map, size_t lo, size_t hi)
 
 /* ---- errors ------------------------------------------------------------- */
 
-static COLD _Noreturn void corrupt(struct arena *a, const char *cls, const char *op, uintptr_t p,
+static COLD _Noreturn void corrupt(struct arena *a, enum ward_bug bug, enum ward_call op, uintptr_t p,
                                    size_t size, const char *why)
 {
     (void)a;
-    ward_fatal(cls, op, (void *)p, TIER_MEDIUM, size, "%s", why);
+    ward_fatal(bug, op, (void *)p, TIER_MEDIUM, size, "%s", why);
 }
 
 /* ---- footers and links -------------------------------------------------- */
@@ -117,26 +117,26 @@ static inline void link_set(uintptr_t slot, uintptr_t target)
     *(uint64_t *)slot = link_encode(slot, target);
 }
 
-static inline uintptr_t link_get(struct arena *a, uintptr_t c, unsigned off, const char *op)
+static inline uintptr_t link_get(struct arena *a, uintptr_t c, unsigned off, enum ward_call op)
 {
     uintptr_t t;
     if (unlikely(!link_decode(c + off, *(const uint64_t *)(c + off), &t) ||
                  (t && (t < a->base || t >= a->end || (t & 15)))))
-        corrupt(a, "corrupted free-list link", op, c + HDR, 0,
+        corrupt(a, BUG_CORRUPTED_LINK, op, c + HDR, 0,
                 "a link stored in a free chunk does not verify (written after free, or forged)");
     return t;
 }
 
 /* The verified header of a free chunk on a list. */
-static inline uint64_t free_meta(struct arena *a, uintptr_t c, const char *op)
+static inline uint64_t free_meta(struct arena *a, uintptr_t c, enum ward_call op)
 {
     uint64_t m;
     if (unlikely(!hdr_load(c, &m) || meta_state(m) != ST_FREE || !bit_get(a->starts, bit_of(a, c))))
-        corrupt(a, "corrupted chunk header", op, c + HDR, 0, "a free chunk's header does not verify");
+        corrupt(a, BUG_CORRUPTED_HEADER, op, c + HDR, 0, "a free chunk's header does not verify");
     return m;
 }
 
-static inline size_t free_size(struct arena *a, uintptr_t c, const char *op)
+static inline size_t free_size(struct arena *a, uintptr_t c, enum ward_call op)
 {
     return meta_size(free_meta(a, c, op));
 }
@@ -174,7 +174,7 @@ static inline size_t releasable(uintptr_t c, size_t size, uintptr_t *lo, uintptr
     return *hi > *lo ? (*hi - *lo) / G.page : 0;
 }
 
-static void bin_insert(struct arena *a, uintptr_t c, size_t size, bool dirty, size_t pages, const char *op)
+static void bin_insert(struct arena *a, uintptr_t c, size_t size, bool dirty, size_t pages, enum ward_call op)
 {
     uintptr_t lo, hi;
     size_t whole = releasable(c, size, &lo, &hi);
@@ -207,7 +207,7 @@ static void bin_insert(struct arena *a, uintptr_t c, size_t size, bool dirty, si
     a->dirty += pages * G.page;
 }
 
-static void bin_unlink(struct arena *a, uintptr_t c, uint64_t meta, const char *op)
+static void bin_unlink(struct arena *a, uintptr_t c, uint64_t meta, enum ward_call op)
 {
     size_t size = meta_size(meta);
     unsigned b = bin_of(size);
@@ -215,8 +215,7 @@ static void bin_unlink(struct arena *a, uintptr_t c, uint64_t meta, const char *
     /* neighbours must point back at us: a forged link does not splice */
     if (unlikely((next && link_get(a, next, L_PREV, op) != c) ||
                  (prev ? link_get(a, prev, L_NEXT, op) != c : a->bins[b] != c)))
-        corrupt(a, "corrupted free-list link", op, c + HDR, size,
-                "free-list neighbours do not point back at this chunk");
+        corrupt(a, BUG_CORRUPTED_LINK, op, c + HDR, size, "free-list neighbours do not point back at this chunk");
     if (prev)
         link_set(prev + L_NEXT, next);
     else
@@ -235,10 +234,10 @@ static void bin_unlink(struct arena *a, uintptr_t c, uint64_t meta, const char *
 static uintptr_t take_from(struct arena *a, unsigned b, size_t need, size_t limit, uint64_t *meta)
 {
     size_t steps = 0;
-    for (uintptr_t c = a->bins[b]; c && steps++ < limit; c = link_get(a, c, L_NEXT, "malloc")) {
-        uint64_t m = free_meta(a, c, "malloc");
+    for (uintptr_t c = a->bins[b]; c && steps++ < limit; c = link_get(a, c, L_NEXT, CALL_MALLOC)) {
+        uint64_t m = free_meta(a, c, CALL_MALLOC);
         if (meta_size(m) >= need) {
-            bin_unlink(a, c, m, "malloc");
+            bin_unlink(a, c, m, CALL_MALLOC);
             *meta = m;
             return c;
         }
@@ -265,26 +264,25 @@ static uintptr_t find_fit(struct arena *a, size_t need, uint64_t *meta)
         unsigned nb = w * 64 + (unsigned)__builtin_ctzll(bits);
         c = take_from(a, nb, need, 1, meta);
         if (!c)
-            corrupt(a, "corrupted chunk header", "malloc", a->bins[nb] + HDR, 0,
-                    "free chunk smaller than its list");
+            corrupt(a, BUG_CORRUPTED_HEADER, CALL_MALLOC, a->bins[nb] + HDR, 0, "free chunk smaller than its list");
         return c;
     }
     return b >= 64 ? take_from(a, b, need, SIZE_MAX, meta) : 0;
 }
 
 /* Verifies the poison at both ends of a free chunk's body before it is merged. */
-static void check_edges(struct arena *a, uintptr_t c, size_t size, const char *op)
+static void check_edges(struct arena *a, uintptr_t c, size_t size, enum ward_call op)
 {
     uintptr_t lo = c + 32, hi = c + size - 16, bad;
     size_t n = hi - lo, k = n < 256 ? n : 256;
     if (!poison_ok(lo, k, &bad) || !poison_ok(hi - k, k, &bad))
-        corrupt(a, "write after free", op, c + HDR, size, "a free chunk was written after it was freed");
+        corrupt(a, BUG_WRITE_AFTER_FREE, op, c + HDR, size, "a free chunk was written after it was freed");
 }
 
 /* Merges the free chunk [c, c+size) with free neighbours and lists it. The
  * chunk's own header and body are already known good. */
 static void coalesce_insert(struct arena *a, uintptr_t c, size_t size, bool dirty, size_t pages,
-                            const char *op)
+                            enum ward_call op)
 {
     size_t psize;
     if (c > a->base && foot_load(c - 16, &psize) && psize >= MED_MIN_CHUNK && psize <= c - a->base) {
@@ -292,8 +290,7 @@ static void coalesce_insert(struct arena *a, uintptr_t c, size_t size, bool dirt
         uint64_t pm;
         if (!bit_get(a->starts, bit_of(a, pc)) || !hdr_load(pc, &pm) || meta_state(pm) != ST_FREE ||
             meta_size(pm) != psize)
-            corrupt(a, "corrupted chunk header", op, c + HDR, size,
-                    "the previous chunk's footer and header disagree");
+            corrupt(a, BUG_CORRUPTED_HEADER, op, c + HDR, size, "the previous chunk's footer and header disagree");
         bin_unlink(a, pc, pm, op);
         pages += m_pages(pm);
         if (m_dirty(pm))
@@ -310,7 +307,7 @@ static void coalesce_insert(struct arena *a, uintptr_t c, size_t size, bool dirt
     uint64_t nm;
     int ok = hdr_load_shared(nc, &nm, 200);
     if (!ok)
-        corrupt(a, "heap buffer overflow", op, c + HDR, size, "the next chunk's header was overwritten");
+        corrupt(a, BUG_HEAP_BUFFER_OVERFLOW, op, c + HDR, size, "the next chunk's header was overwritten");
     if (ok > 0 && meta_state(nm) == ST_FREE) {
         size_t nsize = meta_size(nm);
         bin_unlink(a, nc, nm, op);
@@ -334,8 +331,8 @@ static size_t purge(struct arena *a, size_t keep)
 {
     size_t released = 0;
     for (unsigned b = NBINS; b-- > 0 && a->dirty > keep;)
-        for (uintptr_t c = a->bins[b]; c && a->dirty > keep; c = link_get(a, c, L_NEXT, "malloc_trim")) {
-            uint64_t m = free_meta(a, c, "malloc_trim");
+        for (uintptr_t c = a->bins[b]; c && a->dirty > keep; c = link_get(a, c, L_NEXT, CALL_MALLOC_TRIM)) {
+            uint64_t m = free_meta(a, c, CALL_MALLOC_TRIM);
             if (!m_pages(m))
                 continue;
             uintptr_t lo, hi;
@@ -374,13 +371,13 @@ static bool extend(struct arena *a, size_t need)
     if (old != a->base) {
         uint64_t m;
         if (!hdr_load(old, &m) || meta_state(m) != ST_SENTINEL)
-            corrupt(a, "heap buffer overflow", "malloc", old, 0, "the arena's end sentinel was overwritten");
+            corrupt(a, BUG_HEAP_BUFFER_OVERFLOW, CALL_MALLOC, old, 0, "the arena's end sentinel was overwritten");
     }
     hdr_store(new_end, HDR, 0, ST_SENTINEL);
     __atomic_store_n(&a->end, new_end, __ATOMIC_RELEASE);
     bit_set(a->starts, bit_of(a, old));
     hdr_wipe(old);
-    coalesce_insert(a, old, grow, false, 0, "malloc");
+    coalesce_insert(a, old, grow, false, 0, CALL_MALLOC);
     return true;
 }
 
@@ -407,17 +404,16 @@ static uintptr_t carve(struct arena *a, uintptr_t c, uint64_t cm, size_t need, s
         take = c + size - s;
     uintptr_t bad;
     if (!dirty && !poison_ok(s + HDR, take - HDR, &bad))
-        corrupt(a, "write after free", "malloc", s + HDR, take,
-                "freed memory was written before it was reused");
+        corrupt(a, BUG_WRITE_AFTER_FREE, CALL_MALLOC, s + HDR, take, "freed memory was written before it was reused");
     /* the pieces left keep at most the resident pages the chunk had */
     if (s != c) {
-        bin_insert(a, c, s - c, dirty, pages, "malloc");
+        bin_insert(a, c, s - c, dirty, pages, CALL_MALLOC);
         bit_set(a->starts, bit_of(a, s));
     }
     if (take != c + size - s) {
         uintptr_t t = s + take;
         bit_set(a->starts, bit_of(a, t));
-        bin_insert(a, t, c + size - t, dirty, pages, "malloc");
+        bin_insert(a, t, c + size - t, dirty, pages, CALL_MALLOC);
     }
     if (zero && (dirty || G.opt.poison != POISON_FULL))
         memset((void *)(s + HDR), 0, n);
@@ -480,7 +476,7 @@ static inline struct arena *arena_of(uintptr_t p)
 }
 
 /* Ownership and the header of a live chunk; lock held. */
-static uint64_t verify_live(struct arena *a, uintptr_t p, const char *op)
+static uint64_t verify_live(struct arena *a, uintptr_t p, enum ward_call op)
 {
     uintptr_t c = p - HDR;
     if (unlikely(c < a->base || p >= a->end))
@@ -490,12 +486,11 @@ static uint64_t verify_live(struct arena *a, uintptr_t p, const char *op)
         if (bit_get(a->freed, bit_of(a, c)))
             ward_fatal(freed_class(op), op, (void *)p, TIER_MEDIUM, 0,
                        "chunk was already freed (and merged with its free neighbours)");
-        ward_fatal(invalid_class(op), op, (void *)p, TIER_MEDIUM, 0,
-                   "interior pointer: not the start of a chunk");
+        ward_fatal(invalid_class(op), op, (void *)p, TIER_MEDIUM, 0, "interior pointer: not the start of a chunk");
     }
     uint64_t m;
     if (unlikely(!hdr_load(c, &m)))
-        ward_fatal("corrupted chunk header", op, (void *)p, TIER_MEDIUM, 0,
+        ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_MEDIUM, 0,
                    "header check failed (underflow of this chunk, overflow of the one before, or a forged chunk)");
     unsigned st = meta_state(m);
     size_t size = meta_size(m);
@@ -503,28 +498,28 @@ static uint64_t verify_live(struct arena *a, uintptr_t p, const char *op)
         if (st == ST_QUAR || st == ST_FREE)
             ward_fatal(freed_class(op), op, (void *)p, TIER_MEDIUM, size,
                        st == ST_QUAR ? "chunk is already free (in quarantine)" : "chunk is already free");
-        ward_fatal("corrupted chunk header", op, (void *)p, TIER_MEDIUM, size, "bad state %u", st);
+        ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_MEDIUM, size, "bad state %u", st);
     }
     if (unlikely(size < MED_MIN_CHUNK || c + size > a->end || meta_unused(m) > size - HDR))
-        ward_fatal("corrupted chunk header", op, (void *)p, TIER_MEDIUM, size, "impossible size");
+        ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_MEDIUM, size, "impossible size");
     return m;
 }
 
-static void check_overflow(struct arena *a, uintptr_t p, const char *op, uint64_t m)
+static void check_overflow(struct arena *a, uintptr_t p, enum ward_call op, uint64_t m)
 {
     size_t size = meta_size(m), unused = meta_unused(m), req = size - HDR - unused;
     uint64_t nm;
     if (unlikely(!canary_ok(p, req, unused)))
-        ward_fatal("heap buffer overflow", op, (void *)p, TIER_MEDIUM, size,
+        ward_fatal(BUG_HEAP_BUFFER_OVERFLOW, op, (void *)p, TIER_MEDIUM, size,
                    "canary after the %zu requested bytes was overwritten", req);
     if (unlikely(!hdr_load_shared(p - HDR + size, &nm, 200)))
-        ward_fatal("heap buffer overflow", op, (void *)p, TIER_MEDIUM, size,
+        ward_fatal(BUG_HEAP_BUFFER_OVERFLOW, op, (void *)p, TIER_MEDIUM, size,
                    "the header of the next chunk was overwritten (write past the %zu requested bytes)", req);
     (void)a;
 }
 
 /* The request size of a live chunk (ownership and header verified). */
-size_t medium_live(uintptr_t p, const char *op)
+size_t medium_live(uintptr_t p, enum ward_call op)
 {
     struct arena *a = arena_of(p);
     pthread_mutex_lock(&a->lock);
@@ -535,7 +530,7 @@ size_t medium_live(uintptr_t p, const char *op)
     return meta_size(m) - HDR - meta_unused(m);
 }
 
-void medium_free(uintptr_t p, const char *op)
+void medium_free(uintptr_t p, enum ward_call op)
 {
     struct arena *a = arena_of(p);
     pthread_mutex_lock(&a->lock);
@@ -571,22 +566,22 @@ void medium_free(uintptr_t p, const char *op)
 
 /* A quarantined chunk is still as free left it: header and poison (all of
  * it, or its two ends when free zeroed only those); returns its header. */
-static uint64_t verify_quarantined(struct arena *a, uintptr_t p, const char *op)
+static uint64_t verify_quarantined(struct arena *a, uintptr_t p, enum ward_call op)
 {
     uintptr_t bad;
     uint64_t m;
     if (unlikely(!hdr_load(p - HDR, &m) || meta_state(m) != ST_QUAR))
-        corrupt(a, "corrupted chunk header", op, p, 0, "the header of a quarantined chunk was overwritten");
+        corrupt(a, BUG_CORRUPTED_HEADER, op, p, 0, "the header of a quarantined chunk was overwritten");
     size_t size = meta_size(m), body = size - HDR;
     size_t e = (meta_unused(m) & F_DIRTY) ? edge_of(body) : 0;
     bool ok = e ? poison_ok(p, e, &bad) && poison_ok(p + body - e, e, &bad) : poison_ok(p, body, &bad);
     if (unlikely(G.opt.poison != POISON_OFF && !ok))
-        ward_fatal("write after free", op, (void *)p, TIER_MEDIUM, size,
+        ward_fatal(BUG_WRITE_AFTER_FREE, op, (void *)p, TIER_MEDIUM, size,
                    "freed memory was written at offset %zu while in quarantine", (size_t)(bad - p));
     return m;
 }
 
-void medium_check_quarantined(uintptr_t p, const char *op)
+void medium_check_quarantined(uintptr_t p, enum ward_call op)
 {
     struct arena *a = arena_of(p);
     pthread_mutex_lock(&a->lock);
@@ -599,11 +594,11 @@ void medium_release(uintptr_t p)
     struct arena *a = arena_of(p);
     uintptr_t c = p - HDR;
     pthread_mutex_lock(&a->lock);
-    uint64_t m = verify_quarantined(a, p, "free");
+    uint64_t m = verify_quarantined(a, p, CALL_FREE);
     size_t size = meta_size(m);
     bool dirty = meta_unused(m) & F_DIRTY;
     bit_set(a->freed, bit_of(a, c));
-    coalesce_insert(a, c, size, dirty, pages_of(size), "free");
+    coalesce_insert(a, c, size, dirty, pages_of(size), CALL_FREE);
     if (a->dirty > (size_t)G.opt.purge_threshold) {
         int e = errno;
         purge(a, (size_t)G.opt.purge_threshold / 2);
@@ -622,8 +617,8 @@ void *medium_realloc(uintptr_t p, size_t n, size_t *old)
     void *r = NULL;
     pthread_mutex_lock(&a->lock);
     held_lock(&a->lock);
-    uint64_t m = verify_live(a, p, "realloc");
-    check_overflow(a, p, "realloc", m);
+    uint64_t m = verify_live(a, p, CALL_REALLOC);
+    check_overflow(a, p, CALL_REALLOC, m);
     held_lock(NULL);
     size_t size = meta_size(m), need = need_of(n);
     *old = size - HDR - meta_unused(m);
@@ -636,7 +631,7 @@ void *medium_realloc(uintptr_t p, size_t n, size_t *old)
             memset((void *)t, 0, full ? size - need : 32);
             bit_set(a->starts, bit_of(a, t));
             a->live_bytes -= size - need;
-            coalesce_insert(a, t, size - need, !full, pages_of(size - need), "realloc");
+            coalesce_insert(a, t, size - need, !full, pages_of(size - need), CALL_REALLOC);
             size = need;
         }
         if (size - HDR - n < (1u << 24)) {
@@ -650,19 +645,19 @@ void *medium_realloc(uintptr_t p, size_t n, size_t *old)
         if (hdr_load_shared(nc, &nm, 200) > 0 && meta_state(nm) == ST_FREE && size + meta_size(nm) >= need) {
             size_t nsize = meta_size(nm), total = size + nsize, take = need;
             bool dirty = m_dirty(nm);
-            bin_unlink(a, nc, nm, "realloc");
+            bin_unlink(a, nc, nm, CALL_REALLOC);
             memset((void *)nc, 0, 32);
             memset((void *)(nc + nsize - 16), 0, 16);
             if (total - need < MED_MIN_CHUNK)
                 take = total;
             if (!dirty && !poison_ok(nc, c + take - nc, &bad))
-                corrupt(a, "write after free", "realloc", nc + HDR, nsize,
+                corrupt(a, BUG_WRITE_AFTER_FREE, CALL_REALLOC, nc + HDR, nsize,
                         "freed memory was written before it was reused");
             bit_clr(a->starts, bit_of(a, nc));
             bits_clear_range(a->freed, bit_of(a, nc), bit_of(a, c + take));
             if (take != total) {
                 bit_set(a->starts, bit_of(a, c + take));
-                bin_insert(a, c + take, total - take, dirty, m_pages(nm), "realloc");
+                bin_insert(a, c + take, total - take, dirty, m_pages(nm), CALL_REALLOC);
             }
             a->live_bytes += take - size;
             hdr_store(c, take, take - HDR - n, ST_ALLOC);
@@ -724,48 +719,48 @@ static void medium_check(void)
     for (int i = 0; i < NARENAS; i++) {
         struct arena *a = &arenas[i];
         pthread_mutex_lock(&a->lock);
-        const char *op = "ward_check_heap";
+        enum ward_call op = CALL_CHECK_HEAP;
         size_t nchunks = 0, nfree = 0, freeb = 0;
         uintptr_t c = a->base, bad;
         bool prev_free = false;
         while (c < a->end) {
             uint64_t m;
             if (!bit_get(a->starts, bit_of(a, c)))
-                corrupt(a, "allocator state corrupted", op, c + HDR, 0, "chunk start missing from the bitmap");
+                corrupt(a, BUG_STATE_CORRUPTED, op, c + HDR, 0, "chunk start missing from the bitmap");
             int ok = hdr_load_shared(c, &m, 50);
             if (!ok)
-                corrupt(a, "corrupted chunk header", op, c + HDR, 0, "header check failed");
+                corrupt(a, BUG_CORRUPTED_HEADER, op, c + HDR, 0, "header check failed");
             size_t size = meta_size(m);
             unsigned st = ok < 0 ? 0 : meta_state(m);
             if (size < MED_MIN_CHUNK || c + size > a->end || (size & 15))
-                corrupt(a, "corrupted chunk header", op, c + HDR, size, "chunk overlaps its neighbour");
+                corrupt(a, BUG_CORRUPTED_HEADER, op, c + HDR, size, "chunk overlaps its neighbour");
             nchunks++;
             if (ok < 0) {
                 /* mid-transition (or abandoned by a fork): its size is still its own */
             } else if (st == ST_ALLOC) {
                 size_t un = meta_unused(m);
                 if (un > size - HDR || !canary_ok(c + HDR, size - HDR - un, un))
-                    corrupt(a, "heap buffer overflow", op, c + HDR, size, "canary after the request was overwritten");
+                    corrupt(a, BUG_HEAP_BUFFER_OVERFLOW, op, c + HDR, size, "canary after the request was overwritten");
             } else if (st == ST_QUAR) {
                 size_t body = size - HDR, e = (meta_unused(m) & F_DIRTY) ? edge_of(body) : 0;
                 bool ok2 = e ? poison_ok(c + HDR, e, &bad) && poison_ok(c + HDR + body - e, e, &bad)
                              : poison_ok(c + HDR, body, &bad);
                 if (!ok2 && G.opt.poison != POISON_OFF)
-                    corrupt(a, "write after free", op, c + HDR, size, "freed memory was written");
+                    corrupt(a, BUG_WRITE_AFTER_FREE, op, c + HDR, size, "freed memory was written");
             } else if (st == ST_FREE) {
                 size_t fs;
                 if (prev_free)
-                    corrupt(a, "allocator state corrupted", op, c + HDR, size, "two free chunks side by side");
+                    corrupt(a, BUG_STATE_CORRUPTED, op, c + HDR, size, "two free chunks side by side");
                 if (!foot_load(c + size - 16, &fs) || fs != size)
-                    corrupt(a, "corrupted chunk header", op, c + HDR, size, "free chunk's footer does not verify");
+                    corrupt(a, BUG_CORRUPTED_HEADER, op, c + HDR, size, "free chunk's footer does not verify");
                 (void)link_get(a, c, L_NEXT, op);
                 (void)link_get(a, c, L_PREV, op);
                 if (!(meta_unused(m) & F_DIRTY) && !poison_ok(c + 32, size - 48, &bad))
-                    corrupt(a, "write after free", op, c + HDR, size, "a free chunk was written after it was freed");
+                    corrupt(a, BUG_WRITE_AFTER_FREE, op, c + HDR, size, "a free chunk was written after it was freed");
                 nfree++;
                 freeb += size;
             } else {
-                corrupt(a, "corrupted chunk header", op, c + HDR, size, "bad state");
+                corrupt(a, BUG_CORRUPTED_HEADER, op, c + HDR, size, "bad state");
             }
             prev_free = st == ST_FREE;
             c += size;
@@ -773,7 +768,7 @@ static void medium_check(void)
         if (a->end != a->base) {
             uint64_t m;
             if (c != a->end || !hdr_load(a->end, &m) || meta_state(m) != ST_SENTINEL)
-                corrupt(a, "heap buffer overflow", op, a->end, 0, "the arena's end sentinel was overwritten");
+                corrupt(a, BUG_HEAP_BUFFER_OVERFLOW, op, a->end, 0, "the arena's end sentinel was overwritten");
         }
         size_t listed = 0;
         for (unsigned b = 0; b < NBINS; b++) {
@@ -781,21 +776,21 @@ static void medium_check(void)
             for (uintptr_t x = a->bins[b]; x; x = link_get(a, x, L_NEXT, op)) {
                 size_t s = free_size(a, x, op);
                 if (bin_of(s) != b || link_get(a, x, L_PREV, op) != prev)
-                    corrupt(a, "corrupted free-list link", op, x + HDR, s, "free list out of order");
+                    corrupt(a, BUG_CORRUPTED_LINK, op, x + HDR, s, "free list out of order");
                 if (++listed > nfree)
-                    corrupt(a, "corrupted free-list link", op, x + HDR, s, "free list has a cycle");
+                    corrupt(a, BUG_CORRUPTED_LINK, op, x + HDR, s, "free list has a cycle");
                 prev = x;
             }
             if (!a->bins[b] != !((a->binmap[b / 64] >> (b % 64)) & 1))
-                corrupt(a, "allocator state corrupted", op, a->base, 0, "bin map disagrees with the lists");
+                corrupt(a, BUG_STATE_CORRUPTED, op, a->base, 0, "bin map disagrees with the lists");
         }
         if (listed != nfree || nfree != a->nfree || freeb != a->free_bytes)
-            corrupt(a, "allocator state corrupted", op, a->base, 0, "free lists disagree with the chunks");
+            corrupt(a, BUG_STATE_CORRUPTED, op, a->base, 0, "free lists disagree with the chunks");
         size_t set = 0, words = (a->end - a->base + 16 * 64 - 1) / (16 * 64);
         for (size_t w = 0; w < words; w++)
             set += (size_t)__builtin_popcountll(a->starts[w]);
         if (set != nchunks)
-            corrupt(a, "allocator state corrupted", op, a->base, 0, "chunk-start bitmap disagrees with the chunks");
+            corrupt(a, BUG_STATE_CORRUPTED, op, a->base, 0, "chunk-start bitmap disagrees with the chunks");
         pthread_mutex_unlock(&a->lock);
     }
 }

@@ -58,10 +58,9 @@ static bool injected(void)
 #define INJECTED() false
 #endif
 
-static COLD _Noreturn void os_fail(const char *what, void *p, size_t size, int err)
+static COLD _Noreturn void os_fail(enum ward_call call, void *p, size_t size, int err)
 {
-    ward_fatal("allocator state corrupted", what, p, TIER_NONE, size,
-               "system call failed unexpectedly (errno %d)", err);
+    ward_fatal(BUG_STATE_CORRUPTED, call, p, TIER_NONE, size, "system call failed unexpectedly (errno %d)", err);
 }
 
 static void *reserve(size_t size, int flags)
@@ -72,7 +71,7 @@ static void *reserve(size_t size, int flags)
             os_enomem("mmap", size);
             return NULL;
         }
-        os_fail("mmap", NULL, size, errno);
+        os_fail(CALL_MMAP, NULL, size, errno);
     }
     return p;
 }
@@ -158,7 +157,7 @@ bool os_commit(void *p, size_t size)
             os_enomem("mprotect", size);
             return false;
         }
-        os_fail("mprotect", p, size, errno);
+        os_fail(CALL_MPROTECT, p, size, errno);
     }
     return true;
 }
@@ -174,7 +173,7 @@ void os_decommit(void *p, size_t size)
                 (mprotect(p, size, PROT_NONE) == 0 || errno == ENOMEM))
                 return;
         }
-        os_fail("mmap(MAP_FIXED)", p, size, errno);
+        os_fail(CALL_MMAP_FIXED, p, size, errno);
     }
 }
 
@@ -183,7 +182,7 @@ void os_release(void *p, size_t size)
     if (size == 0)
         return;
     if (madvise(p, size, MADV_DONTNEED) != 0)
-        os_fail("madvise", p, size, errno);
+        os_fail(CALL_MADVISE, p, size, errno);
 }
 
 void *os_map(size_t size)
@@ -194,7 +193,7 @@ void *os_map(size_t size)
             os_enomem("mmap", size);
             return NULL;
         }
-        os_fail("mmap", NULL, size, errno);
+        os_fail(CALL_MMAP, NULL, size, errno);
     }
     return p;
 }
@@ -209,7 +208,7 @@ void os_unmap(void *p, size_t size)
      * the memory back and leave the range inaccessible instead: neither
      * call needs a new mapping. */
     if (errno != ENOMEM || madvise(p, size, MADV_DONTNEED) != 0)
-        os_fail("munmap", p, size, errno);
+        os_fail(CALL_MUNMAP, p, size, errno);
     os_enomem("munmap", size);
     (void)mprotect(p, size, PROT_NONE);
     if (injected_here) /* the harness's process lives long: it leaks no mapping */
@@ -219,13 +218,13 @@ void os_unmap(void *p, size_t size)
 void os_protect_none(void *p, size_t size)
 {
     if (mprotect(p, size, PROT_NONE) != 0 && errno != ENOMEM)
-        os_fail("mprotect", p, size, errno);
+        os_fail(CALL_MPROTECT, p, size, errno);
 }
 
 void os_protect_ro(void *p, size_t size)
 {
     if (mprotect(p, size, PROT_READ) != 0 && errno != ENOMEM)
-        os_fail("mprotect", p, size, errno);
+        os_fail(CALL_MPROTECT, p, size, errno);
 }
 
 static int naming_unsupported;

@@ -32,7 +32,7 @@ void quarantine_evict(struct tcache *tc)
 /* Verifies every chunk still waiting, without releasing any (at exit: a
  * write after free shortly before the end is still caught), and the small
  * chunks that left it for the thread's cache (verified only when reused). */
-void quarantine_check(struct tcache *tc, const char *op)
+void quarantine_check(struct tcache *tc, enum ward_call op)
 {
     small_check_cached(tc, op);
     for (uint32_t i = 0; i < tc->qlen; i++) {

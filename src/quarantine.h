@@ -66,7 +66,7 @@ static inline void quarantine_uncount(struct tcache *tc, size_t size)
     tc->qbytes = tc->qbytes > size ? tc->qbytes - size : 0;
 }
 void quarantine_drain(struct tcache *tc) INTERNAL;
-void quarantine_check(struct tcache *tc, const char *op) INTERNAL;
+void quarantine_check(struct tcache *tc, enum ward_call op) INTERNAL;
 void chunk_release(struct tcache *tc, uintptr_t user) INTERNAL; /* quarantine exit */
 
 #endif

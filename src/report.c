@@ -162,18 +162,17 @@ __thread void *ward_recover __attribute__((tls_model("initial-exec")));
 __thread pthread_mutex_t *ward_held __attribute__((tls_model("initial-exec")));
 unsigned long ward_reports;
 
-/* The bug classes after which the call can simply not happen: nothing of
- * the heap was changed, the chunk is left as it is (leaked). */
-static bool recoverable(const char *cls)
-{
-    static const char *const ok[] = {"double free", "invalid free", "invalid pointer", "use after free",
-                                     "sized free mismatch", "sized delete mismatch", "aligned free mismatch",
-                                     "aligned delete mismatch", "heap buffer overflow"};
-    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
-        if (!strcmp(cls, ok[i]))
-            return true;
-    return false;
-}
+const struct ward_bug_info ward_bugs[BUG_COUNT] = {
+#define WARD_BUG_INFO(id, name, recoverable) [id] = {name, recoverable},
+    WARD_BUGS(WARD_BUG_INFO)
+#undef WARD_BUG_INFO
+};
+
+const struct ward_call_info ward_calls[CALL_COUNT] = {
+#define WARD_CALL_INFO(id, name, frees, deletes, foreign) [id] = {name, frees, deletes, foreign},
+    WARD_CALLS(WARD_CALL_INFO)
+#undef WARD_CALL_INFO
+};
 
 static const char *tier_name(int tier)
 {
@@ -191,13 +190,6 @@ static const char *tier_name(int tier)
     }
 }
 
-/* The stacks of a sampled fault: where the access happened, and where the
- * block was allocated and freed. */
-struct fault_stacks {
-    const uintptr_t *pcs, *apcs, *fpcs;
-    int n, na, nf, atid, ftid;
-};
-
 void ward_print_recorded(const char *title, const uintptr_t *pcs, int n, int tid)
 {
     if (!pcs || n <= 0)
@@ -210,8 +202,8 @@ void ward_print_recorded(const char *title, const uintptr_t *pcs, int n, int tid
     ward_print_stack(pcs + first, n - first, false);
 }
 
-static _Noreturn void fatal_v(const char *cls, const char *op, const void *ptr, int tier, size_t csize,
-                              const struct fault_stacks *fs, const char *f, va_list ap)
+static _Noreturn void fatal_v(enum ward_bug bug, enum ward_call op, const void *ptr, int tier, size_t csize,
+                              const struct ward_fault_stacks *fs, const char *f, va_list ap)
 {
     /* A fault in the report itself goes straight to the end; so does a
      * second error while another thread reports, unless on_error=continue,
@@ -226,7 +218,7 @@ static _Noreturn void fatal_v(const char *cls, const char *op, const void *ptr, 
     }
     in_report = 1;
     char buf[1024];
-    size_t n = fmt(buf, sizeof buf, "ward: %s: %s(%p): ", cls, op, ptr);
+    size_t n = fmt(buf, sizeof buf, "ward: %s: %s(%p): ", ward_bugs[bug].name, ward_calls[op].name, ptr);
     n += ward_vfmt(buf + n, sizeof buf - n, f, ap);
     if (tier != TIER_NONE && n < sizeof buf)
         n += csize ? fmt(buf + n, sizeof buf - n, "; %s chunk of %zu bytes", tier_name(tier), csize)
@@ -235,12 +227,12 @@ static _Noreturn void fatal_v(const char *cls, const char *op, const void *ptr, 
         n += fmt(buf + n, sizeof buf - n, "; thread %d\n", os_tid());
     write_all(buf, n);
     if (fs) {
-        if (fs->n > 0 && G.opt.backtrace) {
+        if (fs->access.n > 0 && G.opt.backtrace) {
             write_all("ward: backtrace:\n", 17);
-            ward_print_stack(fs->pcs, fs->n, true);
+            ward_print_stack(fs->access.pcs, fs->access.n, true);
         }
-        ward_print_recorded("chunk allocated at", fs->apcs, fs->na, fs->atid);
-        ward_print_recorded("chunk freed at", fs->fpcs, fs->nf, fs->ftid);
+        ward_print_recorded("chunk allocated at", fs->alloc.pcs, fs->alloc.n, fs->alloc.tid);
+        ward_print_recorded("chunk freed at", fs->free.pcs, fs->free.n, fs->free.tid);
         if (tier == TIER_LARGE)
             trace_report((uintptr_t)ptr, tier); /* stacks=1: the depot's records */
     } else {
@@ -256,7 +248,7 @@ static _Noreturn void fatal_v(const char *cls, const char *op, const void *ptr, 
     if (G.report_fn) {
         if (n && buf[n - 1] == '\n')
             buf[n - 1] = '\0';
-        struct ward_report r = {cls, op, ptr, tier_name(tier), csize, buf};
+        struct ward_report r = {ward_bugs[bug].name, ward_calls[op].name, ptr, tier_name(tier), csize, buf};
         /* The callback may leave by longjmp, and the next error must be
          * reported again. */
         in_report = 0;
@@ -264,7 +256,7 @@ static _Noreturn void fatal_v(const char *cls, const char *op, const void *ptr, 
         G.report_fn(&r, G.report_arg);
         in_report = 1;
     }
-    if (cont && !fs && ward_recover && recoverable(cls)) {
+    if (cont && !fs && ward_recover && ward_bugs[bug].recoverable) {
         __atomic_add_fetch(&ward_reports, 1, __ATOMIC_RELAXED);
         write_all("ward: continuing (on_error=continue): the call did nothing\n", 59);
         in_report = 0;
@@ -278,21 +270,19 @@ static _Noreturn void fatal_v(const char *cls, const char *op, const void *ptr, 
     end_process();
 }
 
-void ward_fatal(const char *cls, const char *op, const void *ptr, int tier, size_t csize, const char *f, ...)
+void ward_fatal(enum ward_bug bug, enum ward_call op, const void *ptr, int tier, size_t csize, const char *f, ...)
 {
     va_list ap;
     va_start(ap, f);
-    fatal_v(cls, op, ptr, tier, csize, NULL, f, ap);
+    fatal_v(bug, op, ptr, tier, csize, NULL, f, ap);
 }
 
-void ward_fatal_fault(const char *cls, const void *ptr, int tier, size_t n, const uintptr_t *pcs, int npcs,
-                      const uintptr_t *apcs, int na, int atid, const uintptr_t *fpcs, int nf, int ftid,
-                      const char *f, ...)
+void ward_fatal_fault(enum ward_bug bug, const void *ptr, int tier, size_t csize,
+                      const struct ward_fault_stacks *stacks, const char *f, ...)
 {
-    struct fault_stacks fs = {pcs, apcs, fpcs, npcs, na, nf, atid, ftid};
     va_list ap;
     va_start(ap, f);
-    fatal_v(cls, "access", ptr, tier, n, &fs, f, ap);
+    fatal_v(bug, CALL_ACCESS, ptr, tier, csize, stacks, f, ap);
 }
 
 size_t ward_snprintf(char *buf, size_t cap, const char *f, ...)

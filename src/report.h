@@ -1,20 +1,119 @@
-/* report.h: the one way ward reports a heap error (report.c), and the
- * formatting and stack printing it uses (symbolize.c).  Nothing here
- * allocates. */
+/* report.h: what a heap error report says, as types, and the one path that
+ * says it (report.c).  A report names a bug kind (enum ward_bug) and the call
+ * that found it (enum ward_call); a table for each gives the name printed
+ * ("ward: double free: free(0x...): ...") and what the rest of ward needs to
+ * know of it.  include/ward.h lists the names for the report callback
+ * (struct ward_report): a row added here goes there too. */
 #ifndef WARD_REPORT_H
 #define WARD_REPORT_H
 
 #include "settings.h"
 
-/* ---- report.c: the one fatal path ---------------------------------------- */
-
 enum ward_tier { TIER_NONE, TIER_SMALL, TIER_MEDIUM, TIER_LARGE, TIER_SAMPLED };
 
-/* Reports a heap error and ends the process as the options say.  `cls` is the
- * bug class ("double free"), `op` and `ptr` the call that found it, `tier` and
- * `csize` the chunk (TIER_NONE / 0 when unknown); `fmt` is the detail. */
-_Noreturn void ward_fatal(const char *cls, const char *op, const void *ptr, int tier,
-                          size_t csize, const char *fmt, ...) INTERNAL COLD;
+/* ---- bug kinds -------------------------------------------------------------
+ * X(id, name printed, recoverable).  Recoverable: with on_error=continue the
+ * call that found it can simply not happen: nothing of the heap was changed,
+ * the chunk is left as it is (leaked).  The rest mean the heap is already
+ * damaged: the process ends whatever on_error says. */
+#define WARD_BUGS(X)                                                     \
+    X(BUG_DOUBLE_FREE,              "double free",                true)  \
+    X(BUG_USE_AFTER_FREE,           "use after free",             true)  \
+    X(BUG_INVALID_FREE,             "invalid free",               true)  \
+    X(BUG_INVALID_POINTER,          "invalid pointer",            true)  \
+    X(BUG_HEAP_BUFFER_OVERFLOW,     "heap buffer overflow",       true)  \
+    X(BUG_SIZED_FREE_MISMATCH,      "sized free mismatch",        true)  \
+    X(BUG_SIZED_DELETE_MISMATCH,    "sized delete mismatch",      true)  \
+    X(BUG_ALIGNED_FREE_MISMATCH,    "aligned free mismatch",      true)  \
+    X(BUG_ALIGNED_DELETE_MISMATCH,  "aligned delete mismatch",    true)  \
+    X(BUG_WRITE_AFTER_FREE,         "write after free",           false) \
+    X(BUG_CORRUPTED_HEADER,         "corrupted chunk header",     false) \
+    X(BUG_CORRUPTED_LINK,           "corrupted free-list link",   false) \
+    X(BUG_STATE_CORRUPTED,          "allocator state corrupted",  false)
+
+enum ward_bug {
+#define WARD_BUG_ID(id, name, recoverable) id,
+    WARD_BUGS(WARD_BUG_ID)
+#undef WARD_BUG_ID
+    BUG_COUNT
+};
+
+struct ward_bug_info {
+    const char *name;
+    bool recoverable;
+};
+extern const struct ward_bug_info ward_bugs[BUG_COUNT] INTERNAL;
+
+/* foreign=warn warns once per kind of call: free (and the other frees),
+ * realloc (which then returns NULL), malloc_usable_size (which says 0). */
+enum ward_foreign_warning { FWARN_NEVER, FWARN_FREE, FWARN_REALLOC, FWARN_USABLE_SIZE, FWARN_KINDS };
+
+/* ---- calls ------------------------------------------------------------------
+ * The calls a report names: X(id, name printed, frees, deletes, foreign).
+ *   frees: the call frees the pointer, so a freed chunk there is a double free
+ *     (elsewhere a use after free), a pointer ward does not own an invalid
+ *     free (elsewhere an invalid pointer);
+ *   deletes: a C++ operator delete, whose mismatches are "sized delete
+ *     mismatch" and "aligned delete mismatch" (the C calls': "... free ...");
+ *   foreign: which of foreign=warn's one-time warnings a pointer ward never
+ *     handed out gets (FWARN_NEVER: the call is never given one).
+ * malloc stands for every allocating call (calloc, memalign, ...): it finds
+ * the free chunk it hands out damaged; exit is exit_check's walk; access a
+ * fault that sample.c's handler catches.  A thread's exit, which gives its
+ * cache and quarantine back, reports as free. */
+#define WARD_CALLS(X)                                                                     \
+    X(CALL_FREE,                "free",                true,   false,  FWARN_FREE)        \
+    X(CALL_FREE_SIZED,          "free_sized",          true,   false,  FWARN_FREE)        \
+    X(CALL_FREE_ALIGNED_SIZED,  "free_aligned_sized",  true,   false,  FWARN_FREE)        \
+    X(CALL_DELETE,              "operator delete",     true,   true,   FWARN_FREE)        \
+    X(CALL_DELETE_ARRAY,        "operator delete[]",   true,   true,   FWARN_FREE)        \
+    X(CALL_REALLOC,             "realloc",             false,  false,  FWARN_REALLOC)     \
+    X(CALL_MALLOC_USABLE_SIZE,  "malloc_usable_size",  false,  false,  FWARN_USABLE_SIZE) \
+    X(CALL_MALLOC,              "malloc",              false,  false,  FWARN_NEVER)       \
+    X(CALL_MALLOC_TRIM,         "malloc_trim",         false,  false,  FWARN_NEVER)       \
+    X(CALL_EXIT,                "exit",                false,  false,  FWARN_NEVER)       \
+    X(CALL_CHECK_HEAP,          "ward_check_heap",     false,  false,  FWARN_NEVER)       \
+    X(CALL_ACCESS,              "access",              false,  false,  FWARN_NEVER)       \
+    /* a system call that failed unexpectedly (os.c) */                                   \
+    X(CALL_MMAP,                "mmap",                false,  false,  FWARN_NEVER)       \
+    X(CALL_MMAP_FIXED,          "mmap(MAP_FIXED)",     false,  false,  FWARN_NEVER)       \
+    X(CALL_MPROTECT,            "mprotect",            false,  false,  FWARN_NEVER)       \
+    X(CALL_MADVISE,             "madvise",             false,  false,  FWARN_NEVER)       \
+    X(CALL_MUNMAP,              "munmap",              false,  false,  FWARN_NEVER)
+
+enum ward_call {
+#define WARD_CALL_ID(id, name, frees, deletes, foreign) id,
+    WARD_CALLS(WARD_CALL_ID)
+#undef WARD_CALL_ID
+    CALL_COUNT
+};
+
+struct ward_call_info {
+    const char *name;
+    bool frees, deletes;
+    enum ward_foreign_warning foreign;
+};
+extern const struct ward_call_info ward_calls[CALL_COUNT] INTERNAL;
+
+/* The kind of a freed chunk reaching `op`. */
+static inline enum ward_bug freed_class(enum ward_call op)
+{
+    return ward_calls[op].frees ? BUG_DOUBLE_FREE : BUG_USE_AFTER_FREE;
+}
+
+/* The kind of a pointer ward does not own reaching `op`. */
+static inline enum ward_bug invalid_class(enum ward_call op)
+{
+    return ward_calls[op].frees ? BUG_INVALID_FREE : BUG_INVALID_POINTER;
+}
+
+/* ---- the one fatal path (report.c) ------------------------------------------ */
+
+/* Reports a heap error and ends the process as the options say.  `bug` is
+ * the kind, `op` and `ptr` the call that found it, `tier` and `csize` the
+ * chunk (TIER_NONE / 0 when unknown); `fmt` is the detail. */
+_Noreturn void ward_fatal(enum ward_bug bug, enum ward_call op, const void *ptr, int tier, size_t csize,
+                          const char *fmt, ...) INTERNAL COLD;
 /* on_error=continue: the API call on this thread that can give up after a
  * report (free, realloc, ...) arms a recovery point; a check that reports
  * while holding a lock names it, so the recovery releases it. */
@@ -24,11 +123,23 @@ static inline void held_lock(pthread_mutex_t *m) { ward_held = m; }
 /* Reports seen so far with on_error=continue (the exit status says so). */
 extern unsigned long ward_reports INTERNAL;
 
-/* A fault in the sampling pool: the stacks come from the signal context
- * and the block's records. */
-_Noreturn void ward_fatal_fault(const char *cls, const void *ptr, int tier, size_t n, const uintptr_t *pcs, int npcs,
-                                const uintptr_t *apcs, int na, int atid, const uintptr_t *fpcs, int nf,
-                                int ftid, const char *fmt, ...) INTERNAL COLD;
+/* A stack a report prints: n program counters, innermost first, and the
+ * thread they were taken on (0: not named). */
+struct ward_stack {
+    const uintptr_t *pcs;
+    int n, tid;
+};
+/* The stacks of a fault report: the faulting access (from the signal
+ * context; pcs[0] the faulting instruction), and where the block was
+ * allocated and freed (its records; n = 0 where there is none). */
+struct ward_fault_stacks {
+    struct ward_stack access, alloc, free;
+};
+/* A fault on a sampled block's or a large block's guard or freed page
+ * (sample.c's handler): reported as ward_fatal would, by the call "access",
+ * with these stacks, never recovered from. */
+_Noreturn void ward_fatal_fault(enum ward_bug bug, const void *ptr, int tier, size_t csize,
+                                const struct ward_fault_stacks *stacks, const char *fmt, ...) INTERNAL COLD;
 size_t ward_snprintf(char *buf, size_t cap, const char *fmt, ...) INTERNAL;
 
 /* A message at start-up (bad options), then the configured end. */
@@ -45,17 +156,5 @@ void ward_print_recorded(const char *title, const uintptr_t *pcs, int n, int tid
 /* A formatted line to stderr, no allocation. */
 void ward_printf(const char *fmt, ...) INTERNAL;
 size_t ward_vfmt(char *buf, size_t cap, const char *fmt, __builtin_va_list ap) INTERNAL;
-
-/* The bug class of a freed chunk reaching `op`. */
-static inline const char *freed_class(const char *op)
-{
-    return (op[0] == 'f' || op[0] == 'o') ? "double free" : "use after free";
-}
-
-/* The bug class of a pointer ward does not own reaching `op`. */
-static inline const char *invalid_class(const char *op)
-{
-    return (op[0] == 'f' || op[0] == 'o') ? "invalid free" : "invalid pointer";
-}
 
 #endif

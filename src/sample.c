@@ -212,7 +212,7 @@ void *sample_alloc(size_t n)
 
 /* The slot of a pool pointer that must be a live block's start; reports
  * otherwise (lock held). */
-static struct sslot *verify_live(uintptr_t p, const char *op)
+static struct sslot *verify_live(uintptr_t p, enum ward_call op)
 {
     uintptr_t pi = (p - G.pool_lo) / G.page;
     if (!(pi & 1))
@@ -226,21 +226,21 @@ static struct sslot *verify_live(uintptr_t p, const char *op)
     return s;
 }
 
-static void check_slack(struct sslot *s, const char *op)
+static void check_slack(struct sslot *s, enum ward_call op)
 {
     uintptr_t bad = slack_bad(s->ptr + s->n, slack_end(s));
     if (bad)
-        ward_fatal("heap buffer overflow", op, (void *)s->ptr, TIER_SAMPLED, s->n,
+        ward_fatal(BUG_HEAP_BUFFER_OVERFLOW, op, (void *)s->ptr, TIER_SAMPLED, s->n,
                    "the %zu bytes after the %u requested were written (at +%zu)", (size_t)(slack_end(s) - s->ptr - s->n),
                    s->n, (size_t)(bad - s->ptr));
     bad = slack_bad(slack_start(s), s->ptr);
     if (bad)
-        ward_fatal("heap buffer overflow", op, (void *)s->ptr, TIER_SAMPLED, s->n,
+        ward_fatal(BUG_HEAP_BUFFER_OVERFLOW, op, (void *)s->ptr, TIER_SAMPLED, s->n,
                    "the %zu bytes before the block were written (at -%zu)", (size_t)(s->ptr - slack_start(s)),
                    (size_t)(s->ptr - bad));
 }
 
-size_t sample_live(uintptr_t p, const char *op)
+size_t sample_live(uintptr_t p, enum ward_call op)
 {
     pthread_mutex_lock(&S.lock);
     held_lock(&S.lock);
@@ -251,7 +251,7 @@ size_t sample_live(uintptr_t p, const char *op)
     return n;
 }
 
-void sample_free(uintptr_t p, const char *op)
+void sample_free(uintptr_t p, enum ward_call op)
 {
     pthread_mutex_lock(&S.lock);
     held_lock(&S.lock);
@@ -276,7 +276,7 @@ static void sample_check(void)
     held_lock(&S.lock);
     for (uint32_t i = 0; i < S.cap; i++)
         if (S.slots[i].state == S_LIVE)
-            check_slack(&S.slots[i], "ward_check_heap");
+            check_slack(&S.slots[i], CALL_CHECK_HEAP);
     held_lock(NULL);
     pthread_mutex_unlock(&S.lock);
 }
@@ -335,13 +335,13 @@ static bool sampled_fault(uintptr_t a, bool write, uintptr_t pc)
     const char *access = write ? "write" : "read";
     uintptr_t pi = (a - G.pool_lo) / G.page;
     const struct sslot *s;
-    const char *cls;
+    enum ward_bug bug;
     char detail[160];
     if (pi & 1) {
         s = &S.slots[pi / 2];
         if (s->state != S_FREED)
             return false;
-        cls = write ? "write after free" : "use after free";
+        bug = write ? BUG_WRITE_AFTER_FREE : BUG_USE_AFTER_FREE;
         ward_snprintf(detail, sizeof detail, "%s at %p, %ld bytes from the start of a freed %u-byte block", access,
                       (void *)a, (long)(a - s->ptr), s->n);
     } else {
@@ -352,7 +352,7 @@ static bool sampled_fault(uintptr_t a, bool write, uintptr_t pc)
         s = &S.slots[before ? pi / 2 - 1 : pi / 2];
         if (s->state == S_NEVER)
             return false;
-        cls = "heap buffer overflow";
+        bug = BUG_HEAP_BUFFER_OVERFLOW;
         if (a >= s->ptr + s->n)
             ward_snprintf(detail, sizeof detail, "%s at %p, %lu bytes past the end of a %s%u-byte block", access,
                           (void *)a, (unsigned long)(a - s->ptr - s->n), s->state == S_FREED ? "freed " : "", s->n);
@@ -362,9 +362,12 @@ static bool sampled_fault(uintptr_t a, bool write, uintptr_t pc)
     }
     uintptr_t pcs[64];
     int first, n = fault_stack(pcs, 64, pc, &first);
-    ward_fatal_fault(cls, (void *)s->ptr, TIER_SAMPLED, s->n, pcs + first, n - first, s->alloc_pc, s->nalloc,
-                     s->alloc_tid, s->state == S_FREED ? s->free_pc : NULL, s->nfree, s->free_tid, "%s (sampled)",
-                     detail);
+    struct ward_fault_stacks st = {
+        .access = {pcs + first, n - first, 0},
+        .alloc = {s->alloc_pc, s->nalloc, s->alloc_tid},
+        .free = {s->state == S_FREED ? s->free_pc : NULL, s->nfree, s->free_tid},
+    };
+    ward_fatal_fault(bug, (void *)s->ptr, TIER_SAMPLED, s->n, &st, "%s (sampled)", detail);
 }
 
 /* A fault on a large block's guard page or on a freed large block. */
@@ -376,18 +379,18 @@ static bool large_fault(uintptr_t a, bool write, uintptr_t pc)
     if (!p)
         return false;
     const char *access = write ? "write" : "read";
-    const char *cls;
+    enum ward_bug bug;
     char detail[160];
     if (freed) {
-        cls = write ? "write after free" : "use after free";
+        bug = write ? BUG_WRITE_AFTER_FREE : BUG_USE_AFTER_FREE;
         ward_snprintf(detail, sizeof detail, "%s at %p, %ld bytes from the start of a freed block", access, (void *)a,
                       (long)(a - p));
     } else if (a >= p + n) {
-        cls = "heap buffer overflow";
+        bug = BUG_HEAP_BUFFER_OVERFLOW;
         ward_snprintf(detail, sizeof detail, "%s at %p, %lu bytes past the end of a %zu-byte block (guard page)",
                       access, (void *)a, (unsigned long)(a - p - n), n);
     } else if (a < p) {
-        cls = "heap buffer overflow";
+        bug = BUG_HEAP_BUFFER_OVERFLOW;
         ward_snprintf(detail, sizeof detail, "%s at %p, %lu bytes before the start of a %zu-byte block (guard page)",
                       access, (void *)a, (unsigned long)(p - a), n);
     } else {
@@ -395,7 +398,8 @@ static bool large_fault(uintptr_t a, bool write, uintptr_t pc)
     }
     uintptr_t pcs[64];
     int first, k = fault_stack(pcs, 64, pc, &first);
-    ward_fatal_fault(cls, (void *)p, TIER_LARGE, n, pcs + first, k - first, NULL, 0, 0, NULL, 0, 0, "%s", detail);
+    struct ward_fault_stacks st = {.access = {pcs + first, k - first, 0}}; /* the depot has the rest (stacks=1) */
+    ward_fatal_fault(bug, (void *)p, TIER_LARGE, n, &st, "%s", detail);
 }
 
 /* Reports the fault if it is on ward's memory (and does not return then);

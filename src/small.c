@@ -338,7 +338,7 @@ static void slab_put(struct sclass *k, uintptr_t chunk)
     uint32_t si = (uint32_t)(idx / k->per_slab), b = (uint32_t)(idx % k->per_slab);
     struct slab *s = &k->slabs[si];
     if (!((s->bits[b / 64] >> (b % 64)) & 1))
-        ward_fatal("allocator state corrupted", "free", (void *)(chunk + HDR), TIER_SMALL, k->slot,
+        ward_fatal(BUG_STATE_CORRUPTED, CALL_FREE, (void *)(chunk + HDR), TIER_SMALL, k->slot,
                    "slot returned twice to its slab");
     __atomic_store_n(&s->bits[b / 64], s->bits[b / 64] & ~(1ull << (b % 64)), __ATOMIC_RELEASE);
     s->nfree++;
@@ -372,10 +372,10 @@ static COLD bool refill(struct tcache *tc, unsigned cls)
     return tc->count[cls] != 0;
 }
 
-static void cached_verify(struct sclass *k, uintptr_t chunk, const char *op);
+static void cached_verify(struct sclass *k, uintptr_t chunk, enum ward_call op);
 
 /* A cached chunk on its way back to its slab: verified, then FREE. */
-static void cached_to_free(struct sclass *k, uintptr_t chunk, const char *op)
+static void cached_to_free(struct sclass *k, uintptr_t chunk, enum ward_call op)
 {
     cached_verify(k, chunk, op);
     hdr_store(chunk, k->slot, 0, ST_FREE);
@@ -408,7 +408,7 @@ static COLD void drain(struct tcache *tc, unsigned cls, uint32_t n, bool share)
         __builtin_prefetch((void *)(tc->slot[cls][i] + 64), 0);
     }
     for (uint32_t i = 0; i < n; i++)
-        cached_to_free(k, tc->slot[cls][i], "free");
+        cached_to_free(k, tc->slot[cls][i], CALL_FREE);
     pthread_mutex_lock(&k->lock);
     for (uint32_t i = 0; i < n; i++)
         slab_put(k, tc->slot[cls][i]);
@@ -516,10 +516,10 @@ static inline __attribute__((always_inline)) void *small_alloc_with(size_t n, un
     /* FREE (from its slab), or QUAR (from the quarantine, through the
      * cache): both zeroed when freed, verified now, before reuse. */
     if (unlikely(!hdr_load_with(chunk, &m, w_sip(w)) || (m != k->free_meta && m != k->quar_meta)))
-        ward_fatal("corrupted chunk header", "malloc", (void *)p, TIER_SMALL, k->slot,
+        ward_fatal(BUG_CORRUPTED_HEADER, CALL_MALLOC, (void *)p, TIER_SMALL, k->slot,
                    "the header of a free chunk was overwritten (underflow of this chunk, or overflow of the one before)");
     if (unlikely(!slot_clean_with(p, k->slot - HDR, &bad, w_poison(w), w == PATH_PROFILE_AVX2)))
-        ward_fatal("write after free", "malloc", (void *)p, TIER_SMALL, k->slot,
+        ward_fatal(BUG_WRITE_AFTER_FREE, CALL_MALLOC, (void *)p, TIER_SMALL, k->slot,
                    "freed memory was written at offset %zu before it was reused", (size_t)(bad - p));
     size_t unused = k->slot - HDR - n;
     hdr_begin(chunk);
@@ -551,7 +551,7 @@ static void *alloc_options(size_t n, unsigned cls, bool zero)
 /* Checks that p is a live small chunk: ownership by address, then the header.
  * Returns the header's meta.  This is the full diagnosis, taken when the
  * fast check below fails. */
-static COLD uint64_t verify_live_slow(uintptr_t p, const char *op)
+static COLD uint64_t verify_live_slow(uintptr_t p, enum ward_call op)
 {
     struct sclass *k = class_of_ptr(p);
     uintptr_t rel = p - HDR - k->base;
@@ -575,7 +575,7 @@ static COLD uint64_t verify_live_slow(uintptr_t p, const char *op)
         if (!slot_out(k, idx))
             ward_fatal(freed_class(op), op, (void *)p, TIER_SMALL, k->slot,
                        "chunk is already free");
-        ward_fatal("corrupted chunk header", op, (void *)p, TIER_SMALL, k->slot,
+        ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_SMALL, k->slot,
                    "header check failed (underflow of this chunk, overflow of the one before, or a forged chunk)");
     }
     unsigned st = meta_state(m);
@@ -583,10 +583,10 @@ static COLD uint64_t verify_live_slow(uintptr_t p, const char *op)
         if (st == ST_QUAR || st == ST_FREE)
             ward_fatal(freed_class(op), op, (void *)p, TIER_SMALL, k->slot,
                        st == ST_QUAR ? "chunk is already free (in quarantine)" : "chunk is already free");
-        ward_fatal("corrupted chunk header", op, (void *)p, TIER_SMALL, k->slot, "bad state %u", st);
+        ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_SMALL, k->slot, "bad state %u", st);
     }
     if (unlikely(meta_size(m) != k->slot || meta_unused(m) > k->slot - HDR))
-        ward_fatal("corrupted chunk header", op, (void *)p, TIER_SMALL, k->slot,
+        ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_SMALL, k->slot,
                    "size field %zu does not match the slot", meta_size(m));
     return m;
 }
@@ -595,7 +595,7 @@ static COLD uint64_t verify_live_slow(uintptr_t p, const char *op)
  * offset below the region's start wraps to a huge one), p is a slot's start,
  * the header verifies and says ALLOC, of this slot's size.  The class is
  * class_of_ptr(p) (nothing escapes by address: no stack canary here). */
-static inline __attribute__((always_inline)) uint64_t verify_live_with(uintptr_t p, const char *op, bool sip)
+static inline __attribute__((always_inline)) uint64_t verify_live_with(uintptr_t p, enum ward_call op, bool sip)
 {
     struct sclass *k = class_of_ptr(p);
     uintptr_t rel = p - HDR - k->base;
@@ -606,14 +606,14 @@ static inline __attribute__((always_inline)) uint64_t verify_live_with(uintptr_t
         return verify_live_slow(p, op);
     return m;
 }
-static inline __attribute__((always_inline)) uint64_t verify_live(uintptr_t p, const char *op)
+static inline __attribute__((always_inline)) uint64_t verify_live(uintptr_t p, enum ward_call op)
 {
     return verify_live_with(p, op, G.opt.checksum == CHECKSUM_SIPHASH);
 }
 
 /* The next slot's header, when it did not verify at once: it may be
  * mid-transition (its owner is rewriting it), never used, or overwritten. */
-static COLD void next_header_slow(uintptr_t p, const char *op, struct sclass *k, size_t req)
+static COLD void next_header_slow(uintptr_t p, enum ward_call op, struct sclass *k, size_t req)
 {
     size_t idx = slot_div(k, p - HDR - k->base);
     bool in_slabs = idx + 1 < (size_t)k->max_slabs * k->per_slab;
@@ -643,17 +643,17 @@ static COLD void next_header_slow(uintptr_t p, const char *op, struct sclass *k,
         pthread_mutex_unlock(&k->lock);
     }
     if (ok == 0)
-        ward_fatal("heap buffer overflow", op, (void *)p, TIER_SMALL, k->slot,
+        ward_fatal(BUG_HEAP_BUFFER_OVERFLOW, op, (void *)p, TIER_SMALL, k->slot,
                    "the header of the next chunk was overwritten (write past the %zu requested bytes)", req);
 }
 
-static COLD _Noreturn void canary_failed(uintptr_t p, const char *op, struct sclass *k, size_t req)
+static COLD _Noreturn void canary_failed(uintptr_t p, enum ward_call op, struct sclass *k, size_t req)
 {
-    ward_fatal("heap buffer overflow", op, (void *)p, TIER_SMALL, k->slot,
+    ward_fatal(BUG_HEAP_BUFFER_OVERFLOW, op, (void *)p, TIER_SMALL, k->slot,
                "canary after the %zu requested bytes was overwritten", req);
 }
 
-static inline __attribute__((always_inline)) void check_overflow_with(uintptr_t p, const char *op,
+static inline __attribute__((always_inline)) void check_overflow_with(uintptr_t p, enum ward_call op,
                                                                       struct sclass *k, uint64_t m, enum small_path w)
 {
     size_t unused = meta_unused(m), req = k->slot - HDR - unused;
@@ -676,7 +676,7 @@ static inline __attribute__((always_inline)) void check_overflow_with(uintptr_t 
 }
 
 /* The request size of a live chunk (ownership and header verified). */
-size_t small_live(uintptr_t p, const char *op)
+size_t small_live(uintptr_t p, enum ward_call op)
 {
     struct sclass *k = class_of_ptr(p);
     uint64_t m = verify_live(p, op);
@@ -712,7 +712,7 @@ static inline void evict_oldest(struct tcache *tc)
     to_cache(tc, kq, q - HDR);
 }
 
-static inline __attribute__((always_inline)) void small_free_with(uintptr_t p, const char *op, enum small_path w)
+static inline __attribute__((always_inline)) void small_free_with(uintptr_t p, enum ward_call op, enum small_path w)
 {
     struct sclass *k = class_of_ptr(p);
     uint64_t m = verify_live_with(p, op, w_sip(w));
@@ -737,26 +737,26 @@ static inline __attribute__((always_inline)) void small_free_with(uintptr_t p, c
     to_cache(tc, k, chunk);
 }
 
-static void free_profile(uintptr_t p, const char *op)
+static void free_profile(uintptr_t p, enum ward_call op)
 {
     small_free_with(p, op, PATH_PROFILE);
 }
-static void free_options(uintptr_t p, const char *op)
+static void free_options(uintptr_t p, enum ward_call op)
 {
     small_free_with(p, op, PATH_OPTIONS);
 }
 
 /* A quarantined chunk is still as free left it: header and poison. */
-void small_check_quarantined(uintptr_t p, const char *op)
+void small_check_quarantined(uintptr_t p, enum ward_call op)
 {
     struct sclass *k = class_of_ptr(p);
     uintptr_t bad;
     uint64_t m;
     if (unlikely(!hdr_load(p - HDR, &m) || m != meta_pack(k->slot, 0, ST_QUAR)))
-        ward_fatal("corrupted chunk header", op, (void *)p, TIER_SMALL, k->slot,
+        ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_SMALL, k->slot,
                    "the header of a quarantined chunk was overwritten");
     if (unlikely(!slot_clean(p, k->slot - HDR, &bad)))
-        ward_fatal("write after free", op, (void *)p, TIER_SMALL, k->slot,
+        ward_fatal(BUG_WRITE_AFTER_FREE, op, (void *)p, TIER_SMALL, k->slot,
                    "freed memory was written at offset %zu while in quarantine", (size_t)(bad - p));
 }
 
@@ -770,21 +770,21 @@ void small_release(struct tcache *tc, uintptr_t p)
 }
 
 /* A cached chunk: FREE or QUAR, all zero. */
-static void cached_verify(struct sclass *k, uintptr_t chunk, const char *op)
+static void cached_verify(struct sclass *k, uintptr_t chunk, enum ward_call op)
 {
     uintptr_t p = chunk + HDR, bad;
     uint64_t m;
     if (unlikely(!hdr_load(chunk, &m) || (m != k->free_meta && m != k->quar_meta)))
-        ward_fatal("corrupted chunk header", op, (void *)p, TIER_SMALL, k->slot,
+        ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_SMALL, k->slot,
                    "the header of a free chunk was overwritten (underflow of this chunk, or overflow of the one before)");
     if (unlikely(!slot_clean(p, k->slot - HDR, &bad)))
-        ward_fatal("write after free", op, (void *)p, TIER_SMALL, k->slot,
+        ward_fatal(BUG_WRITE_AFTER_FREE, op, (void *)p, TIER_SMALL, k->slot,
                    "freed memory was written at offset %zu after it was freed", (size_t)(bad - p));
 }
 
 /* Every chunk in the thread's cache (at exit: those that left the
  * quarantine since are still checked). */
-void small_check_cached(struct tcache *tc, const char *op)
+void small_check_cached(struct tcache *tc, enum ward_call op)
 {
     for (unsigned c = 0; c < NCLASSES; c++)
         for (uint32_t i = 0; i < tc->count[c]; i++)
@@ -792,7 +792,7 @@ void small_check_cached(struct tcache *tc, const char *op)
 }
 
 /* Every chunk in the classes' shared caches (at exit, with the thread's). */
-void small_check_shared(const char *op)
+void small_check_shared(enum ward_call op)
 {
     for (unsigned c = 0; c < NCLASSES; c++) {
         struct sclass *k = &classes[c];
@@ -810,8 +810,8 @@ static inline __attribute__((always_inline)) void *small_realloc_with(uintptr_t 
                                                                        enum small_path w)
 {
     struct sclass *k = class_of_ptr(p);
-    uint64_t m = verify_live_with(p, "realloc", w_sip(w));
-    check_overflow_with(p, "realloc", k, m, w);
+    uint64_t m = verify_live_with(p, CALL_REALLOC, w_sip(w));
+    check_overflow_with(p, CALL_REALLOC, k, m, w);
     *old = k->slot - HDR - meta_unused(m);
     if (n > SMALL_MAX || &classes[small_class(n)] != k)
         return NULL;
@@ -857,7 +857,7 @@ static size_t small_trim(void)
         pthread_mutex_lock(&k->lock);
         /* the shared cache's chunks go back to their slabs, verified */
         for (uint32_t i = 0; i < k->nxfer; i++) {
-            cached_to_free(k, xfer[c][i], "malloc_trim");
+            cached_to_free(k, xfer[c][i], CALL_MALLOC_TRIM);
             slab_put(k, xfer[c][i]);
         }
         k->nxfer = 0;
@@ -923,35 +923,36 @@ static void small_check(void)
             out += is_out;
             for (int tries = 0;; tries++) {
                 int ok = hdr_load_shared(chunk, &m, 50);
-                const char *cls = NULL, *why = NULL;
+                enum ward_bug bug = BUG_COUNT;
+                const char *why = NULL;
                 if (ok < 0)
                     break; /* mid-transition (or abandoned by a fork): skip */
                 if (!ok) {
                     if (!is_out && hdr_blank(chunk))
                         break; /* never used, or released: all zero */
-                    cls = "corrupted chunk header", why = "header check failed";
+                    bug = BUG_CORRUPTED_HEADER, why = "header check failed";
                 } else if (meta_size(m) != k->slot) {
-                    cls = "corrupted chunk header", why = "size does not match the slot";
+                    bug = BUG_CORRUPTED_HEADER, why = "size does not match the slot";
                 } else if (meta_state(m) == ST_ALLOC) {
                     size_t un = meta_unused(m);
                     if (!is_out)
-                        cls = "allocator state corrupted", why = "live chunk in a slab's free set";
+                        bug = BUG_STATE_CORRUPTED, why = "live chunk in a slab's free set";
                     else if (un > k->slot - HDR || !canary_ok(p, k->slot - HDR - un, un))
-                        cls = "heap buffer overflow", why = "canary after the request was overwritten";
+                        bug = BUG_HEAP_BUFFER_OVERFLOW, why = "canary after the request was overwritten";
                 } else if (meta_state(m) == ST_FREE || meta_state(m) == ST_QUAR) {
                     if (!slot_clean(p, k->slot - HDR, &bad))
-                        cls = "write after free", why = "freed memory was written";
+                        bug = BUG_WRITE_AFTER_FREE, why = "freed memory was written";
                 } else {
-                    cls = "corrupted chunk header", why = "bad state";
+                    bug = BUG_CORRUPTED_HEADER, why = "bad state";
                 }
-                if (!cls)
+                if (!why)
                     break;
                 uint64_t m2;
                 if (tries < 3 && (hdr_load_shared(chunk, &m2, 50) != 1 || m2 != m || is_out != slot_out(k, idx)))
                     continue; /* changed under us: its owner is using it */
                 if (tries < 3)
                     continue;
-                ward_fatal(cls, "ward_check_heap", (void *)p, TIER_SMALL, k->slot, "%s", why);
+                ward_fatal(bug, CALL_CHECK_HEAP, (void *)p, TIER_SMALL, k->slot, "%s", why);
             }
         }
         /* Past the last slab, committed memory has never held a chunk: the
@@ -962,11 +963,11 @@ static void small_check(void)
         if (slots && past + HDR <= k->base + k->committed) {
             uint64_t m;
             if (hdr_load_shared(past, &m, 50) == 0 && !hdr_blank(past))
-                ward_fatal("heap buffer overflow", "ward_check_heap", (void *)(past - k->slot + HDR), TIER_SMALL,
+                ward_fatal(BUG_HEAP_BUFFER_OVERFLOW, CALL_CHECK_HEAP, (void *)(past - k->slot + HDR), TIER_SMALL,
                            k->slot, "the memory after the last slab's last chunk was written");
         }
         if (out != k->out)
-            ward_fatal("allocator state corrupted", "ward_check_heap", (void *)k->base, TIER_SMALL, k->slot,
+            ward_fatal(BUG_STATE_CORRUPTED, CALL_CHECK_HEAP, (void *)k->base, TIER_SMALL, k->slot,
                        "slab bitmaps count %zu slots out, the class %zu", out, k->out);
         pthread_mutex_unlock(&k->lock);
     }

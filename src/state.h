@@ -6,6 +6,7 @@
 
 #include "settings.h"
 #include "options.h"
+#include "report.h"
 
 /* ---- global read-only state --------------------------------------------- */
 
@@ -13,7 +14,7 @@
  * (small.c's small_paths_init). */
 struct small_paths {
     void *(*alloc)(size_t n, unsigned cls, bool zero);
-    void (*free)(uintptr_t p, const char *op);
+    void (*free)(uintptr_t p, enum ward_call op);
     void *(*realloc)(uintptr_t p, size_t n, size_t *old);
 };
 

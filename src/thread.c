@@ -143,7 +143,7 @@ bool thread_trim(void)
 
 /* exit_check: the exited threads' quarantines and caches, which no thread
  * has taken over (the calling thread's own is checked by its caller). */
-void thread_exit_check(const char *op)
+void thread_exit_check(enum ward_call op)
 {
     pthread_mutex_lock(&reg_lock);
     for (struct tcache *t = stocked; t; t = t->next)

@@ -34,7 +34,7 @@ static inline struct tcache *tcache_get(void)
 }
 void thread_init(void) INTERNAL;
 bool thread_trim(void) INTERNAL;
-void thread_exit_check(const char *op) INTERNAL;
+void thread_exit_check(enum ward_call op) INTERNAL;
 void ward_lock_all(void) INTERNAL;
 void ward_unlock_all(void) INTERNAL;
 void ward_reinit_locks_child(void) INTERNAL;

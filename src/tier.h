@@ -41,14 +41,14 @@ static inline unsigned small_class(size_t n) { return G.class_of16[(n + HDR + 15
  * resizes it in place when the new size stays in its class; NULL when it
  * must move. */
 static inline void *small_alloc(size_t n, unsigned cls, bool zero) { return G.small.alloc(n, cls, zero); }
-static inline void small_free(uintptr_t p, const char *op) { G.small.free(p, op); }
+static inline void small_free(uintptr_t p, enum ward_call op) { G.small.free(p, op); }
 static inline void *small_realloc(uintptr_t p, size_t n, size_t *old) { return G.small.realloc(p, n, old); }
 void small_release(struct tcache *tc, uintptr_t p) INTERNAL; /* quarantine -> cache, still QUAR */
-void small_check_cached(struct tcache *tc, const char *op) INTERNAL;
-void small_check_shared(const char *op) INTERNAL;
-void small_check_quarantined(uintptr_t p, const char *op) INTERNAL;
+void small_check_cached(struct tcache *tc, enum ward_call op) INTERNAL;
+void small_check_shared(enum ward_call op) INTERNAL;
+void small_check_quarantined(uintptr_t p, enum ward_call op) INTERNAL;
 /* Verifies a live small chunk, returns its request size and class. */
-size_t small_live(uintptr_t p, const char *op) INTERNAL;
+size_t small_live(uintptr_t p, enum ward_call op) INTERNAL;
 void small_drain_cache(struct tcache *tc) INTERNAL;
 static inline bool small_cached(const struct tcache *tc)
 {
@@ -61,17 +61,17 @@ static inline bool small_cached(const struct tcache *tc)
 /* ---- medium.c: boundary-tag arenas, free lists by size -------------------- */
 void medium_init(void) INTERNAL;
 void *medium_alloc(size_t n, size_t align, bool zero) INTERNAL;
-void medium_free(uintptr_t p, const char *op) INTERNAL;
+void medium_free(uintptr_t p, enum ward_call op) INTERNAL;
 void medium_release(uintptr_t p) INTERNAL; /* QUAR -> free */
-void medium_check_quarantined(uintptr_t p, const char *op) INTERNAL;
-size_t medium_live(uintptr_t p, const char *op) INTERNAL;
+void medium_check_quarantined(uintptr_t p, enum ward_call op) INTERNAL;
+size_t medium_live(uintptr_t p, enum ward_call op) INTERNAL;
 void *medium_realloc(uintptr_t p, size_t n, size_t *old) INTERNAL;
 
 /* ---- large.c: a mapping each, between guard pages ------------------------- */
 void large_init(void) INTERNAL;
 void *large_alloc(size_t n, size_t align, bool zero) INTERNAL;
-void large_free(uintptr_t p, const char *op) INTERNAL;
-size_t large_live(uintptr_t p, const char *op) INTERNAL;
+void large_free(uintptr_t p, enum ward_call op) INTERNAL;
+size_t large_live(uintptr_t p, enum ward_call op) INTERNAL;
 bool large_realloc(uintptr_t p, size_t n, size_t *old) INTERNAL;
 /* p is a live or recently freed large chunk, or inside a live large mapping */
 bool large_knows(uintptr_t p) INTERNAL;
@@ -81,8 +81,8 @@ void sample_init(void) INTERNAL;
 extern __thread uint32_t ward_sample_left INTERNAL;
 bool sample_due(void) INTERNAL;
 void *sample_alloc(size_t n) INTERNAL;
-void sample_free(uintptr_t p, const char *op) INTERNAL;
-size_t sample_live(uintptr_t p, const char *op) INTERNAL;
+void sample_free(uintptr_t p, enum ward_call op) INTERNAL;
+size_t sample_live(uintptr_t p, enum ward_call op) INTERNAL;
 uintptr_t large_fault_lookup(uintptr_t a, bool *freed, size_t *n) INTERNAL;
 void sample_report(uintptr_t p) INTERNAL;
 
