@@ -116,6 +116,7 @@ void ward_init_slow(void)
     thread_init();
     trace_init();
     sample_init();
+    fault_init();
     /* secrets and options are read-only from here on */
     os_protect_ro(&ward_g, sizeof ward_g);
     __atomic_store_n(&ward_ready, 2, __ATOMIC_RELEASE);

@@ -474,7 +474,7 @@ static void large_count_live(size_t *count, size_t *bytes)
  * live block's guard page or a freed block's inaccessible pages.  Lock-free
  * reads (the process is about to end); returns the block's user pointer, or
  * 0 when the address is not the large tier's. */
-uintptr_t large_fault_lookup(uintptr_t a, bool *freed, size_t *n)
+static uintptr_t fault_lookup(uintptr_t a, bool *freed, size_t *n)
 {
     for (size_t i = 0; i < L.cap; i++) {
         const struct lrec *r = &L.tab[i];
@@ -493,6 +493,40 @@ uintptr_t large_fault_lookup(uintptr_t a, bool *freed, size_t *n)
         }
     }
     return 0;
+}
+
+/* A fault on a large block's guard page or on a freed large block (fault.c):
+ * reports it, or returns when the address is not one of those.  Reads the
+ * records without the lock: the process is ending, or the fault is not
+ * ours. */
+void large_fault(uintptr_t a, bool write, uintptr_t pc)
+{
+    bool freed;
+    size_t n;
+    uintptr_t p = fault_lookup(a, &freed, &n);
+    if (!p)
+        return;
+    const char *access = write ? "write" : "read";
+    enum ward_bug bug;
+    char detail[160];
+    if (freed) {
+        bug = write ? BUG_WRITE_AFTER_FREE : BUG_USE_AFTER_FREE;
+        ward_snprintf(detail, sizeof detail, "%s at %p, %ld bytes from the start of a freed block", access, (void *)a,
+                      (long)(a - p));
+    } else if (a >= p + n) {
+        bug = BUG_HEAP_BUFFER_OVERFLOW;
+        ward_snprintf(detail, sizeof detail, "%s at %p, %lu bytes past the end of a %zu-byte block (guard page)",
+                      access, (void *)a, (unsigned long)(a - p - n), n);
+    } else if (a < p) {
+        bug = BUG_HEAP_BUFFER_OVERFLOW;
+        ward_snprintf(detail, sizeof detail, "%s at %p, %lu bytes before the start of a %zu-byte block (guard page)",
+                      access, (void *)a, (unsigned long)(p - a), n);
+    } else {
+        return; /* inside a live block: not a heap error of ours */
+    }
+    uintptr_t pcs[64];
+    struct ward_fault_stacks st = {.access = fault_access_stack(pcs, 64, pc)}; /* the depot has the rest (stacks=1) */
+    ward_fatal_fault(bug, (void *)p, TIER_LARGE, n, &st, "%s", detail);
 }
 
 /* foreign=warn asks, for a pointer outside the heap reservation, whether it

@@ -14,10 +14,10 @@
  * by ward_check_heap, so an overflow or underflow that stays on the page is
  * found too.  A
  * freed page becomes inaccessible and is reused last (the slots form a
- * FIFO), so a use after free faults.  The SIGSEGV handler recognises a fault
- * in the pool and reports it like any other heap error, with the stacks of
- * the allocation and the free, recorded for every sampled block.  Faults
- * elsewhere go to the handler that was there before (or the default one).
+ * FIFO), so a use after free faults.  The fault handler (fault.c) passes a
+ * fault in the pool to sample_fault, which reports it like any other heap
+ * error, with the stacks of the allocation and the free, recorded for every
+ * sampled block.
  *
  * The fast path costs one thread-local countdown per malloc. */
 #include "state.h"
@@ -26,8 +26,6 @@
 #include "tier.h"
 
 #include <errno.h>
-#include <signal.h>
-#include <ucontext.h>
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
@@ -51,7 +49,6 @@ static struct {
     struct sslot *slots;
     uint32_t *fifo;         /* slots not live, oldest freed first */
     uint32_t head, len, cap;
-    struct sigaction old_segv, old_bus;
 } S = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 __thread uint32_t ward_sample_left __attribute__((tls_model("initial-exec")));
@@ -90,23 +87,8 @@ static __attribute__((noinline)) int capture(uintptr_t *pcs, int cap)
 
 static inline uintptr_t data_page(uint32_t i) { return G.pool_lo + (2 * (uintptr_t)i + 1) * G.page; }
 
-static void handler(int sig, siginfo_t *si, void *uc);
-
-static void install_handler(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = handler;
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGSEGV, &sa, &S.old_segv);
-    sigaction(SIGBUS, &sa, &S.old_bus);
-}
-
 void sample_init(void)
 {
-    if (G.opt.fault_handler)
-        install_handler();
 #ifndef WARD_TESTING /* the harness build samples on demand (ward_testing_sample_next) */
     if (!G.opt.sample)
         return;
@@ -299,38 +281,9 @@ static void sample_lock_all(void) { pthread_mutex_lock(&S.lock); }
 static void sample_unlock_all(void) { pthread_mutex_unlock(&S.lock); }
 static void sample_reinit_locks(void) { pthread_mutex_init(&S.lock, NULL); }
 
-/* ---- the fault handler ---------------------------------------------------- */
-
-static void pass_on(int sig, siginfo_t *si, void *uc)
-{
-    struct sigaction *old = sig == SIGBUS ? &S.old_bus : &S.old_segv;
-    if (old->sa_flags & SA_SIGINFO) {
-        old->sa_sigaction(sig, si, uc);
-        return;
-    }
-    if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN) {
-        old->sa_handler(sig);
-        return;
-    }
-    /* the default action: put it back and let the access fault again */
-    sigaction(sig, old, NULL);
-}
-
-/* The detecting stack of a fault starts at the faulting instruction. */
-static int fault_stack(uintptr_t *pcs, int cap, uintptr_t pc, int *first)
-{
-    int n = unw_backtrace((void **)pcs, cap);
-    *first = 0;
-    while (*first < n && pcs[*first] != pc && pcs[*first] != pc + 1)
-        (*first)++;
-    if (*first == n)
-        return *first = 0;
-    return n;
-}
-
-/* A fault in the sampling pool: a freed block's page, or a guard page next
- * to a block. */
-static bool sampled_fault(uintptr_t a, bool write, uintptr_t pc)
+/* A fault in the sampling pool (fault.c): a freed block's page, or a guard
+ * page next to a block.  Reports it, or returns when it is not a block's. */
+void sample_fault(uintptr_t a, bool write, uintptr_t pc)
 {
     const char *access = write ? "write" : "read";
     uintptr_t pi = (a - G.pool_lo) / G.page;
@@ -340,7 +293,7 @@ static bool sampled_fault(uintptr_t a, bool write, uintptr_t pc)
     if (pi & 1) {
         s = &S.slots[pi / 2];
         if (s->state != S_FREED)
-            return false;
+            return;
         bug = write ? BUG_WRITE_AFTER_FREE : BUG_USE_AFTER_FREE;
         ward_snprintf(detail, sizeof detail, "%s at %p, %ld bytes from the start of a freed %u-byte block", access,
                       (void *)a, (long)(a - s->ptr), s->n);
@@ -351,7 +304,7 @@ static bool sampled_fault(uintptr_t a, bool write, uintptr_t pc)
         bool before = (off < G.page / 2 && pi > 0) || pi / 2 >= S.cap;
         s = &S.slots[before ? pi / 2 - 1 : pi / 2];
         if (s->state == S_NEVER)
-            return false;
+            return;
         bug = BUG_HEAP_BUFFER_OVERFLOW;
         if (a >= s->ptr + s->n)
             ward_snprintf(detail, sizeof detail, "%s at %p, %lu bytes past the end of a %s%u-byte block", access,
@@ -361,69 +314,12 @@ static bool sampled_fault(uintptr_t a, bool write, uintptr_t pc)
                           (void *)a, (unsigned long)(s->ptr - a), s->state == S_FREED ? "freed " : "", s->n);
     }
     uintptr_t pcs[64];
-    int first, n = fault_stack(pcs, 64, pc, &first);
     struct ward_fault_stacks st = {
-        .access = {pcs + first, n - first, 0},
+        .access = fault_access_stack(pcs, 64, pc),
         .alloc = {s->alloc_pc, s->nalloc, s->alloc_tid},
         .free = {s->state == S_FREED ? s->free_pc : NULL, s->nfree, s->free_tid},
     };
     ward_fatal_fault(bug, (void *)s->ptr, TIER_SAMPLED, s->n, &st, "%s (sampled)", detail);
-}
-
-/* A fault on a large block's guard page or on a freed large block. */
-static bool large_fault(uintptr_t a, bool write, uintptr_t pc)
-{
-    bool freed;
-    size_t n;
-    uintptr_t p = large_fault_lookup(a, &freed, &n);
-    if (!p)
-        return false;
-    const char *access = write ? "write" : "read";
-    enum ward_bug bug;
-    char detail[160];
-    if (freed) {
-        bug = write ? BUG_WRITE_AFTER_FREE : BUG_USE_AFTER_FREE;
-        ward_snprintf(detail, sizeof detail, "%s at %p, %ld bytes from the start of a freed block", access, (void *)a,
-                      (long)(a - p));
-    } else if (a >= p + n) {
-        bug = BUG_HEAP_BUFFER_OVERFLOW;
-        ward_snprintf(detail, sizeof detail, "%s at %p, %lu bytes past the end of a %zu-byte block (guard page)",
-                      access, (void *)a, (unsigned long)(a - p - n), n);
-    } else if (a < p) {
-        bug = BUG_HEAP_BUFFER_OVERFLOW;
-        ward_snprintf(detail, sizeof detail, "%s at %p, %lu bytes before the start of a %zu-byte block (guard page)",
-                      access, (void *)a, (unsigned long)(p - a), n);
-    } else {
-        return false; /* inside a live block: not a heap error of ours */
-    }
-    uintptr_t pcs[64];
-    int first, k = fault_stack(pcs, 64, pc, &first);
-    struct ward_fault_stacks st = {.access = {pcs + first, k - first, 0}}; /* the depot has the rest (stacks=1) */
-    ward_fatal_fault(bug, (void *)p, TIER_LARGE, n, &st, "%s", detail);
-}
-
-/* Reports the fault if it is on ward's memory (and does not return then);
- * returns otherwise. */
-static void report_if_ours(const siginfo_t *si, const void *uc)
-{
-    uintptr_t a = (uintptr_t)si->si_addr;
-    const ucontext_t *u = uc;
-    bool write = (u->uc_mcontext.gregs[REG_ERR] & 2) != 0;
-    uintptr_t pc = (uintptr_t)u->uc_mcontext.gregs[REG_RIP];
-    if (si->si_code > 0 && __atomic_load_n(&ward_ready, __ATOMIC_ACQUIRE) == 2) {
-        if (in_pool(a))
-            sampled_fault(a, write, pc);
-        else if (a >= G.page)
-            large_fault(a, write, pc);
-    }
-}
-
-static void handler(int sig, siginfo_t *si, void *uc)
-{
-    int e = errno;
-    report_if_ours(si, uc);
-    errno = e;
-    pass_on(sig, si, uc);
 }
 
 /* Live sampled blocks (ward_live_chunks, ward_get_stats). */
@@ -452,18 +348,6 @@ __attribute__((visibility("default"))) int ward_testing_sample_next(void)
     sample_forced = true;
     ward_sample_left = 0;
     return 0;
-}
-
-__attribute__((visibility("default"))) int ward_testing_fault_handler(void)
-{
-    ward_ensure_init();
-    return G.opt.fault_handler != 0;
-}
-
-__attribute__((visibility("default"))) void ward_testing_fault(void *siginfo, void *ucontext)
-{
-    if (G.opt.fault_handler)
-        report_if_ours(siginfo, ucontext);
 }
 
 /* The harness build's reset: every sampled page inaccessible and never

@@ -73,6 +73,8 @@ void *large_alloc(size_t n, size_t align, bool zero) INTERNAL;
 void large_free(uintptr_t p, enum ward_call op) INTERNAL;
 size_t large_live(uintptr_t p, enum ward_call op) INTERNAL;
 bool large_realloc(uintptr_t p, size_t n, size_t *old) INTERNAL;
+/* a fault at a in a large block's guard page or freed mapping: reported */
+void large_fault(uintptr_t a, bool write, uintptr_t pc) INTERNAL;
 /* p is a live or recently freed large chunk, or inside a live large mapping */
 bool large_knows(uintptr_t p) INTERNAL;
 
@@ -83,8 +85,15 @@ bool sample_due(void) INTERNAL;
 void *sample_alloc(size_t n) INTERNAL;
 void sample_free(uintptr_t p, enum ward_call op) INTERNAL;
 size_t sample_live(uintptr_t p, enum ward_call op) INTERNAL;
-uintptr_t large_fault_lookup(uintptr_t a, bool *freed, size_t *n) INTERNAL;
 void sample_report(uintptr_t p) INTERNAL;
+/* a fault at a in the sampling pool on a freed block or a guard page: reported */
+void sample_fault(uintptr_t a, bool write, uintptr_t pc) INTERNAL;
+
+/* ---- fault.c: the SIGSEGV/SIGBUS handler, for the tiers above ------------- */
+void fault_init(void) INTERNAL;
+/* the stack of a faulting access, from the faulting instruction pc on,
+ * taken into pcs[cap] */
+struct ward_stack fault_access_stack(uintptr_t *pcs, int cap, uintptr_t pc) INTERNAL;
 
 /* ---- the cold operations, a table per tier -------------------------------- */
 
