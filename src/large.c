@@ -34,6 +34,9 @@ struct lcache {
     size_t map_size;
 };
 
+/* The large tier, under one lock: the records of live blocks (a hash table
+ * outside the heap), the ring of recent frees and the cache of freed
+ * mappings. */
 static struct {
     pthread_mutex_t lock;
     struct lcache cache[LCACHE_SLOTS];
@@ -44,7 +47,7 @@ static struct {
     size_t ring_head, ring_len, ring_mapped;
     uint64_t ring_pushed;  /* entries ever pushed: the newest is number ring_pushed - 1 */
     uint64_t ring_scan;    /* entries numbered below this are no longer mapped */
-} L = {.lock = PTHREAD_MUTEX_INITIALIZER};
+} large = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static inline size_t slot_of(uintptr_t p, size_t cap)
 {
@@ -53,52 +56,52 @@ static inline size_t slot_of(uintptr_t p, size_t cap)
 
 static bool table_grow(void)
 {
-    size_t ncap = L.cap ? L.cap * 2 : 1024;
+    size_t ncap = large.cap ? large.cap * 2 : 1024;
     size_t bytes = (ncap * sizeof(struct lrec) + G.page - 1) & ~(G.page - 1);
     struct lrec *t = os_map(bytes);
     if (!t)
         return false;
     os_name(t, bytes, "ward large records");
-    for (size_t i = 0; i < L.cap; i++)
-        if (L.tab[i].p) {
-            size_t j = slot_of(L.tab[i].p, ncap);
+    for (size_t i = 0; i < large.cap; i++)
+        if (large.tab[i].p) {
+            size_t j = slot_of(large.tab[i].p, ncap);
             while (t[j].p)
                 j = (j + 1) & (ncap - 1);
-            t[j] = L.tab[i];
+            t[j] = large.tab[i];
         }
-    if (L.tab)
-        os_unmap(L.tab, L.tab_bytes);
-    L.tab = t;
-    L.cap = ncap;
-    L.tab_bytes = bytes;
+    if (large.tab)
+        os_unmap(large.tab, large.tab_bytes);
+    large.tab = t;
+    large.cap = ncap;
+    large.tab_bytes = bytes;
     return true;
 }
 
 static struct lrec *lookup(uintptr_t p)
 {
-    if (!L.cap)
+    if (!large.cap)
         return NULL;
-    for (size_t j = slot_of(p, L.cap);; j = (j + 1) & (L.cap - 1)) {
-        if (L.tab[j].p == p)
-            return &L.tab[j];
-        if (!L.tab[j].p)
+    for (size_t j = slot_of(p, large.cap);; j = (j + 1) & (large.cap - 1)) {
+        if (large.tab[j].p == p)
+            return &large.tab[j];
+        if (!large.tab[j].p)
             return NULL;
     }
 }
 
 static void remove_rec(struct lrec *r)
 {
-    size_t i = (size_t)(r - L.tab), mask = L.cap - 1;
+    size_t i = (size_t)(r - large.tab), mask = large.cap - 1;
     /* backward-shift deletion keeps every probe chain unbroken */
-    for (size_t j = (i + 1) & mask; L.tab[j].p; j = (j + 1) & mask) {
-        size_t home = slot_of(L.tab[j].p, L.cap);
+    for (size_t j = (i + 1) & mask; large.tab[j].p; j = (j + 1) & mask) {
+        size_t home = slot_of(large.tab[j].p, large.cap);
         if (((j - home) & mask) >= ((j - i) & mask)) {
-            L.tab[i] = L.tab[j];
+            large.tab[i] = large.tab[j];
             i = j;
         }
     }
-    L.tab[i].p = 0;
-    L.count--;
+    large.tab[i].p = 0;
+    large.count--;
 }
 
 void large_init(void) {}
@@ -114,22 +117,22 @@ static uintptr_t cache_take(size_t total, size_t *got)
 {
     if (!G.opt.large_cache_bytes)
         return 0;
-    pthread_mutex_lock(&L.lock);
+    pthread_mutex_lock(&large.lock);
     size_t best = SIZE_MAX;
-    for (size_t i = 0; i < L.ncache; i++) {
-        size_t s = L.cache[i].map_size;
-        if (s >= total && s - total <= total && (best == SIZE_MAX || s < L.cache[best].map_size))
+    for (size_t i = 0; i < large.ncache; i++) {
+        size_t s = large.cache[i].map_size;
+        if (s >= total && s - total <= total && (best == SIZE_MAX || s < large.cache[best].map_size))
             best = i;
     }
     if (best == SIZE_MAX) {
-        pthread_mutex_unlock(&L.lock);
+        pthread_mutex_unlock(&large.lock);
         return 0;
     }
-    struct lcache e = L.cache[best];
-    memmove(&L.cache[best], &L.cache[best + 1], (L.ncache - best - 1) * sizeof e);
-    L.ncache--;
-    L.cache_bytes -= e.map_size;
-    pthread_mutex_unlock(&L.lock);
+    struct lcache e = large.cache[best];
+    memmove(&large.cache[best], &large.cache[best + 1], (large.ncache - best - 1) * sizeof e);
+    large.ncache--;
+    large.cache_bytes -= e.map_size;
+    pthread_mutex_unlock(&large.lock);
     size_t data = e.map_size - 2 * G.page;
     if (!os_commit((void *)(e.map + G.page), data)) {
         os_unmap((void *)e.map, e.map_size);
@@ -148,7 +151,7 @@ static uintptr_t cache_take(size_t total, size_t *got)
  * blocks does not keep many more freed ones resident.  Lock held. */
 static size_t cache_limit(void)
 {
-    size_t budget = (size_t)G.opt.large_cache_bytes, live = L.bytes;
+    size_t budget = (size_t)G.opt.large_cache_bytes, live = large.bytes;
     if (live < LCACHE_FLOOR)
         live = LCACHE_FLOOR;
     return live < budget ? live : budget;
@@ -160,26 +163,26 @@ static bool cache_put(uintptr_t map, size_t map_size)
     size_t budget = (size_t)G.opt.large_cache_bytes;
     if (map_size > budget / 4)
         return false;
-    pthread_mutex_lock(&L.lock);
+    pthread_mutex_lock(&large.lock);
     size_t limit = cache_limit();
-    pthread_mutex_unlock(&L.lock);
+    pthread_mutex_unlock(&large.lock);
     if (map_size > limit / 2)
         return false;
     os_protect_none((void *)(map + G.page), map_size - 2 * G.page);
     os_name((void *)(map + G.page), map_size - 2 * G.page, "ward large freed");
     struct lcache evicted[LCACHE_SLOTS];
     size_t ne = 0;
-    pthread_mutex_lock(&L.lock);
+    pthread_mutex_lock(&large.lock);
     limit = cache_limit();
-    while (L.ncache && (L.ncache == LCACHE_SLOTS || L.cache_bytes + map_size > limit)) {
-        evicted[ne++] = L.cache[0]; /* the oldest goes */
-        L.cache_bytes -= L.cache[0].map_size;
-        memmove(&L.cache[0], &L.cache[1], (L.ncache - 1) * sizeof L.cache[0]);
-        L.ncache--;
+    while (large.ncache && (large.ncache == LCACHE_SLOTS || large.cache_bytes + map_size > limit)) {
+        evicted[ne++] = large.cache[0]; /* the oldest goes */
+        large.cache_bytes -= large.cache[0].map_size;
+        memmove(&large.cache[0], &large.cache[1], (large.ncache - 1) * sizeof large.cache[0]);
+        large.ncache--;
     }
-    L.cache[L.ncache++] = (struct lcache){map, map_size};
-    L.cache_bytes += map_size;
-    pthread_mutex_unlock(&L.lock);
+    large.cache[large.ncache++] = (struct lcache){map, map_size};
+    large.cache_bytes += map_size;
+    pthread_mutex_unlock(&large.lock);
     for (size_t i = 0; i < ne; i++)
         os_unmap((void *)evicted[i].map, evicted[i].map_size);
     return true;
@@ -241,33 +244,33 @@ void *large_alloc(size_t n, size_t align, bool zero)
         memset((void *)p, 0, n);
     canary_write(p, n, end - p - n);
     front_write(map, p);
-    pthread_mutex_lock(&L.lock);
-    if ((L.count + 1) * 2 > L.cap && !table_grow()) {
-        pthread_mutex_unlock(&L.lock);
+    pthread_mutex_lock(&large.lock);
+    if ((large.count + 1) * 2 > large.cap && !table_grow()) {
+        pthread_mutex_unlock(&large.lock);
         os_unmap((void *)map, total);
         return NULL;
     }
-    size_t j = slot_of(p, L.cap);
-    while (L.tab[j].p)
-        j = (j + 1) & (L.cap - 1);
-    L.tab[j] = (struct lrec){p, map, total, n, G.opt.stacks ? trace_capture() : 0};
-    L.count++;
-    L.bytes += total;
-    pthread_mutex_unlock(&L.lock);
+    size_t j = slot_of(p, large.cap);
+    while (large.tab[j].p)
+        j = (j + 1) & (large.cap - 1);
+    large.tab[j] = (struct lrec){p, map, total, n, G.opt.stacks ? trace_capture() : 0};
+    large.count++;
+    large.bytes += total;
+    pthread_mutex_unlock(&large.lock);
     return (void *)p;
 }
 
 /* Not a live large chunk: say what it is; lock held, never returns. */
 static COLD _Noreturn void not_live(uintptr_t p, enum ward_call op)
 {
-    for (size_t i = 0; i < L.ring_len; i++) {
-        struct fring *f = &L.ring[(L.ring_head + LARGE_RING - 1 - i) % LARGE_RING];
+    for (size_t i = 0; i < large.ring_len; i++) {
+        struct fring *f = &large.ring[(large.ring_head + LARGE_RING - 1 - i) % LARGE_RING];
         if (f->p == p)
             ward_fatal(freed_class(op), op, (void *)p, TIER_LARGE, f->map_size,
                        "chunk is already free%s", f->mapped ? " (its pages are kept inaccessible)" : "");
     }
-    for (size_t i = 0; i < L.cap; i++) {
-        struct lrec *r = &L.tab[i];
+    for (size_t i = 0; i < large.cap; i++) {
+        struct lrec *r = &large.tab[i];
         if (r->p && p >= r->map && p < r->map + r->map_size)
             ward_fatal(invalid_class(op), op, (void *)p, TIER_LARGE, r->map_size,
                        "interior pointer, %ld bytes from the start of a chunk", (long)(p - r->p));
@@ -294,24 +297,22 @@ static struct lrec *verify_live(uintptr_t p, enum ward_call op, bool full)
 
 size_t large_live(uintptr_t p, enum ward_call op)
 {
-    pthread_mutex_lock(&L.lock);
-    held_lock(&L.lock);
+    lock_for_checks(&large.lock);
     size_t n = verify_live(p, op, false)->n;
-    held_lock(NULL);
-    pthread_mutex_unlock(&L.lock);
+    checks_passed();
+    pthread_mutex_unlock(&large.lock);
     return n;
 }
 
 void large_free(uintptr_t p, enum ward_call op)
 {
-    pthread_mutex_lock(&L.lock);
-    held_lock(&L.lock);
+    lock_for_checks(&large.lock);
     struct lrec *r = verify_live(p, op, true);
-    held_lock(NULL);
+    checks_passed();
     struct lrec rec = *r;
     remove_rec(r);
-    L.bytes -= rec.map_size;
-    pthread_mutex_unlock(&L.lock);
+    large.bytes -= rec.map_size;
+    pthread_mutex_unlock(&large.lock);
 
     uint32_t free_id = G.opt.stacks ? trace_capture() : 0;
     bool cached = cache_put(rec.map, rec.map_size);
@@ -325,32 +326,32 @@ void large_free(uintptr_t p, enum ward_call op)
 
     struct fring victims[2];
     int nv = 0;
-    pthread_mutex_lock(&L.lock);
-    struct fring *f = &L.ring[L.ring_head];
-    if (L.ring_len == LARGE_RING && f->mapped) {
+    pthread_mutex_lock(&large.lock);
+    struct fring *f = &large.ring[large.ring_head];
+    if (large.ring_len == LARGE_RING && f->mapped) {
         victims[nv++] = *f;
-        L.ring_mapped--;
+        large.ring_mapped--;
     }
     *f = (struct fring){rec.p, rec.map, rec.map_size, keep, rec.alloc_id, free_id};
-    L.ring_head = (L.ring_head + 1) % LARGE_RING;
-    if (L.ring_len < LARGE_RING)
-        L.ring_len++;
-    L.ring_pushed++;
-    L.ring_mapped += keep;
+    large.ring_head = (large.ring_head + 1) % LARGE_RING;
+    if (large.ring_len < LARGE_RING)
+        large.ring_len++;
+    large.ring_pushed++;
+    large.ring_mapped += keep;
     /* unmap the oldest mappings still held inaccessible past the limit; the
      * scan resumes where the last one stopped (entries are numbered in push
      * order, entry s at index s % LARGE_RING), so each is looked at once */
-    if (L.ring_scan < L.ring_pushed - L.ring_len)
-        L.ring_scan = L.ring_pushed - L.ring_len;
-    while (L.ring_mapped > (size_t)G.opt.quarantine_large && L.ring_scan < L.ring_pushed) {
-        struct fring *o = &L.ring[L.ring_scan++ % LARGE_RING];
+    if (large.ring_scan < large.ring_pushed - large.ring_len)
+        large.ring_scan = large.ring_pushed - large.ring_len;
+    while (large.ring_mapped > (size_t)G.opt.quarantine_large && large.ring_scan < large.ring_pushed) {
+        struct fring *o = &large.ring[large.ring_scan++ % LARGE_RING];
         if (o->mapped) {
             o->mapped = false;
-            L.ring_mapped--;
+            large.ring_mapped--;
             victims[nv++] = *o;
         }
     }
-    pthread_mutex_unlock(&L.lock);
+    pthread_mutex_unlock(&large.lock);
     for (int i = 0; i < nv; i++)
         os_unmap((void *)victims[i].map, victims[i].map_size);
 }
@@ -359,10 +360,9 @@ void large_free(uintptr_t p, enum ward_call op)
  * place when the new size fits its mapping without wasting half of it. */
 bool large_realloc(uintptr_t p, size_t n, size_t *old)
 {
-    pthread_mutex_lock(&L.lock);
-    held_lock(&L.lock);
+    lock_for_checks(&large.lock);
     struct lrec *r = verify_live(p, CALL_REALLOC, true);
-    held_lock(NULL);
+    checks_passed();
     *old = r->n;
     uintptr_t end = r->map + r->map_size - G.page;
     bool ok = n <= end - p && n >= (end - p) / 2;
@@ -370,40 +370,40 @@ bool large_realloc(uintptr_t p, size_t n, size_t *old)
         r->n = n;
         canary_write(p, n, end - p - n);
     }
-    pthread_mutex_unlock(&L.lock);
+    pthread_mutex_unlock(&large.lock);
     return ok;
 }
 
 static size_t large_trim(void)
 {
     size_t n = 0;
-    pthread_mutex_lock(&L.lock);
+    pthread_mutex_lock(&large.lock);
     /* nothing held: no walk (a failing allocation asks every time) */
-    for (size_t i = 0; L.ring_mapped && i < L.ring_len; i++) {
-        struct fring *f = &L.ring[i];
+    for (size_t i = 0; large.ring_mapped && i < large.ring_len; i++) {
+        struct fring *f = &large.ring[i];
         if (f->mapped) {
             os_unmap((void *)f->map, f->map_size);
             f->mapped = false;
             n += f->map_size;
         }
     }
-    L.ring_mapped = 0;
-    for (size_t i = 0; i < L.ncache; i++) {
-        os_unmap((void *)L.cache[i].map, L.cache[i].map_size);
-        n += L.cache[i].map_size;
+    large.ring_mapped = 0;
+    for (size_t i = 0; i < large.ncache; i++) {
+        os_unmap((void *)large.cache[i].map, large.cache[i].map_size);
+        n += large.cache[i].map_size;
     }
-    L.ncache = 0;
-    L.cache_bytes = 0;
-    pthread_mutex_unlock(&L.lock);
+    large.ncache = 0;
+    large.cache_bytes = 0;
+    pthread_mutex_unlock(&large.lock);
     return n;
 }
 
 static void large_check(void)
 {
-    pthread_mutex_lock(&L.lock);
+    pthread_mutex_lock(&large.lock);
     size_t count = 0, bytes = 0;
-    for (size_t i = 0; i < L.cap; i++) {
-        struct lrec *r = &L.tab[i];
+    for (size_t i = 0; i < large.cap; i++) {
+        struct lrec *r = &large.tab[i];
         if (!r->p)
             continue;
         count++;
@@ -416,21 +416,21 @@ static void large_check(void)
                        "large record unreachable");
         (void)verify_live(r->p, CALL_CHECK_HEAP, true);
     }
-    if (count != L.count || bytes != L.bytes)
+    if (count != large.count || bytes != large.bytes)
         ward_fatal(BUG_STATE_CORRUPTED, CALL_CHECK_HEAP, NULL, TIER_LARGE, 0,
                    "large records disagree with their counts");
-    pthread_mutex_unlock(&L.lock);
+    pthread_mutex_unlock(&large.lock);
 }
 
 static void large_stats(struct ward_stats *st)
 {
-    pthread_mutex_lock(&L.lock);
-    st->large_count += L.count;
-    st->large_bytes += L.bytes;
-    st->mapped += L.bytes + L.cache_bytes;
-    st->free_bytes += L.cache_bytes;
-    st->releasable += L.cache_bytes;
-    pthread_mutex_unlock(&L.lock);
+    pthread_mutex_lock(&large.lock);
+    st->large_count += large.count;
+    st->large_bytes += large.bytes;
+    st->mapped += large.bytes + large.cache_bytes;
+    st->free_bytes += large.cache_bytes;
+    st->releasable += large.cache_bytes;
+    pthread_mutex_unlock(&large.lock);
 }
 
 /* For the report path, without the lock (it may be held: the process is
@@ -443,8 +443,8 @@ bool large_trace_ids(uintptr_t p, uint32_t *alloc_id, uint32_t *free_id)
         *free_id = 0;
         return true;
     }
-    for (size_t i = 0; i < L.ring_len; i++) {
-        struct fring *f = &L.ring[(L.ring_head + LARGE_RING - 1 - i) % LARGE_RING];
+    for (size_t i = 0; i < large.ring_len; i++) {
+        struct fring *f = &large.ring[(large.ring_head + LARGE_RING - 1 - i) % LARGE_RING];
         if (f->p == p) {
             *alloc_id = f->alloc_id;
             *free_id = f->free_id;
@@ -454,20 +454,20 @@ bool large_trace_ids(uintptr_t p, uint32_t *alloc_id, uint32_t *free_id)
     return false;
 }
 
-static void large_lock_all(void) { pthread_mutex_lock(&L.lock); }
-static void large_unlock_all(void) { pthread_mutex_unlock(&L.lock); }
-static void large_reinit_locks(void) { pthread_mutex_init(&L.lock, NULL); }
+static void large_lock_all(void) { pthread_mutex_lock(&large.lock); }
+static void large_unlock_all(void) { pthread_mutex_unlock(&large.lock); }
+static void large_reinit_locks(void) { pthread_mutex_init(&large.lock, NULL); }
 
 /* Live chunks and their requested bytes (ward_live_chunks). */
 static void large_count_live(size_t *count, size_t *bytes)
 {
-    pthread_mutex_lock(&L.lock);
-    for (size_t i = 0; i < L.cap; i++)
-        if (L.tab[i].p) {
+    pthread_mutex_lock(&large.lock);
+    for (size_t i = 0; i < large.cap; i++)
+        if (large.tab[i].p) {
             (*count)++;
-            *bytes += L.tab[i].n;
+            *bytes += large.tab[i].n;
         }
-    pthread_mutex_unlock(&L.lock);
+    pthread_mutex_unlock(&large.lock);
 }
 
 /* From the fault handler: the large block a faulting address belongs to, a
@@ -476,16 +476,16 @@ static void large_count_live(size_t *count, size_t *bytes)
  * 0 when the address is not the large tier's. */
 static uintptr_t fault_lookup(uintptr_t a, bool *freed, size_t *n)
 {
-    for (size_t i = 0; i < L.cap; i++) {
-        const struct lrec *r = &L.tab[i];
+    for (size_t i = 0; i < large.cap; i++) {
+        const struct lrec *r = &large.tab[i];
         if (r->p && a >= r->map && a < r->map + r->map_size) {
             *freed = false;
             *n = r->n;
             return r->p;
         }
     }
-    for (size_t i = 0; i < L.ring_len; i++) {
-        const struct fring *f = &L.ring[(L.ring_head + LARGE_RING - 1 - i) % LARGE_RING];
+    for (size_t i = 0; i < large.ring_len; i++) {
+        const struct fring *f = &large.ring[(large.ring_head + LARGE_RING - 1 - i) % LARGE_RING];
         if (f->p && a >= f->map && a < f->map + f->map_size) {
             *freed = true;
             *n = 0;
@@ -535,16 +535,16 @@ void large_fault(uintptr_t a, bool write, uintptr_t pc)
 bool large_knows(uintptr_t p)
 {
     bool known = false;
-    pthread_mutex_lock(&L.lock);
+    pthread_mutex_lock(&large.lock);
     if (lookup(p))
         known = true;
-    for (size_t i = 0; !known && i < L.ring_len; i++)
-        known = L.ring[i].p == p;
-    for (size_t i = 0; !known && i < L.cap; i++) {
-        struct lrec *r = &L.tab[i];
+    for (size_t i = 0; !known && i < large.ring_len; i++)
+        known = large.ring[i].p == p;
+    for (size_t i = 0; !known && i < large.cap; i++) {
+        struct lrec *r = &large.tab[i];
         known = r->p && p >= r->map && p < r->map + r->map_size;
     }
-    pthread_mutex_unlock(&L.lock);
+    pthread_mutex_unlock(&large.lock);
     return known;
 }
 
@@ -554,21 +554,21 @@ bool large_knows(uintptr_t p)
  * unmapped, the records and the ring of freed chunks emptied. */
 static void large_testing_reset(void)
 {
-    pthread_mutex_init(&L.lock, NULL);
-    for (size_t i = 0; i < L.cap; i++)
-        if (L.tab[i].p)
-            os_unmap((void *)L.tab[i].map, L.tab[i].map_size);
-    if (L.tab)
-        memset(L.tab, 0, L.cap * sizeof *L.tab);
-    for (size_t i = 0; i < L.ncache; i++)
-        os_unmap((void *)L.cache[i].map, L.cache[i].map_size);
-    for (size_t i = 0; i < L.ring_len; i++)
-        if (L.ring[i].mapped)
-            os_unmap((void *)L.ring[i].map, L.ring[i].map_size);
-    L.count = L.bytes = 0;
-    L.ncache = L.cache_bytes = 0;
-    L.ring_head = L.ring_len = L.ring_mapped = 0;
-    L.ring_pushed = L.ring_scan = 0;
+    pthread_mutex_init(&large.lock, NULL);
+    for (size_t i = 0; i < large.cap; i++)
+        if (large.tab[i].p)
+            os_unmap((void *)large.tab[i].map, large.tab[i].map_size);
+    if (large.tab)
+        memset(large.tab, 0, large.cap * sizeof *large.tab);
+    for (size_t i = 0; i < large.ncache; i++)
+        os_unmap((void *)large.cache[i].map, large.cache[i].map_size);
+    for (size_t i = 0; i < large.ring_len; i++)
+        if (large.ring[i].mapped)
+            os_unmap((void *)large.ring[i].map, large.ring[i].map_size);
+    large.count = large.bytes = 0;
+    large.ncache = large.cache_bytes = 0;
+    large.ring_head = large.ring_len = large.ring_mapped = 0;
+    large.ring_pushed = large.ring_scan = 0;
 }
 #endif
 

@@ -522,10 +522,9 @@ static void check_overflow(struct arena *a, uintptr_t p, enum ward_call op, uint
 size_t medium_live(uintptr_t p, enum ward_call op)
 {
     struct arena *a = arena_of(p);
-    pthread_mutex_lock(&a->lock);
-    held_lock(&a->lock);
+    lock_for_checks(&a->lock);
     uint64_t m = verify_live(a, p, op);
-    held_lock(NULL);
+    checks_passed();
     pthread_mutex_unlock(&a->lock);
     return meta_size(m) - HDR - meta_unused(m);
 }
@@ -533,11 +532,10 @@ size_t medium_live(uintptr_t p, enum ward_call op)
 void medium_free(uintptr_t p, enum ward_call op)
 {
     struct arena *a = arena_of(p);
-    pthread_mutex_lock(&a->lock);
-    held_lock(&a->lock);
+    lock_for_checks(&a->lock);
     uint64_t m = verify_live(a, p, op);
     check_overflow(a, p, op, m);
-    held_lock(NULL);
+    checks_passed();
     size_t size = meta_size(m);
     if (unlikely(G.opt.stacks))
         trace_free(p - HDR);
@@ -615,11 +613,10 @@ void *medium_realloc(uintptr_t p, size_t n, size_t *old)
     struct arena *a = arena_of(p);
     uintptr_t c = p - HDR;
     void *r = NULL;
-    pthread_mutex_lock(&a->lock);
-    held_lock(&a->lock);
+    lock_for_checks(&a->lock);
     uint64_t m = verify_live(a, p, CALL_REALLOC);
     check_overflow(a, p, CALL_REALLOC, m);
-    held_lock(NULL);
+    checks_passed();
     size_t size = meta_size(m), need = need_of(n);
     *old = size - HDR - meta_unused(m);
     if (n > MEDIUM_MAX) {

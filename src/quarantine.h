@@ -19,7 +19,7 @@ static inline void quarantine_add(struct tcache *tc, uintptr_t p, size_t csize)
     tc->qlen++;
     tc->qbytes += csize;
     /* a random r in [0, (qlen + 1) / 2): multiply and shift, no division */
-    uint32_t r = (uint32_t)(((rng_next(tc) & 0xffffffffu) * ((tc->qlen + 1) / 2)) >> 32);
+    uint32_t r = (uint32_t)(((rng_next(&tc->rng) & 0xffffffffu) * ((tc->qlen + 1) / 2)) >> 32);
     uint32_t j = (tail - r) & mask;
     tc->q[tail] = tc->q[j];
     tc->q[j] = p;

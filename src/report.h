@@ -119,7 +119,14 @@ _Noreturn void ward_fatal(enum ward_bug bug, enum ward_call op, const void *ptr,
  * while holding a lock names it, so the recovery releases it. */
 extern __thread void *ward_recover INTERNAL;          /* a jmp_buf * */
 extern __thread pthread_mutex_t *ward_held INTERNAL;
-static inline void held_lock(pthread_mutex_t *m) { ward_held = m; }
+/* Takes m for checks that may report: a recovery after the report releases
+ * it.  checks_passed() ends that window (the lock stays held). */
+static inline void lock_for_checks(pthread_mutex_t *m)
+{
+    pthread_mutex_lock(m);
+    ward_held = m;
+}
+static inline void checks_passed(void) { ward_held = NULL; }
 /* Reports seen so far with on_error=continue (the exit status says so). */
 extern unsigned long ward_reports INTERNAL;
 

@@ -24,6 +24,8 @@
 #include "report.h"
 #include "os.h"
 #include "tier.h"
+#include "thread.h"
+#include "chunk.h"
 
 #include <errno.h>
 #define UNW_LOCAL_ONLY
@@ -44,24 +46,26 @@ struct sslot {
     uintptr_t free_pc[SFRAMES];
 };
 
+/* The sampling pool, under one lock: a slot per data page, and the FIFO of
+ * the slots not live. */
 static struct {
     pthread_mutex_t lock;
     struct sslot *slots;
     uint32_t *fifo;         /* slots not live, oldest freed first */
     uint32_t head, len, cap;
-} S = {.lock = PTHREAD_MUTEX_INITIALIZER};
+} pool = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 __thread uint32_t ward_sample_left __attribute__((tls_model("initial-exec")));
-static __thread uint64_t sample_rng __attribute__((tls_model("initial-exec")));
+static __thread struct rng sample_rng __attribute__((tls_model("initial-exec")));
 
+static bool rnd_seeded(void) { return sample_rng.s[0] | sample_rng.s[1]; }
 static uint64_t rnd(void)
 {
-    if (!sample_rng)
-        sample_rng = G.keys.rk ^ ((uint64_t)os_tid() * 0x9e3779b97f4a7c15ull) ^ (uintptr_t)&sample_rng;
-    sample_rng ^= sample_rng << 13;
-    sample_rng ^= sample_rng >> 7;
-    sample_rng ^= sample_rng << 17;
-    return sample_rng;
+    if (!rnd_seeded()) {
+        sample_rng.s[0] = G.keys.rk ^ ((uint64_t)os_tid() * 0x9e3779b97f4a7c15ull) ^ (uintptr_t)&sample_rng;
+        sample_rng.s[1] = wmix(sample_rng.s[0], 0x2545f4914f6cdd1dull) | 1;
+    }
+    return rng_next(&sample_rng);
 }
 
 /* A sampled block's stack, by unw_step rather than unw_backtrace: the
@@ -94,22 +98,22 @@ void sample_init(void)
         return;
 #endif
     size_t slots = (size_t)G.opt.sample_slots;
-    size_t pool = (2 * slots + 1) * G.page;
+    size_t pool_bytes = (2 * slots + 1) * G.page;
     size_t meta = (slots * (sizeof(struct sslot) + sizeof(uint32_t)) + G.page - 1) & ~(G.page - 1);
-    void *p = os_reserve(pool);
+    void *p = os_reserve(pool_bytes);
     char *m = os_map(meta);
     if (!p || !m)
         ward_die("sample=%ld: cannot reserve the sampling pool", G.opt.sample);
-    os_name(p, pool, "ward sampled pages");
+    os_name(p, pool_bytes, "ward sampled pages");
     os_name(m, meta, "ward sampled metadata");
     G.pool_lo = (uintptr_t)p;
-    G.pool_hi = G.pool_lo + pool;
-    S.slots = (struct sslot *)(void *)m;
-    S.fifo = (uint32_t *)(void *)(m + slots * sizeof(struct sslot));
-    S.cap = (uint32_t)slots;
-    for (uint32_t i = 0; i < S.cap; i++)
-        S.fifo[i] = i;
-    S.len = S.cap;
+    G.pool_hi = G.pool_lo + pool_bytes;
+    pool.slots = (struct sslot *)(void *)m;
+    pool.fifo = (uint32_t *)(void *)(m + slots * sizeof(struct sslot));
+    pool.cap = (uint32_t)slots;
+    for (uint32_t i = 0; i < pool.cap; i++)
+        pool.fifo[i] = i;
+    pool.len = pool.cap;
 }
 
 /* The countdown ran out: sample this allocation or not, and start the next
@@ -122,7 +126,7 @@ static __thread bool sample_forced;
 
 bool sample_due(void)
 {
-    bool first = !sample_rng;
+    bool first = !rnd_seeded();
     uint64_t r = rnd();
 #ifdef WARD_TESTING
     if (sample_forced) {
@@ -161,20 +165,20 @@ void *sample_alloc(size_t n)
 {
     if (n > G.page - 16)
         return NULL;
-    pthread_mutex_lock(&S.lock);
-    if (!S.len) {
-        pthread_mutex_unlock(&S.lock);
+    pthread_mutex_lock(&pool.lock);
+    if (!pool.len) {
+        pthread_mutex_unlock(&pool.lock);
         return NULL;
     }
-    uint32_t i = S.fifo[S.head];
+    uint32_t i = pool.fifo[pool.head];
     uintptr_t page = data_page(i);
     if (!os_commit((void *)page, G.page)) {
-        pthread_mutex_unlock(&S.lock);
+        pthread_mutex_unlock(&pool.lock);
         return NULL;
     }
-    S.head = (S.head + 1) % S.cap;
-    S.len--;
-    struct sslot *s = &S.slots[i];
+    pool.head = (pool.head + 1) % pool.cap;
+    pool.len--;
+    struct sslot *s = &pool.slots[i];
     size_t r16 = (n + 15) & ~(size_t)15;
     bool right = (rnd() & 1) && r16 > 0;
     s->ptr = right ? page + G.page - r16 : page;
@@ -188,7 +192,7 @@ void *sample_alloc(size_t n)
     /* fresh pages are zero: calloc needs nothing more */
     slack_fill(slack_start(s), s->ptr);
     slack_fill(s->ptr + n, slack_end(s));
-    pthread_mutex_unlock(&S.lock);
+    pthread_mutex_unlock(&pool.lock);
     return (void *)s->ptr;
 }
 
@@ -199,7 +203,7 @@ static struct sslot *verify_live(uintptr_t p, enum ward_call op)
     uintptr_t pi = (p - G.pool_lo) / G.page;
     if (!(pi & 1))
         ward_fatal(invalid_class(op), op, (void *)p, TIER_SAMPLED, 0, "pointer into a guard page of the sampling pool");
-    struct sslot *s = &S.slots[pi / 2];
+    struct sslot *s = &pool.slots[pi / 2];
     if (s->ptr != p || s->state == S_NEVER)
         ward_fatal(invalid_class(op), op, (void *)p, TIER_SAMPLED, s->state ? s->n : 0,
                    s->state ? "not the start of the sampled block on this page" : "no block was ever allocated here");
@@ -224,52 +228,49 @@ static void check_slack(struct sslot *s, enum ward_call op)
 
 size_t sample_live(uintptr_t p, enum ward_call op)
 {
-    pthread_mutex_lock(&S.lock);
-    held_lock(&S.lock);
+    lock_for_checks(&pool.lock);
     struct sslot *s = verify_live(p, op);
-    held_lock(NULL);
+    checks_passed();
     size_t n = s->n;
-    pthread_mutex_unlock(&S.lock);
+    pthread_mutex_unlock(&pool.lock);
     return n;
 }
 
 void sample_free(uintptr_t p, enum ward_call op)
 {
-    pthread_mutex_lock(&S.lock);
-    held_lock(&S.lock);
+    lock_for_checks(&pool.lock);
     struct sslot *s = verify_live(p, op);
     check_slack(s, op);
-    held_lock(NULL);
+    checks_passed();
     os_decommit((void *)(p & ~(G.page - 1)), G.page); /* faults from now on */
     s->state = S_FREED;
     s->free_tid = os_tid();
     int k = capture(s->free_pc, SFRAMES);
     s->nfree = (uint8_t)(k > 0 ? k : 0);
-    S.fifo[(S.head + S.len) % S.cap] = (uint32_t)(s - S.slots);
-    S.len++;
-    pthread_mutex_unlock(&S.lock);
+    pool.fifo[(pool.head + pool.len) % pool.cap] = (uint32_t)(s - pool.slots);
+    pool.len++;
+    pthread_mutex_unlock(&pool.lock);
 }
 
 static void sample_check(void)
 {
-    if (!S.slots)
+    if (!pool.slots)
         return;
-    pthread_mutex_lock(&S.lock);
-    held_lock(&S.lock);
-    for (uint32_t i = 0; i < S.cap; i++)
-        if (S.slots[i].state == S_LIVE)
-            check_slack(&S.slots[i], CALL_CHECK_HEAP);
-    held_lock(NULL);
-    pthread_mutex_unlock(&S.lock);
+    lock_for_checks(&pool.lock);
+    for (uint32_t i = 0; i < pool.cap; i++)
+        if (pool.slots[i].state == S_LIVE)
+            check_slack(&pool.slots[i], CALL_CHECK_HEAP);
+    checks_passed();
+    pthread_mutex_unlock(&pool.lock);
 }
 
 /* From the report path (a double free of a sampled block, ...): its stacks.
  * Lock-free reads: the process is ending. */
 void sample_report(uintptr_t p)
 {
-    if (!in_pool(p) || !S.slots)
+    if (!in_pool(p) || !pool.slots)
         return;
-    const struct sslot *s = &S.slots[(p - G.pool_lo) / G.page / 2];
+    const struct sslot *s = &pool.slots[(p - G.pool_lo) / G.page / 2];
     if (s->ptr != p)
         return;
     ward_print_recorded("chunk allocated at", s->alloc_pc, s->nalloc, s->alloc_tid);
@@ -277,9 +278,9 @@ void sample_report(uintptr_t p)
         ward_print_recorded("chunk freed at", s->free_pc, s->nfree, s->free_tid);
 }
 
-static void sample_lock_all(void) { pthread_mutex_lock(&S.lock); }
-static void sample_unlock_all(void) { pthread_mutex_unlock(&S.lock); }
-static void sample_reinit_locks(void) { pthread_mutex_init(&S.lock, NULL); }
+static void sample_lock_all(void) { pthread_mutex_lock(&pool.lock); }
+static void sample_unlock_all(void) { pthread_mutex_unlock(&pool.lock); }
+static void sample_reinit_locks(void) { pthread_mutex_init(&pool.lock, NULL); }
 
 /* A fault in the sampling pool (fault.c): a freed block's page, or a guard
  * page next to a block.  Reports it, or returns when it is not a block's. */
@@ -291,7 +292,7 @@ void sample_fault(uintptr_t a, bool write, uintptr_t pc)
     enum ward_bug bug;
     char detail[160];
     if (pi & 1) {
-        s = &S.slots[pi / 2];
+        s = &pool.slots[pi / 2];
         if (s->state != S_FREED)
             return;
         bug = write ? BUG_WRITE_AFTER_FREE : BUG_USE_AFTER_FREE;
@@ -301,8 +302,8 @@ void sample_fault(uintptr_t a, bool write, uintptr_t pc)
         /* a guard page: the block on the page before it (overflow) or after
          * it (underflow), whichever the address is nearer */
         uintptr_t off = (a - G.pool_lo) % G.page;
-        bool before = (off < G.page / 2 && pi > 0) || pi / 2 >= S.cap;
-        s = &S.slots[before ? pi / 2 - 1 : pi / 2];
+        bool before = (off < G.page / 2 && pi > 0) || pi / 2 >= pool.cap;
+        s = &pool.slots[before ? pi / 2 - 1 : pi / 2];
         if (s->state == S_NEVER)
             return;
         bug = BUG_HEAP_BUFFER_OVERFLOW;
@@ -325,15 +326,15 @@ void sample_fault(uintptr_t a, bool write, uintptr_t pc)
 /* Live sampled blocks (ward_live_chunks, ward_get_stats). */
 static void sample_count_live(size_t *count, size_t *bytes)
 {
-    if (!S.slots)
+    if (!pool.slots)
         return;
-    pthread_mutex_lock(&S.lock);
-    for (uint32_t i = 0; i < S.cap; i++)
-        if (S.slots[i].state == S_LIVE) {
+    pthread_mutex_lock(&pool.lock);
+    for (uint32_t i = 0; i < pool.cap; i++)
+        if (pool.slots[i].state == S_LIVE) {
             (*count)++;
-            *bytes += S.slots[i].n;
+            *bytes += pool.slots[i].n;
         }
-    pthread_mutex_unlock(&S.lock);
+    pthread_mutex_unlock(&pool.lock);
 }
 
 #ifdef WARD_TESTING
@@ -343,7 +344,7 @@ static void sample_count_live(size_t *count, size_t *bytes)
 __attribute__((visibility("default"))) int ward_testing_sample_next(void)
 {
     ward_ensure_init();
-    if (!S.slots)
+    if (!pool.slots)
         return -1;
     sample_forced = true;
     ward_sample_left = 0;
@@ -354,21 +355,21 @@ __attribute__((visibility("default"))) int ward_testing_sample_next(void)
  * used, the slots back in order, the calling thread's generator seeded. */
 static void sample_testing_reset(void)
 {
-    pthread_mutex_init(&S.lock, NULL);
-    sample_rng = 0x2545f4914f6cdd1dull;
+    pthread_mutex_init(&pool.lock, NULL);
+    sample_rng = (struct rng){{0x2545f4914f6cdd1dull, 0x9e3779b97f4a7c15ull}};
     sample_forced = false;
     ward_sample_left = 0; /* the next allocation starts the countdown */
-    if (!S.slots)
+    if (!pool.slots)
         return;
-    for (uint32_t i = 0; i < S.cap; i++) {
-        if (S.slots[i].state == S_LIVE)
+    for (uint32_t i = 0; i < pool.cap; i++) {
+        if (pool.slots[i].state == S_LIVE)
             os_decommit((void *)data_page(i), G.page);
-        S.slots[i].state = S_NEVER;
-        S.slots[i].ptr = 0;
-        S.fifo[i] = i;
+        pool.slots[i].state = S_NEVER;
+        pool.slots[i].ptr = 0;
+        pool.fifo[i] = i;
     }
-    S.head = 0;
-    S.len = S.cap;
+    pool.head = 0;
+    pool.len = pool.cap;
 }
 #endif
 

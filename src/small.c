@@ -363,7 +363,7 @@ static COLD bool refill(struct tcache *tc, unsigned cls)
     while (tc->count[cls] < TC_BATCH && k->nxfer)
         tc->slot[cls][tc->count[cls]++] = xfer[cls][--k->nxfer];
     while (tc->count[cls] < TC_BATCH) {
-        uintptr_t c = slab_take(k, rng_next(tc));
+        uintptr_t c = slab_take(k, rng_next(&tc->rng));
         if (!c)
             break;
         tc->slot[cls][tc->count[cls]++] = c;

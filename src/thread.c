@@ -103,8 +103,8 @@ struct tcache *tcache_create(void)
      * none); the rest is this thread's. */
     tc->next = tc->prev = NULL;
     tc->tid = os_tid();
-    tc->rng[0] = wmix(G.keys.rk ^ n, 0x9e3779b97f4a7c15ull) | 1;
-    tc->rng[1] = wmix(G.keys.rk + (uint64_t)tc->tid, n ^ 0xd1b54a32d192ed03ull);
+    tc->rng.s[0] = wmix(G.keys.rk ^ n, 0x9e3779b97f4a7c15ull) | 1;
+    tc->rng.s[1] = wmix(G.keys.rk + (uint64_t)tc->tid, n ^ 0xd1b54a32d192ed03ull);
     tc->arena = (int)(n % NARENAS);
     pthread_mutex_lock(&reg_lock);
     tc->next = registry;
@@ -235,8 +235,8 @@ void thread_testing_reset(void)
     nstocked = 0;
     struct tcache *me = tcache_get(); /* made now, so the first input is seeded like the rest */
     if (me) {
-        me->rng[0] = 0x9e3779b97f4a7c15ull;
-        me->rng[1] = 0xd1b54a32d192ed03ull;
+        me->rng.s[0] = 0x9e3779b97f4a7c15ull;
+        me->rng.s[1] = 0xd1b54a32d192ed03ull;
     }
 }
 #endif

@@ -7,6 +7,14 @@
 
 /* ---- per-thread state (thread.c) ------------------------------------------ */
 
+/* ward's one random generator (xorshift128+), for placement and order: the
+ * thread cache's and the sampling countdown's.  Seeded from the process's
+ * secret; never all zero once seeded. */
+struct rng {
+    uint64_t s[2];
+};
+static inline uint64_t rng_next(struct rng *r);
+
 struct tcache {
     uint32_t count[NCLASSES];
     uintptr_t slot[NCLASSES][TC_MAX];
@@ -14,7 +22,7 @@ struct tcache {
     uintptr_t q[Q_SLOTS];
     uint32_t qhead, qlen;
     size_t qbytes;
-    uint64_t rng[2];
+    struct rng rng;
     int arena;
     int tid;
     struct tcache *next, *prev; /* registry */
@@ -39,14 +47,14 @@ void ward_lock_all(void) INTERNAL;
 void ward_unlock_all(void) INTERNAL;
 void ward_reinit_locks_child(void) INTERNAL;
 
-static inline uint64_t rng_next(struct tcache *tc)
+static inline uint64_t rng_next(struct rng *r)
 {
-    uint64_t s1 = tc->rng[0];
-    const uint64_t s0 = tc->rng[1];
-    tc->rng[0] = s0;
+    uint64_t s1 = r->s[0];
+    const uint64_t s0 = r->s[1];
+    r->s[0] = s0;
     s1 ^= s1 << 23;
-    tc->rng[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
-    return tc->rng[1] + s0;
+    r->s[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+    return r->s[1] + s0;
 }
 uint64_t ward_rand_global(void) INTERNAL;
 size_t ward_quarantined_bytes(void) INTERNAL;

@@ -28,13 +28,15 @@ struct depot_rec {
     uintptr_t pc[];
 };
 
+/* The stack depot, under one lock: stacks kept once each, and a side table
+ * giving each heap granule its allocation and free stacks. */
 static struct {
     pthread_mutex_t lock;
     char *mem;          /* records; id = offset / 8, 0 is none */
     size_t used, committed;
     uint32_t *heads;
     uint32_t (*side)[2]; /* per 16-byte granule of the heap: alloc id, free id */
-} D = {.lock = PTHREAD_MUTEX_INITIALIZER};
+} depot = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static __thread int in_trace __attribute__((tls_model("initial-exec")));
 
@@ -42,16 +44,16 @@ void trace_init(void)
 {
     if (!G.opt.stacks)
         return;
-    size_t side = (G.heap_hi - G.heap_lo) / 16 * sizeof D.side[0];
-    D.mem = os_reserve(DEPOT_BYTES);
-    D.heads = os_reserve(DEPOT_HASH * sizeof(uint32_t));
-    D.side = os_reserve(side);
-    if (!D.mem || !D.heads || !D.side || !os_commit(D.heads, DEPOT_HASH * sizeof(uint32_t)) ||
-        !os_commit(D.side, side))
+    size_t side = (G.heap_hi - G.heap_lo) / 16 * sizeof depot.side[0];
+    depot.mem = os_reserve(DEPOT_BYTES);
+    depot.heads = os_reserve(DEPOT_HASH * sizeof(uint32_t));
+    depot.side = os_reserve(side);
+    if (!depot.mem || !depot.heads || !depot.side || !os_commit(depot.heads, DEPOT_HASH * sizeof(uint32_t)) ||
+        !os_commit(depot.side, side))
         ward_die("trace=1: cannot reserve the stack depot");
-    os_name(D.mem, DEPOT_BYTES, "ward trace depot");
-    os_name(D.side, side, "ward trace table");
-    D.used = 8;
+    os_name(depot.mem, DEPOT_BYTES, "ward trace depot");
+    os_name(depot.side, side, "ward trace table");
+    depot.used = 8;
 }
 
 static uint32_t depot_put(uintptr_t *pc, uint32_t n)
@@ -61,31 +63,31 @@ static uint32_t depot_put(uintptr_t *pc, uint32_t n)
         h = wmix(h ^ pc[i], 0xff51afd7ed558ccdull);
     uint32_t hash = (uint32_t)h, slot = hash & (DEPOT_HASH - 1), id;
     size_t rec = sizeof(struct depot_rec) + n * sizeof(uintptr_t);
-    pthread_mutex_lock(&D.lock);
-    for (id = D.heads[slot]; id; id = ((struct depot_rec *)(D.mem + (size_t)id * 8))->next) {
-        struct depot_rec *r = (struct depot_rec *)(D.mem + (size_t)id * 8);
+    pthread_mutex_lock(&depot.lock);
+    for (id = depot.heads[slot]; id; id = ((struct depot_rec *)(depot.mem + (size_t)id * 8))->next) {
+        struct depot_rec *r = (struct depot_rec *)(depot.mem + (size_t)id * 8);
         if (r->hash == hash && r->n == n && !memcmp(r->pc, pc, n * sizeof(uintptr_t)))
             goto out;
     }
     id = 0;
-    if (D.used + rec > DEPOT_BYTES)
+    if (depot.used + rec > DEPOT_BYTES)
         goto out; /* full: new stacks are not kept */
-    if (D.used + rec > D.committed) {
-        size_t want = (D.used + rec + COMMIT_STEP - 1) & ~(size_t)(COMMIT_STEP - 1);
-        if (!os_commit(D.mem + D.committed, want - D.committed))
+    if (depot.used + rec > depot.committed) {
+        size_t want = (depot.used + rec + COMMIT_STEP - 1) & ~(size_t)(COMMIT_STEP - 1);
+        if (!os_commit(depot.mem + depot.committed, want - depot.committed))
             goto out;
-        D.committed = want;
+        depot.committed = want;
     }
-    struct depot_rec *r = (struct depot_rec *)(D.mem + D.used);
+    struct depot_rec *r = (struct depot_rec *)(depot.mem + depot.used);
     r->hash = hash;
     r->n = n;
     memcpy(r->pc, pc, n * sizeof(uintptr_t));
-    r->next = D.heads[slot];
-    id = (uint32_t)(D.used / 8);
-    D.heads[slot] = id;
-    D.used += (rec + 7) & ~(size_t)7;
+    r->next = depot.heads[slot];
+    id = (uint32_t)(depot.used / 8);
+    depot.heads[slot] = id;
+    depot.used += (rec + 7) & ~(size_t)7;
 out:
-    pthread_mutex_unlock(&D.lock);
+    pthread_mutex_unlock(&depot.lock);
     return id;
 }
 
@@ -103,13 +105,13 @@ uint32_t trace_capture(void)
 
 static inline uint32_t *side_of(uintptr_t chunk)
 {
-    return D.side[(chunk - G.heap_lo) / 16];
+    return depot.side[(chunk - G.heap_lo) / 16];
 }
 
 /* fork: the depot lock is taken with the others (thread.c) */
-void trace_lock(void) { pthread_mutex_lock(&D.lock); }
-void trace_unlock(void) { pthread_mutex_unlock(&D.lock); }
-void trace_reinit_lock(void) { pthread_mutex_init(&D.lock, NULL); }
+void trace_lock(void) { pthread_mutex_lock(&depot.lock); }
+void trace_unlock(void) { pthread_mutex_unlock(&depot.lock); }
+void trace_reinit_lock(void) { pthread_mutex_init(&depot.lock, NULL); }
 
 void trace_alloc(uintptr_t chunk)
 {
@@ -127,9 +129,9 @@ void trace_free(uintptr_t chunk)
 
 static void print_stack(const char *title, uint32_t id)
 {
-    if (!id || (size_t)id * 8 >= D.used)
+    if (!id || (size_t)id * 8 >= depot.used)
         return;
-    const struct depot_rec *r = (const struct depot_rec *)(D.mem + (size_t)id * 8);
+    const struct depot_rec *r = (const struct depot_rec *)(depot.mem + (size_t)id * 8);
     ward_print_recorded(title, r->pc, (int)r->n, 0);
 }
 
@@ -143,7 +145,7 @@ void trace_print_ids(uint32_t alloc_id, uint32_t free_id)
  * pointer (lock-free reads: the process is ending). */
 void trace_report(uintptr_t ptr, int tier)
 {
-    if (!G.opt.stacks || !D.side)
+    if (!G.opt.stacks || !depot.side)
         return;
     if (tier == TIER_LARGE) {
         uint32_t a, f;
