@@ -624,10 +624,10 @@ static const struct tcase cases[] = {
     {"no_quarantine_df",          double_free,                  SMALL,       0,     "quarantine_bytes=0", "double free", NULL, ABORT, NULL},
     {"no_quarantine_df_medium",   double_free,                  MEDIUM,      0,     "quarantine_bytes=0", "double free", NULL, ABORT, NULL},
 
-    /* the small tier's paths compiled for each setting of canary and poison
-     * (G.small_fixed): the checks the options leave on still fire in each,
-     * at the call that makes them (a path compiled without them would leave
-     * the report to a later check, or to none) */
+    /* the small tier's path that reads the options (any setting other
+     * than the build profile's): the checks the options leave on still
+     * fire, at the call that makes them (a path compiled without them
+     * would leave the report to a later check, or to none) */
     {"light_df_small",            double_free,                  SMALL,       0,     "canary=0:poison=off", "double free", "free(", ABORT, NULL},
     {"light_of16_small_full",     overflow,                     SMALL_FULL,  16,    "canary=0:poison=off", "heap buffer overflow", "free(", ABORT, NULL},
     {"light_hdrcopy_small",       header_copy,                  SMALL,       0,     "canary=0:poison=off", "corrupted chunk header", "free(", ABORT, NULL},
