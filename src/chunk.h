@@ -122,6 +122,16 @@ static inline bool hdr_blank(uintptr_t chunk)
     return !__atomic_load_n(&h->meta, __ATOMIC_RELAXED) && !__atomic_load_n(&h->check, __ATOMIC_ACQUIRE);
 }
 
+/* Claims a header that was just verified (its check word `check`) for a
+ * transition: the check word goes from that value to the busy mark in one
+ * atomic step, so of two calls that verified the same header, one claims
+ * it and the other finds it changed.  hdr_end_with ends the transition. */
+static inline bool hdr_claim(uintptr_t chunk, uint64_t check)
+{
+    return __atomic_compare_exchange_n(&((struct hdr *)chunk)->check, &check, hdr_busy_of(chunk), false,
+                                       __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
 /* Marks a chunk busy for a transition that takes more than one store (its
  * memory zeroed, its canary written); hdr_store ends it. */
 static inline void hdr_begin(uintptr_t chunk)

@@ -32,6 +32,7 @@ struct arena {
     size_t committed;
     uint64_t *starts;       /* 1 bit per 16 bytes: a chunk starts here */
     uint64_t *freed;        /* 1 bit per 16 bytes: a chunk started here and was freed and merged */
+    uint64_t *live;         /* 1 bit per 16 bytes: a chunk starts here and is handed out */
     uintptr_t bins[NBINS];  /* list heads: out of the heap, so stored plainly */
     uint64_t binmap[NBINS / 64];
     size_t dirty;           /* free bytes not given back since the last purge */
@@ -77,6 +78,21 @@ static void bits_clear_range(uint64_t *map, size_t lo, size_t hi)
             word_store(&map[w], 0);
     if (map[wh] & mh)
         word_store(&map[wh], map[wh] & ~mh);
+}
+
+/* true when a bit in [lo, hi) is set */
+static bool bits_any(const uint64_t *map, size_t lo, size_t hi)
+{
+    if (lo >= hi)
+        return false;
+    size_t wl = lo / 64, wh = (hi - 1) / 64;
+    uint64_t ml = ~0ull << (lo % 64), mh = ~0ull >> (63 - (hi - 1) % 64);
+    if (wl == wh)
+        return (map[wl] & ml & mh) != 0;
+    uint64_t any = (map[wl] & ml) | (map[wh] & mh);
+    for (size_t w = wl + 1; w < wh; w++)
+        any |= map[w];
+    return any != 0;
 }
 
 /* ---- errors ------------------------------------------------------------- */
@@ -418,6 +434,7 @@ static uintptr_t carve(struct arena *a, uintptr_t c, uint64_t cm, size_t need, s
     if (zero && (dirty || G.opt.poison != POISON_FULL))
         memset((void *)(s + HDR), 0, n);
     bits_clear_range(a->freed, bit_of(a, s), bit_of(a, s + take));
+    bit_set(a->live, bit_of(a, s));
     hdr_store(s, take, take - HDR - n, ST_ALLOC);
     canary_write(s + HDR, n, take - HDR - n);
     if (unlikely(G.opt.stacks))
@@ -439,11 +456,12 @@ void medium_init(void)
         struct arena *a = &arenas[i];
         pthread_mutex_init(&a->lock, NULL);
         a->base = a->end = G.medium_base + (size_t)i * G.arena_region;
-        a->starts = os_reserve(2 * bits);
-        if (!a->starts || !os_commit(a->starts, 2 * bits))
+        a->starts = os_reserve(3 * bits);
+        if (!a->starts || !os_commit(a->starts, 3 * bits))
             ward_die("cannot reserve arena bitmaps");
-        os_name(a->starts, 2 * bits, "ward arena bitmaps");
+        os_name(a->starts, 3 * bits, "ward arena bitmaps");
         a->freed = a->starts + bits / 8;
+        a->live = a->starts + 2 * bits / 8;
     }
 }
 
@@ -476,6 +494,13 @@ static inline struct arena *arena_of(uintptr_t p)
 }
 
 /* Ownership and the header of a live chunk; lock held. */
+/* A live chunk, by the truth kept outside the heap first: a chunk starts
+ * at p - HDR and is handed out (the arena's live bitmap, changed only under
+ * its lock, so of two calls on one chunk one finds it not live); then its
+ * header, which must verify, say live, and give the size the chunk-start
+ * bitmap gives (the next start exactly at its end, none inside), so a
+ * header written back from the chunk's earlier days does not pass.  Arena
+ * lock held. */
 static uint64_t verify_live(struct arena *a, uintptr_t p, enum ward_call op)
 {
     uintptr_t c = p - HDR;
@@ -489,19 +514,26 @@ static uint64_t verify_live(struct arena *a, uintptr_t p, enum ward_call op)
         ward_fatal(invalid_class(op), op, (void *)p, TIER_MEDIUM, 0, "interior pointer: not the start of a chunk");
     }
     uint64_t m;
+    if (unlikely(!bit_get(a->live, bit_of(a, c)))) {
+        bool quarantined = hdr_load(c, &m) && meta_state(m) == ST_QUAR;
+        ward_fatal(freed_class(op), op, (void *)p, TIER_MEDIUM, quarantined ? meta_size(m) : 0,
+                   quarantined ? "chunk is already free (in quarantine)" : "chunk is already free");
+    }
     if (unlikely(!hdr_load(c, &m)))
         ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_MEDIUM, 0,
                    "header check failed (underflow of this chunk, overflow of the one before, or a forged chunk)");
     unsigned st = meta_state(m);
     size_t size = meta_size(m);
-    if (unlikely(st != ST_ALLOC)) {
-        if (st == ST_QUAR || st == ST_FREE)
-            ward_fatal(freed_class(op), op, (void *)p, TIER_MEDIUM, size,
-                       st == ST_QUAR ? "chunk is already free (in quarantine)" : "chunk is already free");
-        ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_MEDIUM, size, "bad state %u", st);
-    }
+    if (unlikely(st != ST_ALLOC))
+        ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_MEDIUM, size, "bad state %u for a live chunk", st);
     if (unlikely(size < MED_MIN_CHUNK || c + size > a->end || meta_unused(m) > size - HDR))
         ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_MEDIUM, size, "impossible size");
+    if (unlikely((c + size != a->end && !bit_get(a->starts, bit_of(a, c + size))) ||
+                 bits_any(a->starts, bit_of(a, c) + 1, bit_of(a, c + size))))
+        ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_MEDIUM, size,
+                   "size field %zu disagrees with where the chunks begin (a header written back from an earlier "
+                   "chunk?)",
+                   size);
     return m;
 }
 
@@ -539,6 +571,7 @@ void medium_free(uintptr_t p, enum ward_call op)
     size_t size = meta_size(m);
     if (unlikely(G.opt.stacks))
         trace_free(p - HDR);
+    bit_clr(a->live, bit_of(a, p - HDR));
     hdr_begin(p - HDR);
     a->live_bytes -= size;
     pthread_mutex_unlock(&a->lock);
@@ -717,7 +750,7 @@ static void medium_check(void)
         struct arena *a = &arenas[i];
         pthread_mutex_lock(&a->lock);
         enum ward_call op = CALL_CHECK_HEAP;
-        size_t nchunks = 0, nfree = 0, freeb = 0;
+        size_t nchunks = 0, nfree = 0, freeb = 0, nlive = 0, nbusy = 0;
         uintptr_t c = a->base, bad;
         bool prev_free = false;
         while (c < a->end) {
@@ -734,8 +767,12 @@ static void medium_check(void)
             nchunks++;
             if (ok < 0) {
                 /* mid-transition (or abandoned by a fork): its size is still its own */
+                nbusy++;
             } else if (st == ST_ALLOC) {
                 size_t un = meta_unused(m);
+                nlive++;
+                if (!bit_get(a->live, bit_of(a, c)))
+                    corrupt(a, BUG_CORRUPTED_HEADER, op, c + HDR, size, "a live chunk's header over a chunk that is not live");
                 if (un > size - HDR || !canary_ok(c + HDR, size - HDR - un, un))
                     corrupt(a, BUG_HEAP_BUFFER_OVERFLOW, op, c + HDR, size, "canary after the request was overwritten");
             } else if (st == ST_QUAR) {
@@ -788,6 +825,11 @@ static void medium_check(void)
             set += (size_t)__builtin_popcountll(a->starts[w]);
         if (set != nchunks)
             corrupt(a, BUG_STATE_CORRUPTED, op, a->base, 0, "chunk-start bitmap disagrees with the chunks");
+        for (size_t w = 0, live = 0; w <= words; w++) {
+            live += w < words ? (size_t)__builtin_popcountll(a->live[w]) : 0;
+            if (w == words && (live < nlive || live > nlive + nbusy))
+                corrupt(a, BUG_STATE_CORRUPTED, op, a->base, 0, "live bitmap disagrees with the chunks");
+        }
         pthread_mutex_unlock(&a->lock);
     }
 }
@@ -827,6 +869,7 @@ static void medium_testing_reset(void)
         size_t words = (a->end - a->base) / (16 * 64) + 1;
         memset(a->starts, 0, words * 8);
         memset(a->freed, 0, words * 8);
+        memset(a->live, 0, words * 8);
         testing_uncommit((void *)a->base, a->committed);
         memset(a->bins, 0, sizeof a->bins);
         memset(a->binmap, 0, sizeof a->binmap);

@@ -34,8 +34,10 @@ struct sclass {
     uint64_t alloc_meta;       /* ... of a live slot, its unused bytes left out */
     uint32_t slot;
     bool quarantined;          /* freed chunks go through the quarantine (options) */
-    /* read when slots move between slabs and caches */
+    /* read when slots move between slabs and caches, and (live) on every
+     * malloc and free */
     struct slab *slabs __attribute__((aligned(64)));
+    uint8_t *live;             /* a byte per slot: 1 while handed out */
     uint32_t per_slab;
     uint32_t max_slabs;
     uint32_t xfer_cap;         /* chunks the class's shared cache holds at most */
@@ -103,11 +105,14 @@ void small_init(void)
         uint32_t cap = XFER_BYTES / k->slot;
         k->xfer_cap = (cap < XFER_MAX ? cap : XFER_MAX) & ~(uint32_t)(TC_BATCH - 1);
         k->max_slabs = (uint32_t)(G.class_region / ((size_t)per * k->slot));
-        size_t meta = ((size_t)k->max_slabs * sizeof(struct slab) + G.page - 1) & ~(G.page - 1);
+        size_t slabs = (size_t)k->max_slabs * sizeof(struct slab);
+        size_t live = (size_t)k->max_slabs * per;
+        size_t meta = (slabs + live + G.page - 1) & ~(G.page - 1);
         /* metadata lives in its own mapping, away from the slots */
         k->slabs = os_reserve(meta);
         if (!k->slabs || !os_commit(k->slabs, meta))
             ward_die("cannot reserve slab metadata");
+        k->live = (uint8_t *)k->slabs + slabs;
         os_name(k->slabs, meta, "ward slab metadata");
     }
 }
@@ -187,6 +192,23 @@ static inline bool slot_out(struct sclass *k, size_t idx)
     size_t b = idx % k->per_slab;
     return (__atomic_load_n(&s->bits[b / 64], __ATOMIC_ACQUIRE) >> (b % 64)) & 1;
 }
+
+/* The live byte of slot idx is the truth about a handed-out chunk: 1 from
+ * the malloc that hands it out to the free that takes it back.  Only the
+ * call that holds the chunk's header busy changes it (malloc, whose chunk
+ * no one else can reach, and free or realloc after hdr_claim), and the
+ * header is busy whenever the two disagree; a byte of its own needs no
+ * locked instruction.  The header is the seal over it: a header written
+ * back from the chunk's live days verifies, but its slot is not live. */
+static inline bool live_get(const struct sclass *k, size_t idx)
+{
+    return __atomic_load_n(&k->live[idx], __ATOMIC_ACQUIRE) != 0;
+}
+static inline void live_set(struct sclass *k, size_t idx, bool live)
+{
+    __atomic_store_n(&k->live[idx], (uint8_t)live, __ATOMIC_RELEASE);
+}
+static inline size_t slot_index(const struct sclass *k, uintptr_t chunk) { return slot_div(k, chunk - k->base); }
 
 /* The partial list (slabs with a free slot, pages resident) is doubly
  * linked, so an emptied slab can leave it for the released list. */
@@ -489,6 +511,14 @@ static inline bool w_poison(enum small_path w)
 }
 static inline bool w_stacks(enum small_path w) { return w == PATH_OPTIONS && G.opt.stacks; }
 
+/* A chunk in a cache or a slab's free set is never live: one that is was
+ * put there twice, or its slot's truth was overwritten. */
+static COLD _Noreturn void handed_out_live(uintptr_t p, struct sclass *k)
+{
+    ward_fatal(BUG_STATE_CORRUPTED, CALL_MALLOC, (void *)p, TIER_SMALL, k->slot,
+               "a free chunk about to be handed out is already live");
+}
+
 static inline __attribute__((always_inline)) void *small_alloc_with(size_t n, unsigned cls, bool zero,
                                                                      enum small_path w)
 {
@@ -523,6 +553,10 @@ static inline __attribute__((always_inline)) void *small_alloc_with(size_t n, un
                    "freed memory was written at offset %zu before it was reused", (size_t)(bad - p));
     size_t unused = k->slot - HDR - n;
     hdr_begin(chunk);
+    size_t idx = slot_index(k, chunk);
+    if (unlikely(live_get(k, idx)))
+        handed_out_live(p, k);
+    live_set(k, idx, true);
     if (zero && !w_poison(w))
         memset((void *)p, 0, n);
     small_canary_write(p, n, k->slot - HDR, w_canary(w));
@@ -548,10 +582,9 @@ static void *alloc_options(size_t n, unsigned cls, bool zero)
 }
 
 
-/* Checks that p is a live small chunk: ownership by address, then the header.
- * Returns the header's meta.  This is the full diagnosis, taken when the
- * fast check below fails. */
-static COLD uint64_t verify_live_slow(uintptr_t p, enum ward_call op)
+/* p is not the start of a slot in a slab made so far: an invalid free (or
+ * pointer).  Returns only if, looked at slowly, it is one after all. */
+static COLD void not_a_slot(uintptr_t p, enum ward_call op)
 {
     struct sclass *k = class_of_ptr(p);
     uintptr_t rel = p - HDR - k->base;
@@ -565,55 +598,119 @@ static COLD uint64_t verify_live_slow(uintptr_t p, enum ward_call op)
     if (unlikely(slot_mod(k, rel)))
         ward_fatal(invalid_class(op), op, (void *)p, TIER_SMALL, k->slot,
                    "interior pointer, %zu bytes into a chunk", slot_mod(k, rel) + HDR);
-    uintptr_t chunk = p - HDR;
-    uint64_t m;
-    if (unlikely(!hdr_load(chunk, &m))) {
-        /* only to tell an empty slot from a corrupted header */
-        if (!slot_out(k, idx) && hdr_blank(chunk))
-            ward_fatal(invalid_class(op), op, (void *)p, TIER_SMALL, k->slot,
-                       "no chunk was ever allocated here (or it was freed and its slab given back)");
-        if (!slot_out(k, idx))
-            ward_fatal(freed_class(op), op, (void *)p, TIER_SMALL, k->slot,
-                       "chunk is already free");
-        ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_SMALL, k->slot,
-                   "header check failed (underflow of this chunk, overflow of the one before, or a forged chunk)");
-    }
-    unsigned st = meta_state(m);
-    if (unlikely(st != ST_ALLOC)) {
-        if (st == ST_QUAR || st == ST_FREE)
-            ward_fatal(freed_class(op), op, (void *)p, TIER_SMALL, k->slot,
-                       st == ST_QUAR ? "chunk is already free (in quarantine)" : "chunk is already free");
-        ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_SMALL, k->slot, "bad state %u", st);
-    }
-    if (unlikely(meta_size(m) != k->slot || meta_unused(m) > k->slot - HDR))
-        ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_SMALL, k->slot,
-                   "size field %zu does not match the slot", meta_size(m));
-    return m;
 }
 
-/* The same checks, all at once: the slot is in a slab made so far (an
- * offset below the region's start wraps to a huge one), p is a slot's start,
- * the header verifies and says ALLOC, of this slot's size.  The class is
- * class_of_ptr(p) (nothing escapes by address: no stack canary here). */
-static inline __attribute__((always_inline)) uint64_t verify_live_with(uintptr_t p, enum ward_call op, bool sip)
+/* The slot is not live (its bit is the truth, whatever its header says):
+ * freed, or never handed out. */
+static COLD _Noreturn void not_live(uintptr_t p, enum ward_call op, struct sclass *k, size_t idx)
+{
+    uintptr_t chunk = p - HDR;
+    uint64_t m;
+    if (!slot_out(k, idx) && hdr_blank(chunk))
+        ward_fatal(invalid_class(op), op, (void *)p, TIER_SMALL, k->slot,
+                   "no chunk was ever allocated here (or it was freed and its slab given back)");
+    bool quarantined = hdr_load(chunk, &m) && meta_state(m) == ST_QUAR;
+    ward_fatal(freed_class(op), op, (void *)p, TIER_SMALL, k->slot,
+               quarantined ? "chunk is already free (in quarantine)" : "chunk is already free");
+}
+
+/* A live slot whose header does not verify, or does not say live. */
+static COLD _Noreturn void bad_live_header(uintptr_t p, enum ward_call op, struct sclass *k, int ok, uint64_t m)
+{
+    if (ok < 0)
+        ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_SMALL, k->slot,
+                   "header stays busy (its transition never ends: a forged busy mark, or an overflow)");
+    if (!ok)
+        ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_SMALL, k->slot,
+                   "header check failed (underflow of this chunk, overflow of the one before, or a forged chunk)");
+    if (meta_state(m) != ST_ALLOC)
+        ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_SMALL, k->slot, "bad state %u for a live chunk",
+                   meta_state(m));
+    ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_SMALL, k->slot, "size field %zu does not match the slot",
+               meta_size(m));
+}
+
+static inline bool live_meta_ok(const struct sclass *k, uint64_t m)
+{
+    return (m & META_NO_UNUSED) == k->alloc_meta && meta_unused(m) <= k->slot - HDR;
+}
+
+/* Puts a claimed chunk's header back as it was (not busy): on_error=continue
+ * then leaves the chunk alone. */
+static void unclaim(uintptr_t chunk, uint64_t m)
+{
+    hdr_end_with(chunk, m, G.opt.checksum == CHECKSUM_SIPHASH);
+}
+
+/* live_chunk's slow path: the header did not verify at once, or changed
+ * before it was claimed.  Another call may be in the middle of a
+ * transition of this chunk (its header busy): wait it out, then decide by
+ * the live bit. */
+static COLD uint64_t live_chunk_slow(uintptr_t p, enum ward_call op, bool take, size_t idx)
 {
     struct sclass *k = class_of_ptr(p);
-    uintptr_t rel = p - HDR - k->base;
-    uint64_t m;
-    if (unlikely(rel >= __atomic_load_n(&k->used, __ATOMIC_ACQUIRE) || slot_mod(k, rel) ||
-                 !hdr_load_with(p - HDR, &m, sip) || (m & META_NO_UNUSED) != k->alloc_meta ||
-                 meta_unused(m) > k->slot - HDR))
-        return verify_live_slow(p, op);
-    return m;
+    uintptr_t chunk = p - HDR;
+    for (;;) {
+        uint64_t m;
+        int ok = hdr_load_shared(chunk, &m, 200);
+        if (!live_get(k, idx))
+            not_live(p, op, k, idx);
+        if (ok <= 0 || !live_meta_ok(k, m))
+            bad_live_header(p, op, k, ok, m);
+        if (!take)
+            return m;
+        if (!hdr_claim(chunk, hdr_check_of(chunk, m)))
+            continue; /* changed again: look again */
+        if (!live_get(k, idx)) {
+            unclaim(chunk, m);
+            not_live(p, op, k, idx);
+        }
+        return m;
+    }
 }
-static inline __attribute__((always_inline)) uint64_t verify_live(uintptr_t p, enum ward_call op)
+
+/* A live small chunk, verified in an order that makes two racing calls and
+ * a header written back safe: p is a slot's start in a slab made so far
+ * (an offset below the region's start wraps to a huge one); its header
+ * verifies, says live and fits the slot; with `take`, this call claims the
+ * header (busy, from the value it verified, in one atomic step: of two
+ * calls one claims it, the other waits and finds it freed) and then takes
+ * the slot's live bit, the truth: a header written back over a freed chunk
+ * verifies and can be claimed, but its slot is not live.  Without `take`
+ * the live bit is only read.  Returns the header's meta (the header left
+ * busy with `take`: the caller ends the transition) and the slot's index. */
+static inline __attribute__((always_inline)) uint64_t live_chunk(uintptr_t p, enum ward_call op, bool sip, bool take,
+                                                                 size_t *idx)
 {
-    return verify_live_with(p, op, G.opt.checksum == CHECKSUM_SIPHASH);
+    struct sclass *k = class_of_ptr(p);
+    uintptr_t rel = p - HDR - k->base, chunk = p - HDR;
+    __uint128_t q = (__uint128_t)k->recip * rel; /* slot_div and slot_mod's product */
+    *idx = (size_t)(q >> 64);
+    if (unlikely(rel >= __atomic_load_n(&k->used, __ATOMIC_ACQUIRE) ||
+                 (size_t)(((__uint128_t)(uint64_t)q * k->slot) >> 64)))
+        not_a_slot(p, op);
+    const struct hdr *h = (const struct hdr *)chunk;
+    uint64_t m = __atomic_load_n(&h->meta, __ATOMIC_RELAXED);
+    uint64_t c = __atomic_load_n(&h->check, __ATOMIC_ACQUIRE);
+    if (unlikely(c != hdr_check_with(chunk, m, sip) || !live_meta_ok(k, m)))
+        return live_chunk_slow(p, op, take, *idx);
+    if (!take) {
+        if (unlikely(!live_get(k, *idx)))
+            not_live(p, op, k, *idx);
+        return m;
+    }
+    if (unlikely(!hdr_claim(chunk, c)))
+        return live_chunk_slow(p, op, take, *idx);
+    if (unlikely(!live_get(k, *idx))) {
+        hdr_end_with(chunk, m, sip);
+        not_live(p, op, k, *idx);
+    }
+    return m;
 }
 
 /* The next slot's header, when it did not verify at once: it may be
  * mid-transition (its owner is rewriting it), never used, or overwritten. */
-static COLD void next_header_slow(uintptr_t p, enum ward_call op, struct sclass *k, size_t req)
+static COLD void next_header_slow(uintptr_t p, enum ward_call op, struct sclass *k, size_t req, uint64_t m)
 {
     size_t idx = slot_div(k, p - HDR - k->base);
     bool in_slabs = idx + 1 < (size_t)k->max_slabs * k->per_slab;
@@ -642,13 +739,16 @@ static COLD void next_header_slow(uintptr_t p, enum ward_call op, struct sclass 
         ok = hdr_load_shared(p - HDR + k->slot, &nm, 0);
         pthread_mutex_unlock(&k->lock);
     }
-    if (ok == 0)
+    if (ok == 0) {
+        unclaim(p - HDR, m); /* on_error=continue leaves the chunk as it was */
         ward_fatal(BUG_HEAP_BUFFER_OVERFLOW, op, (void *)p, TIER_SMALL, k->slot,
                    "the header of the next chunk was overwritten (write past the %zu requested bytes)", req);
+    }
 }
 
-static COLD _Noreturn void canary_failed(uintptr_t p, enum ward_call op, struct sclass *k, size_t req)
+static COLD _Noreturn void canary_failed(uintptr_t p, enum ward_call op, struct sclass *k, size_t req, uint64_t m)
 {
+    unclaim(p - HDR, m); /* on_error=continue leaves the chunk as it was */
     ward_fatal(BUG_HEAP_BUFFER_OVERFLOW, op, (void *)p, TIER_SMALL, k->slot,
                "canary after the %zu requested bytes was overwritten", req);
 }
@@ -658,7 +758,7 @@ static inline __attribute__((always_inline)) void check_overflow_with(uintptr_t 
 {
     size_t unused = meta_unused(m), req = k->slot - HDR - unused;
     if (unlikely(!small_canary_ok(p, req, k->slot - HDR, w_canary(w))))
-        canary_failed(p, op, k, req);
+        canary_failed(p, op, k, req, m);
     /* The next slot's header: an overflow past the slack lands there.  Slots
      * past the last slab but in committed memory have never been used: their
      * headers are zero (or primed FREE) unless something wrote there.  A
@@ -671,7 +771,7 @@ static inline __attribute__((always_inline)) void check_overflow_with(uintptr_t 
         uint64_t c = __atomic_load_n(&h->check, __ATOMIC_ACQUIRE);
         uint64_t nm = __atomic_load_n(&h->meta, __ATOMIC_RELAXED);
         if (unlikely(c != hdr_check_with(next, nm, w_sip(w))))
-            next_header_slow(p, op, k, req);
+            next_header_slow(p, op, k, req, m);
     }
 }
 
@@ -679,7 +779,8 @@ static inline __attribute__((always_inline)) void check_overflow_with(uintptr_t 
 size_t small_live(uintptr_t p, enum ward_call op)
 {
     struct sclass *k = class_of_ptr(p);
-    uint64_t m = verify_live(p, op);
+    size_t idx;
+    uint64_t m = live_chunk(p, op, G.opt.checksum == CHECKSUM_SIPHASH, false, &idx);
     return k->slot - HDR - meta_unused(m);
 }
 
@@ -715,12 +816,13 @@ static inline void evict_oldest(struct tcache *tc)
 static inline __attribute__((always_inline)) void small_free_with(uintptr_t p, enum ward_call op, enum small_path w)
 {
     struct sclass *k = class_of_ptr(p);
-    uint64_t m = verify_live_with(p, op, w_sip(w));
+    size_t idx;
+    uint64_t m = live_chunk(p, op, w_sip(w), true, &idx);
     check_overflow_with(p, op, k, m, w);
     uintptr_t chunk = p - HDR;
+    live_set(k, idx, false);
     if (unlikely(w_stacks(w)))
         trace_free(chunk);
-    hdr_begin(chunk);
     if (w_poison(w))
         slot_zero(p, k->slot - HDR);
     struct tcache *tc = tcache_get();
@@ -810,13 +912,17 @@ static inline __attribute__((always_inline)) void *small_realloc_with(uintptr_t 
                                                                        enum small_path w)
 {
     struct sclass *k = class_of_ptr(p);
-    uint64_t m = verify_live_with(p, CALL_REALLOC, w_sip(w));
+    size_t idx;
+    uint64_t m = live_chunk(p, CALL_REALLOC, w_sip(w), true, &idx);
     check_overflow_with(p, CALL_REALLOC, k, m, w);
     *old = k->slot - HDR - meta_unused(m);
-    if (n > SMALL_MAX || &classes[small_class(n)] != k)
+    if (n > SMALL_MAX || &classes[small_class(n)] != k) {
+        unclaim(p - HDR, m); /* it moves: the free after the copy takes it back */
         return NULL;
+    }
     size_t unused = k->slot - HDR - n;
-    hdr_begin(p - HDR);
+    /* the chunk is this call's while it is rewritten (busy, not live): a
+     * free racing it waits, then frees the resized chunk */
     small_canary_write(p, n, k->slot - HDR, w_canary(w));
     hdr_end_with(p - HDR, k->alloc_meta | (uint64_t)unused << 40, w_sip(w));
     return (void *)p;
@@ -937,10 +1043,14 @@ static void small_check(void)
                     size_t un = meta_unused(m);
                     if (!is_out)
                         bug = BUG_STATE_CORRUPTED, why = "live chunk in a slab's free set";
+                    else if (!live_get(k, idx))
+                        bug = BUG_CORRUPTED_HEADER, why = "a live chunk's header over a chunk that is not live";
                     else if (un > k->slot - HDR || !canary_ok(p, k->slot - HDR - un, un))
                         bug = BUG_HEAP_BUFFER_OVERFLOW, why = "canary after the request was overwritten";
                 } else if (meta_state(m) == ST_FREE || meta_state(m) == ST_QUAR) {
-                    if (!slot_clean(p, k->slot - HDR, &bad))
+                    if (live_get(k, idx))
+                        bug = BUG_STATE_CORRUPTED, why = "a free chunk's slot is marked live";
+                    else if (!slot_clean(p, k->slot - HDR, &bad))
                         bug = BUG_WRITE_AFTER_FREE, why = "freed memory was written";
                 } else {
                     bug = BUG_CORRUPTED_HEADER, why = "bad state";
@@ -948,7 +1058,8 @@ static void small_check(void)
                 if (!why)
                     break;
                 uint64_t m2;
-                if (tries < 3 && (hdr_load_shared(chunk, &m2, 50) != 1 || m2 != m || is_out != slot_out(k, idx)))
+                if (tries < 3 && (hdr_load_shared(chunk, &m2, 50) != 1 || m2 != m || is_out != slot_out(k, idx) ||
+                                  live_get(k, idx) != (meta_state(m) == ST_ALLOC)))
                     continue; /* changed under us: its owner is using it */
                 if (tries < 3)
                     continue;
@@ -1004,6 +1115,7 @@ static void small_testing_reset(void)
         pthread_mutex_init(&k->lock, NULL);
         testing_uncommit((void *)k->base, k->committed);
         memset(k->slabs, 0, (size_t)k->nslabs * sizeof(struct slab));
+        memset(k->live, 0, (size_t)k->nslabs * k->per_slab);
         k->nslabs = k->partial = k->rel = k->empty = 0;
         k->nxfer = 0;
         k->used = k->committed = 0;

@@ -204,6 +204,40 @@ static void header_copy(size_t n, long arg UNUSED)
     memcpy(hide(b) - 16, hide(a) - 16, 16);
     xfree(b);
 }
+/* A live chunk's header and canary, recorded and written back once the
+ * chunk is freed: the header verifies (it is the chunk's own, at its own
+ * address), but the chunk is not live.  The second free must be reported,
+ * not let through to hand the chunk out twice. */
+static void replay_header(size_t n, long arg UNUSED)
+{
+    char *p = xmalloc(n);
+    unsigned char rec[16 + 1024 + 64];
+    size_t len = 16 + n + 64;
+    memcpy(rec, hide(p) - 16, len);
+    xfree(p);
+    memcpy(hide(p) - 16, rec, len);
+    xfree(p);
+}
+/* A 64 KiB chunk's header, recorded, written back at the same address once
+ * the chunk was freed and split: the first piece's header now claims the
+ * pieces after it.  Its free must be reported (it would otherwise put a
+ * 64 KiB free chunk over the live second piece). */
+static void replay_split(size_t n UNUSED, long arg UNUSED)
+{
+    char *big = xmalloc(65536), *after = xmalloc(4000); /* a chunk still starts at big's end */
+    unsigned char rec[16];
+    memcpy(rec, hide(big) - 16, 16);
+    xfree(big);
+    char *a = xmalloc(20000), *b = xmalloc(20000);
+    if (a != big || b < a || b >= big + 65536) {
+        fprintf(stderr, "replay_split: setup: the freed chunk was not split at its start (%p %p %p)\n",
+                (void *)big, (void *)a, (void *)b);
+        return;
+    }
+    memcpy(hide(a) - 16, rec, 16);
+    xfree(a);
+    (void)after;
+}
 static void write_after_free(size_t n, long off)
 {
     char *p = xmalloc(n);
@@ -548,6 +582,12 @@ static const struct tcase cases[] = {
     {"size_realloc_medium",       size_grow_realloc,            MEDIUM,      0,     NULL, "corrupted chunk header", NULL, ABORT, NULL},
     {"hdrcopy_small",             header_copy,                  SMALL,       0,     NULL, "corrupted chunk header", NULL, ABORT, NULL},
     {"hdrcopy_medium",            header_copy,                  MEDIUM,      0,     NULL, "corrupted chunk header", NULL, ABORT, NULL},
+    /* the truth outside the heap decides, not a header written back */
+    {"replay_small",              replay_header,                SMALL,       0,     NULL, "double free", "free(", ABORT, NULL},
+    {"replay_medium",             replay_header,                MEDIUM,      0,     NULL, "double free", "free(", ABORT, NULL},
+    {"replay_small_siphash",      replay_header,                SMALL,       0,     "checksum=siphash", "double free", "free(", ABORT, NULL},
+    {"replay_medium_siphash",     replay_header,                MEDIUM,      0,     "checksum=siphash", "double free", "free(", ABORT, NULL},
+    {"replay_split_medium",       replay_split,                 0,           0,     "quarantine_bytes=0", "corrupted chunk header", "free(", ABORT, NULL},
 
     /* write after free, found when the chunk is reused, by ward_check_heap,
      * at exit, by malloc_trim, when a cache is drained or an ended thread's
