@@ -76,11 +76,18 @@ static inline uint64_t hdr_check_of(uintptr_t at, uint64_t meta)
     return hdr_check_with(at, meta, G.opt.checksum == CHECKSUM_SIPHASH);
 }
 
-/* The check word of a header whose owner is rewriting it ("busy"): keyed
- * with the chunk's address, so that an overflow cannot fake it (a zeroed
- * check word is a corrupted header, not a busy one).  A permanently busy
- * header still fails its owner's next hdr_load. */
-static inline uint64_t hdr_busy_of(uintptr_t at) { return ((uint64_t)at * 0x9e3779b97f4a7c15ull) ^ G.keys.bk; }
+/* The check word of a header whose owner is rewriting it ("busy"): a keyed
+ * hash of the chunk's address under keys of its own, so that an overflow
+ * cannot fake it (a zeroed check word is a corrupted header, not a busy
+ * one), and a busy mark read at one address tells nothing of another's.
+ * A permanently busy header still fails its owner's next hdr_load. */
+#define BUSY_DOMAIN 0xb05b05b05b05b05bull
+static inline uint64_t hdr_busy_with(uintptr_t at, bool sip)
+{
+    uint64_t b = keyed2_with(at, BUSY_DOMAIN, G.keys.bk0, G.keys.bk1, sip);
+    return b ? b : 2;
+}
+static inline uint64_t hdr_busy_of(uintptr_t at) { return hdr_busy_with(at, G.opt.checksum == CHECKSUM_SIPHASH); }
 
 static inline void hdr_store(uintptr_t chunk, size_t size, size_t unused, unsigned state)
 {
@@ -126,19 +133,20 @@ static inline bool hdr_blank(uintptr_t chunk)
  * transition: the check word goes from that value to the busy mark in one
  * atomic step, so of two calls that verified the same header, one claims
  * it and the other finds it changed.  hdr_end_with ends the transition. */
-static inline bool hdr_claim(uintptr_t chunk, uint64_t check)
+static inline bool hdr_claim_with(uintptr_t chunk, uint64_t check, bool sip)
 {
-    return __atomic_compare_exchange_n(&((struct hdr *)chunk)->check, &check, hdr_busy_of(chunk), false,
+    return __atomic_compare_exchange_n(&((struct hdr *)chunk)->check, &check, hdr_busy_with(chunk, sip), false,
                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
 /* Marks a chunk busy for a transition that takes more than one store (its
  * memory zeroed, its canary written); hdr_store ends it. */
-static inline void hdr_begin(uintptr_t chunk)
+static inline void hdr_begin_with(uintptr_t chunk, bool sip)
 {
-    __atomic_store_n(&((struct hdr *)chunk)->check, hdr_busy_of(chunk), __ATOMIC_RELAXED);
+    __atomic_store_n(&((struct hdr *)chunk)->check, hdr_busy_with(chunk, sip), __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_RELEASE);
 }
+static inline void hdr_begin(uintptr_t chunk) { hdr_begin_with(chunk, G.opt.checksum == CHECKSUM_SIPHASH); }
 
 /* Ends a transition hdr_begin started: the fields, then their check. */
 static inline void hdr_end_with(uintptr_t chunk, uint64_t meta, bool sip)
@@ -164,9 +172,14 @@ static inline void hdr_wipe(uintptr_t chunk)
  * Every byte has its top bit set, so an overflow by any ASCII byte or NUL
  * (the common off-by-one) always changes it. */
 
+#define CANARY_DOMAIN 0xca4a27ca4a27ca4aull
+static inline uint64_t canary_pattern_with(uintptr_t user, bool sip)
+{
+    return keyed2_with(user, CANARY_DOMAIN, G.keys.ck0, G.keys.ck1, sip) | 0x8080808080808080ull;
+}
 static inline uint64_t canary_pattern(uintptr_t user)
 {
-    return wmix(user ^ G.keys.ck0, G.keys.hk2) | 0x8080808080808080ull;
+    return canary_pattern_with(user, G.opt.checksum == CHECKSUM_SIPHASH);
 }
 /* The canary runs from the request's end to the next 8-byte boundary at
  * least CANARY_MAX bytes on (or to the chunk's end, when sooner): the user
@@ -274,17 +287,19 @@ bool poison_ok(uintptr_t p, size_t n, uintptr_t *bad) INTERNAL;
 
 /* ---- free-list links: masked with the secret and the slot's own address,
  * with a 16-bit check in the top bits. */
+#define LINK_DOMAIN 0x1111c0de1111c0deull
+static inline uint64_t link_mask(uintptr_t slot) { return keyed2(slot, LINK_DOMAIN, G.keys.lm0, G.keys.lm1); }
 static inline uint64_t link_encode(uintptr_t slot, uintptr_t target)
 {
-    uint64_t tag = keyed2(slot, target, G.keys.lk1, G.keys.lk0) >> 48;
-    return ((uint64_t)target | (tag << 48)) ^ wmix(slot ^ G.keys.lk0, G.keys.lk1);
+    uint64_t tag = keyed2(slot, target, G.keys.lt0, G.keys.lt1) >> 48;
+    return ((uint64_t)target | (tag << 48)) ^ link_mask(slot);
 }
 static inline bool link_decode(uintptr_t slot, uint64_t enc, uintptr_t *target)
 {
-    uint64_t x = enc ^ wmix(slot ^ G.keys.lk0, G.keys.lk1);
+    uint64_t x = enc ^ link_mask(slot);
     uintptr_t t = (uintptr_t)(x & 0xffffffffffffull);
     *target = t;
-    return (x >> 48) == (keyed2(slot, t, G.keys.lk1, G.keys.lk0) >> 48);
+    return (x >> 48) == (keyed2(slot, t, G.keys.lt0, G.keys.lt1) >> 48);
 }
 
 #endif

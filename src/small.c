@@ -136,11 +136,11 @@ static inline v2w keep_mask(size_t r)
     return m;
 }
 
-static inline void small_canary_write(uintptr_t p, size_t req, size_t body, bool canary)
+static inline void small_canary_write(uintptr_t p, size_t req, size_t body, bool canary, bool sip)
 {
     if (!canary || req == body)
         return;
-    uint64_t pat = canary_pattern(p);
+    uint64_t pat = canary_pattern_with(p, sip);
     v2w vp = {pat, pat};
     v2w *w = (v2w *)(p + (req & ~(size_t)15)), *e = (v2w *)(p + body);
     if (req & 15) {
@@ -152,11 +152,11 @@ static inline void small_canary_write(uintptr_t p, size_t req, size_t body, bool
         *w = vp;
 }
 
-static inline bool small_canary_ok(uintptr_t p, size_t req, size_t body, bool canary)
+static inline bool small_canary_ok(uintptr_t p, size_t req, size_t body, bool canary, bool sip)
 {
     if (!canary || req == body)
         return true;
-    uint64_t pat = canary_pattern(p);
+    uint64_t pat = canary_pattern_with(p, sip);
     v2w vp = {pat, pat}, diff = {0, 0};
     const v2w *w = (const v2w *)(p + (req & ~(size_t)15)), *e = (const v2w *)(p + body);
     if (req & 15) {
@@ -552,14 +552,14 @@ static inline __attribute__((always_inline)) void *small_alloc_with(size_t n, un
         ward_fatal(BUG_WRITE_AFTER_FREE, CALL_MALLOC, (void *)p, TIER_SMALL, k->slot,
                    "freed memory was written at offset %zu before it was reused", (size_t)(bad - p));
     size_t unused = k->slot - HDR - n;
-    hdr_begin(chunk);
+    hdr_begin_with(chunk, w_sip(w));
     size_t idx = slot_index(k, chunk);
     if (unlikely(live_get(k, idx)))
         handed_out_live(p, k);
     live_set(k, idx, true);
     if (zero && !w_poison(w))
         memset((void *)p, 0, n);
-    small_canary_write(p, n, k->slot - HDR, w_canary(w));
+    small_canary_write(p, n, k->slot - HDR, w_canary(w), w_sip(w));
     hdr_end_with(chunk, k->alloc_meta | (uint64_t)unused << 40, w_sip(w));
     if (unlikely(w_stacks(w)))
         trace_alloc(chunk);
@@ -659,7 +659,7 @@ static COLD uint64_t live_chunk_slow(uintptr_t p, enum ward_call op, bool take, 
             bad_live_header(p, op, k, ok, m);
         if (!take)
             return m;
-        if (!hdr_claim(chunk, hdr_check_of(chunk, m)))
+        if (!hdr_claim_with(chunk, hdr_check_of(chunk, m), G.opt.checksum == CHECKSUM_SIPHASH))
             continue; /* changed again: look again */
         if (!live_get(k, idx)) {
             unclaim(chunk, m);
@@ -699,7 +699,7 @@ static inline __attribute__((always_inline)) uint64_t live_chunk(uintptr_t p, en
             not_live(p, op, k, *idx);
         return m;
     }
-    if (unlikely(!hdr_claim(chunk, c)))
+    if (unlikely(!hdr_claim_with(chunk, c, sip)))
         return live_chunk_slow(p, op, take, *idx);
     if (unlikely(!live_get(k, *idx))) {
         hdr_end_with(chunk, m, sip);
@@ -757,7 +757,7 @@ static inline __attribute__((always_inline)) void check_overflow_with(uintptr_t 
                                                                       struct sclass *k, uint64_t m, enum small_path w)
 {
     size_t unused = meta_unused(m), req = k->slot - HDR - unused;
-    if (unlikely(!small_canary_ok(p, req, k->slot - HDR, w_canary(w))))
+    if (unlikely(!small_canary_ok(p, req, k->slot - HDR, w_canary(w), w_sip(w))))
         canary_failed(p, op, k, req, m);
     /* The next slot's header: an overflow past the slack lands there.  Slots
      * past the last slab but in committed memory have never been used: their
@@ -923,7 +923,7 @@ static inline __attribute__((always_inline)) void *small_realloc_with(uintptr_t 
     size_t unused = k->slot - HDR - n;
     /* the chunk is this call's while it is rewritten (busy, not live): a
      * free racing it waits, then frees the resized chunk */
-    small_canary_write(p, n, k->slot - HDR, w_canary(w));
+    small_canary_write(p, n, k->slot - HDR, w_canary(w), w_sip(w));
     hdr_end_with(p - HDR, k->alloc_meta | (uint64_t)unused << 40, w_sip(w));
     return (void *)p;
 }

@@ -23,11 +23,13 @@ struct ward_report;
 /* The per-process secrets, filled by one call to the random source at
  * start-up; a forked child keeps them (its chunks were keyed with them). */
 struct ward_keys {
-    uint64_t hk0, hk1, hk2;      /* header check keys */
-    uint64_t bk;                 /* the busy mark's key (hdr_begin) */
-    uint64_t fk0, fk1;           /* footer check keys */
-    uint64_t lk0, lk1;           /* free-list link keys */
-    uint64_t ck0;                /* canary key */
+    /* two keys for each keyed value: no two kinds of value share a key */
+    uint64_t hk0, hk1;           /* header check word */
+    uint64_t bk0, bk1;           /* the busy mark (a header mid-transition) */
+    uint64_t fk0, fk1;           /* medium free chunks' footers */
+    uint64_t lm0, lm1;           /* free-list link masks */
+    uint64_t lt0, lt1;           /* free-list link tags */
+    uint64_t ck0, ck1;           /* canaries */
     uint64_t rk;                 /* seed for per-thread randomness */
     unsigned char sipkey[16];    /* crypto_shorthash key (checksum=siphash) */
 };

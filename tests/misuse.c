@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ward.h"
@@ -237,6 +238,83 @@ static void replay_split(size_t n UNUSED, long arg UNUSED)
     memcpy(hide(a) - 16, rec, 16);
     xfree(a);
     (void)after;
+}
+/* A header's check word read while its owner rewrites it is the busy mark.
+ * An attacker who can read heap memory samples one chunk's check word
+ * while another thread frees and reallocates it, and guesses, for each
+ * value seen, the secret a busy mark linear in one secret would give; a
+ * forged busy mark over the next chunk's header then hides an overflow
+ * into it (free waits for the "busy" neighbour and lets it be).  Each
+ * guess runs in a forked child (same secrets); each must be reported. */
+static char *volatile churn_slot;
+static volatile int churn_stop;
+static void *churn_one(void *arg UNUSED)
+{
+    char *p = xmalloc(SMALL_FULL);
+    churn_slot = p;
+    while (!churn_stop) {
+        xfree(p);
+        p = xmalloc(SMALL_FULL);
+    }
+    xfree(p);
+    return NULL;
+}
+static void busy_forgery(size_t n UNUSED, long arg UNUSED)
+{
+    /* a run of live chunks; w is one whose next slot is live too */
+    char *live[256];
+    for (int i = 0; i < 256; i++)
+        live[i] = xmalloc(SMALL_FULL);
+    char *w = NULL;
+    for (int i = 0; i < 256 && !w; i++)
+        for (int j = 0; j < 256; j++)
+            if (live[j] == live[i] + 48)
+                w = live[i];
+    pthread_t t;
+    pthread_create(&t, NULL, churn_one, NULL);
+    while (!churn_slot)
+        ;
+    uintptr_t at = (uintptr_t)churn_slot - 16;
+    time_t t0 = time(NULL);
+    volatile uint64_t *check = (volatile uint64_t *)(at + 8);
+    uint64_t seen[16];
+    int nseen = 0;
+    /* until the three check words of its cycle (live, free, busy) were
+     * seen, or ten seconds passed */
+    for (long i = 0; nseen < 3 && i < (1L << 36); i++) {
+        if ((i & 0xffffff) == 0xffffff && time(NULL) - t0 > 10)
+            break;
+        uint64_t v = *check;
+        int j = 0;
+        while (j < nseen && seen[j] != v)
+            j++;
+        if (j == nseen)
+            seen[nseen++] = v;
+    }
+    churn_stop = 1;
+    pthread_join(t, NULL);
+    if (!w || nseen < 3) {
+        fprintf(stderr, "busy_forgery: setup: %s\n", w ? "no transition seen" : "no adjacent live chunks");
+        return;
+    }
+    uintptr_t next = (uintptr_t)w + 32; /* the next slot's header: a 32-byte request fills its slot */
+    for (int j = 0; j < nseen; j++) {
+        uint64_t key = seen[j] ^ ((uint64_t)at * 0x9e3779b97f4a7c15ull);
+        pid_t pid = fork();
+        if (pid == 0) {
+            uint64_t forged[2] = {0, ((uint64_t)next * 0x9e3779b97f4a7c15ull) ^ key};
+            memcpy(hide(w) + 32, forged, 16);
+            xfree(w);
+            _exit(0); /* the overflow went unreported */
+        }
+        int st;
+        waitpid(pid, &st, 0);
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+            fprintf(stderr, "busy_forgery: guess %d of %d hid an overflow\n", j, nseen);
+            return;
+        }
+    }
+    abort(); /* every guess was reported (by the children, above) */
 }
 static void write_after_free(size_t n, long off)
 {
@@ -587,6 +665,7 @@ static const struct tcase cases[] = {
     {"replay_medium",             replay_header,                MEDIUM,      0,     NULL, "double free", "free(", ABORT, NULL},
     {"replay_small_siphash",      replay_header,                SMALL,       0,     "checksum=siphash", "double free", "free(", ABORT, NULL},
     {"replay_medium_siphash",     replay_header,                MEDIUM,      0,     "checksum=siphash", "double free", "free(", ABORT, NULL},
+    {"busy_forgery",              busy_forgery,                 0,           0,     "quarantine_bytes=0", "heap buffer overflow", "free(", ABORT, NULL},
     {"replay_split_medium",       replay_split,                 0,           0,     "quarantine_bytes=0", "corrupted chunk header", "free(", ABORT, NULL},
 
     /* write after free, found when the chunk is reused, by ward_check_heap,
