@@ -105,8 +105,11 @@ struct blk {
 /* The tier ward serves a new request from (api.c): small up to 1 KiB
  * unaligned, medium up to 512 KiB with the alignment's slack, else large.
  * A block keeps its tier when realloc resizes it in place. */
+#define T_ZERO 4 /* malloc(0): an address that faults on any access (zero.c) */
 static inline unsigned char tier_for(size_t n, size_t align)
 {
+    if (align <= 16 && n == 0)
+        return T_ZERO;
     if (align <= 16 && n <= F_SMALL_MAX)
         return 0;
     return n + (align > 16 ? align : 0) <= F_MEDIUM_MAX ? 1 : 2;

@@ -235,13 +235,15 @@ static struct blk *target(struct in *in, int fresh_only, int no_large)
     int sampled = sample_bug && !no_large;
     if ((fresh_only || sampled) && s[i].p)
         release(i);
-    if (s[i].p && !(no_large && s[i].tier == 2))
+    if (s[i].p && !(no_large && (s[i].tier == 2 || s[i].tier == T_ZERO)))
         return &s[i];
     if (s[i].p)
         release(i);
     size_t n = size_of(in);
     if (no_large && tier_of(n) == 2)
         n %= F_MEDIUM_MAX + 1;
+    if (no_large && n == 0) /* a 0-byte block has no header either */
+        n = 1;
     if (sampled) {
         n %= F_PAGE - 16 + 1;
         if (ward_testing_sample_next() != 0)
@@ -314,7 +316,7 @@ static void commit(struct in *in, int bug)
         unsigned char x = (unsigned char)(u8(in) | 1);
         /* a sampled block has no header: its page's pattern or the guard
          * page before it; a large block's guard page may come first */
-        if (b->tier == T_SAMPLED)
+        if (b->tier == T_SAMPLED || b->tier == T_ZERO) /* no header: a guard page or the pattern */
             want("heap buffer overflow", NULL, NULL);
         else if (b->tier == 2 && ward_faults)
             want("corrupted chunk header", "heap buffer overflow", NULL);

@@ -73,7 +73,7 @@ struct ward_report {
      * "madvise", "munmap") */
     const char *call;
     const void *ptr;       /* the pointer that call was given */
-    const char *tier;      /* "small", "medium", "large", "sampled" or "" when unknown */
+    const char *tier;      /* "small", "medium", "large", "sampled", "zero-size" (malloc(0)) or "" when unknown */
     size_t chunk_size;     /* the chunk's size, 0 when unknown */
     const char *text;      /* the report's first line, as written to stderr */
 };

@@ -116,6 +116,7 @@ void ward_init_slow(void)
     thread_init();
     trace_init();
     sample_init();
+    zero_init();
     fault_init();
     /* secrets and options are read-only from here on */
     os_protect_ro(&ward_g, sizeof ward_g);
@@ -183,6 +184,10 @@ static COLD bool give_back(void)
 
 static COLD void *alloc_slow(size_t n, size_t align, bool zero)
 {
+    if (n == 0 && align <= ALIGN) { /* an address that faults on any access, or, when none is left, a chunk */
+        void *p = zero_alloc();
+        return p ? p : small_alloc(0, small_class(0), zero);
+    }
     if (!size_ok(n, align)) {
         errno = ENOMEM;
         return NULL;
@@ -207,12 +212,12 @@ static COLD void *alloc_slow(size_t n, size_t align, bool zero)
 static inline void *alloc(size_t n, bool zero)
 {
     ward_ensure_init();
-    if (unlikely(ward_sample_left-- == 0) && sample_due()) {
+    if (unlikely(ward_sample_left-- == 0) && n && sample_due()) {
         void *p = sample_alloc(n);
         if (p)
             return p;
     }
-    if (likely(n <= SMALL_MAX)) {
+    if (likely(n - 1 < SMALL_MAX)) { /* 1 to SMALL_MAX: malloc(0) takes the slow path */
         void *p = small_alloc(n, small_class(n), zero);
         if (likely(p != NULL))
             return p;
@@ -251,7 +256,7 @@ static int foreign_warned[FWARN_KINDS]; /* one warning per kind of call */
 
 static COLD bool foreign_check(uintptr_t p, enum ward_call op)
 {
-    if (in_heap(p) || in_pool(p) || large_knows(p))
+    if (in_heap(p) || in_pool(p) || in_zero(p) || large_knows(p))
         return false;
     enum ward_foreign_warning kind = ward_calls[op].foreign;
     if (!__atomic_exchange_n(&foreign_warned[kind], 1, __ATOMIC_RELAXED))
@@ -282,6 +287,7 @@ static inline void free_with(void *ptr, enum ward_call op)
     case TIER_SMALL: small_free(p, op); break;
     case TIER_MEDIUM: medium_free(p, op); break;
     case TIER_SAMPLED: sample_free(p, op); break;
+    case TIER_ZERO: zero_free(p, op); break;
     default:
         if (!foreign_ignored(p, op))
             large_free(p, op);
@@ -364,6 +370,7 @@ static size_t live_size(uintptr_t p, enum ward_call op)
     case TIER_SMALL: return small_live(p, op);
     case TIER_MEDIUM: return medium_live(p, op);
     case TIER_SAMPLED: return sample_live(p, op);
+    case TIER_ZERO: return zero_live(p, op);
     default: return large_live(p, op);
     }
 }
@@ -409,6 +416,7 @@ static void *realloc_impl(void *ptr, size_t n)
     case TIER_SMALL: q = small_realloc(p, n, &old); break;
     case TIER_MEDIUM: q = medium_realloc(p, n, &old); break;
     case TIER_SAMPLED: q = NULL, old = sample_live(p, CALL_REALLOC); break; /* always moves */
+    case TIER_ZERO: q = NULL, old = zero_live(p, CALL_REALLOC); break;
     default: q = large_realloc(p, n, &old) ? ptr : NULL;
     }
     if (q)

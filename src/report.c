@@ -185,6 +185,8 @@ static const char *tier_name(int tier)
         return "large";
     case TIER_SAMPLED:
         return "sampled";
+    case TIER_ZERO:
+        return "zero-size";
     default:
         return "";
     }

@@ -9,7 +9,7 @@
 
 #include "settings.h"
 
-enum ward_tier { TIER_NONE, TIER_SMALL, TIER_MEDIUM, TIER_LARGE, TIER_SAMPLED };
+enum ward_tier { TIER_NONE, TIER_SMALL, TIER_MEDIUM, TIER_LARGE, TIER_SAMPLED, TIER_ZERO };
 
 /* ---- bug kinds -------------------------------------------------------------
  * X(id, name printed, recoverable).  Recoverable: with on_error=continue the

@@ -41,6 +41,7 @@ struct ward_ro {
     size_t page;
     uintptr_t heap_lo, heap_hi;  /* the whole reservation */
     uintptr_t pool_lo, pool_hi;  /* sample.c's pages (empty with sample=0) */
+    uintptr_t zero_lo, zero_hi;  /* zero.c's never-accessible region for malloc(0) */
     uintptr_t small_base, small_end;
     uintptr_t medium_base, medium_end;
     size_t class_region, arena_region;

@@ -182,7 +182,8 @@ void ward_lock_all(void)
 {
     pthread_mutex_lock(&reg_lock);
     for (size_t i = 0; i < NTIERS; i++)
-        tiers[i]->lock_all();
+        if (tiers[i]->lock_all)
+            tiers[i]->lock_all();
     trace_lock();
 }
 
@@ -190,7 +191,8 @@ void ward_unlock_all(void)
 {
     trace_unlock();
     for (size_t i = NTIERS; i-- > 0;)
-        tiers[i]->unlock_all();
+        if (tiers[i]->unlock_all)
+            tiers[i]->unlock_all();
     pthread_mutex_unlock(&reg_lock);
 }
 
@@ -198,7 +200,8 @@ void ward_reinit_locks_child(void)
 {
     trace_reinit_lock();
     for (size_t i = 0; i < NTIERS; i++)
-        tiers[i]->reinit_locks();
+        if (tiers[i]->reinit_locks)
+            tiers[i]->reinit_locks();
     pthread_mutex_init(&reg_lock, NULL);
     /* The other threads' caches belong to threads that do not exist here and
      * may be mid-update: their chunks stay out of use, never reused twice. */

@@ -17,6 +17,7 @@
 static inline bool in_small(uintptr_t p) { return p - G.small_base < G.small_end - G.small_base; }
 static inline bool in_medium(uintptr_t p) { return p - G.medium_base < G.medium_end - G.medium_base; }
 static inline bool in_pool(uintptr_t p) { return p - G.pool_lo < G.pool_hi - G.pool_lo; }
+static inline bool in_zero(uintptr_t p) { return p - G.zero_lo < G.zero_hi - G.zero_lo; }
 
 /* Which tier an address belongs to.  Small and medium chunks live in the
  * heap reservation, sampled blocks in their pool; anything else is a large
@@ -29,6 +30,8 @@ static inline enum ward_tier tier_of(uintptr_t p)
         return TIER_MEDIUM;
     if (unlikely(in_pool(p)))
         return TIER_SAMPLED;
+    if (unlikely(in_zero(p)))
+        return TIER_ZERO;
     return TIER_LARGE;
 }
 
@@ -89,6 +92,14 @@ void sample_report(uintptr_t p) INTERNAL;
 /* a fault at a in the sampling pool on a freed block or a guard page: reported */
 void sample_fault(uintptr_t a, bool write, uintptr_t pc) INTERNAL;
 
+/* ---- zero.c: malloc(0), addresses that are never accessible --------------- */
+void zero_init(void) INTERNAL;
+void *zero_alloc(void) INTERNAL; /* NULL when none is left */
+void zero_free(uintptr_t p, enum ward_call op) INTERNAL;
+size_t zero_live(uintptr_t p, enum ward_call op) INTERNAL; /* 0, once verified live */
+/* a fault at a in the region: reported */
+void zero_fault(uintptr_t a, bool write, uintptr_t pc) INTERNAL;
+
 /* ---- fault.c: the SIGSEGV/SIGBUS handler, for the tiers above ------------- */
 void fault_init(void) INTERNAL;
 /* the stack of a faulting access, from the faulting instruction pc on,
@@ -108,7 +119,7 @@ struct tier_ops {
      * (NULL: the tier keeps nothing to give) */
     size_t (*trim)(void);
     /* fork: take every lock of the tier (in `tiers` order), release them,
-     * or make them anew in the child */
+     * or make them anew in the child (NULL: the tier has no lock) */
     void (*lock_all)(void);
     void (*unlock_all)(void);
     void (*reinit_locks)(void);
@@ -124,10 +135,11 @@ struct tier_ops {
 #define TIER_TESTING_RESET(fn)
 #endif
 
-extern const struct tier_ops small_tier INTERNAL, medium_tier INTERNAL, large_tier INTERNAL, sample_tier INTERNAL;
+extern const struct tier_ops small_tier INTERNAL, medium_tier INTERNAL, large_tier INTERNAL, sample_tier INTERNAL,
+    zero_tier INTERNAL;
 
 /* In lock order (fork takes them first to last). */
-static const struct tier_ops *const tiers[] = {&small_tier, &medium_tier, &large_tier, &sample_tier};
+static const struct tier_ops *const tiers[] = {&small_tier, &medium_tier, &large_tier, &sample_tier, &zero_tier};
 #define NTIERS (sizeof tiers / sizeof tiers[0])
 
 #endif

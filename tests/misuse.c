@@ -316,6 +316,20 @@ static void busy_forgery(size_t n UNUSED, long arg UNUSED)
     }
     abort(); /* every guess was reported (by the children, above) */
 }
+/* malloc(0) and calloc(0, n): a unique pointer that faults on any access
+ * (arg: the byte offset touched; n: 1 to free it first, 2 for calloc) */
+static void zero_access(size_t n, long off)
+{
+    char *p = n == 2 ? calloc(0, 8) : xmalloc(0);
+    if (n == 1)
+        xfree(p);
+    hide(p)[off] = 1;
+}
+static void zero_read(size_t n UNUSED, long off)
+{
+    volatile char *p = xmalloc(0);
+    printf("%d\n", hide((void *)p)[off]);
+}
 static void write_after_free(size_t n, long off)
 {
     char *p = xmalloc(n);
@@ -661,6 +675,15 @@ static const struct tcase cases[] = {
     {"hdrcopy_small",             header_copy,                  SMALL,       0,     NULL, "corrupted chunk header", NULL, ABORT, NULL},
     {"hdrcopy_medium",            header_copy,                  MEDIUM,      0,     NULL, "corrupted chunk header", NULL, ABORT, NULL},
     /* the truth outside the heap decides, not a header written back */
+    /* malloc(0): a pointer that faults on any access, freed once */
+    {"zero_write",                zero_access,                  0,           0,     NULL, "heap buffer overflow", "access(", ABORT, NULL},
+    {"zero_write_calloc",         zero_access,                  2,           0,     NULL, "heap buffer overflow", "access(", ABORT, NULL},
+    {"zero_write_8",              zero_access,                  0,           8,     NULL, "heap buffer overflow", "access(", ABORT, NULL},
+    {"zero_underflow",            zero_access,                  0,           -1,    NULL, "heap buffer overflow", "access(", ABORT, NULL},
+    {"zero_read",                 zero_read,                    0,           0,     NULL, "heap buffer overflow", "access(", ABORT, NULL},
+    {"zero_waf",                  zero_access,                  1,           0,     NULL, "write after free", "access(", ABORT, NULL},
+    {"df_zero",                   double_free,                  0,           0,     NULL, "double free", "free(", ABORT, NULL},
+    {"usable_freed_zero",         usable_freed,                 0,           0,     NULL, "use after free", "malloc_usable_size", ABORT, NULL},
     {"replay_small",              replay_header,                SMALL,       0,     NULL, "double free", "free(", ABORT, NULL},
     {"replay_medium",             replay_header,                MEDIUM,      0,     NULL, "double free", "free(", ABORT, NULL},
     {"replay_small_siphash",      replay_header,                SMALL,       0,     "checksum=siphash", "double free", "free(", ABORT, NULL},

@@ -124,7 +124,9 @@ int main(int argc, char **argv)
             }
             for (int o = 0; o < no; o++) {
                 total++;
-                if (!probe(bug, n, offs[o], n > 512 * KiB)) {
+                /* large blocks may fault on a guard page; every access to a
+                 * 0-byte block faults */
+                if (!probe(bug, n, offs[o], n > 512 * KiB || n == 0)) {
                     if (++missed <= 20)
                         fprintf(stderr, "t_sweep: missed: %s, %zu-byte block, offset %zu\n", bug_name[bug], n,
                                 offs[o]);
