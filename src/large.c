@@ -110,8 +110,8 @@ void large_init(void) {}
  * A freed mapping that fits the budget keeps its pages but becomes
  * inaccessible (a use after free still faults); a later request of at most
  * its size takes it back without a system call to map and a page fault per
- * page.  Like any reused memory it holds old bytes: calloc zeroes what it
- * hands out. */
+ * page.  It holds its last owner's bytes until then: large_alloc clears
+ * the block it hands out. */
 
 static uintptr_t cache_take(size_t total, size_t *got)
 {
@@ -211,6 +211,7 @@ static bool front_ok(uintptr_t map, uintptr_t p)
 
 void *large_alloc(size_t n, size_t align, bool zero)
 {
+    (void)zero; /* every block is zero: fresh pages, or a cached mapping cleared */
     size_t page = G.page;
     if (align < ALIGN)
         align = ALIGN;
@@ -240,7 +241,9 @@ void *large_alloc(size_t n, size_t align, bool zero)
     }
     uintptr_t end = map + page + data;
     uintptr_t p = (end - n) & ~(uintptr_t)(align - 1);
-    if (zero && reused)
+    /* a cached mapping holds its last owner's bytes: none is handed out
+     * again (fresh pages are zero) */
+    if (reused)
         memset((void *)p, 0, n);
     canary_write(p, n, end - p - n);
     front_write(map, p);
