@@ -617,9 +617,6 @@ static COLD _Noreturn void not_live(uintptr_t p, enum ward_call op, struct sclas
 /* A live slot whose header does not verify, or does not say live. */
 static COLD _Noreturn void bad_live_header(uintptr_t p, enum ward_call op, struct sclass *k, int ok, uint64_t m)
 {
-    if (ok < 0)
-        ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_SMALL, k->slot,
-                   "header stays busy (its transition never ends: a forged busy mark, or an overflow)");
     if (!ok)
         ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_SMALL, k->slot,
                    "header check failed (underflow of this chunk, overflow of the one before, or a forged chunk)");
@@ -655,6 +652,9 @@ static COLD uint64_t live_chunk_slow(uintptr_t p, enum ward_call op, bool take, 
         int ok = hdr_load_shared(chunk, &m, 200);
         if (!live_get(k, idx))
             not_live(p, op, k, idx);
+        if (ok < 0) /* still mid-transition: this call raced another on the chunk */
+            ward_fatal(freed_class(op), op, (void *)p, TIER_SMALL, k->slot,
+                       "another call is freeing or resizing this chunk at the same moment");
         if (ok <= 0 || !live_meta_ok(k, m))
             bad_live_header(p, op, k, ok, m);
         if (!take)
