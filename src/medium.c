@@ -451,15 +451,18 @@ static inline size_t need_of(size_t n)
 
 void medium_init(void)
 {
+    /* every arena's three bitmaps in one mapping: two system calls; pages
+     * are touched only as the arenas grow */
     size_t bits = G.arena_region / 16 / 8;
+    uint64_t *maps = os_reserve(NARENAS * 3 * bits);
+    if (!maps || !os_commit(maps, NARENAS * 3 * bits))
+        ward_die("cannot reserve arena bitmaps");
+    os_name(maps, NARENAS * 3 * bits, "ward arena bitmaps");
     for (int i = 0; i < NARENAS; i++) {
         struct arena *a = &arenas[i];
         pthread_mutex_init(&a->lock, NULL);
         a->base = a->end = G.medium_base + (size_t)i * G.arena_region;
-        a->starts = os_reserve(3 * bits);
-        if (!a->starts || !os_commit(a->starts, 3 * bits))
-            ward_die("cannot reserve arena bitmaps");
-        os_name(a->starts, 3 * bits, "ward arena bitmaps");
+        a->starts = maps + (size_t)i * 3 * bits / 8;
         a->freed = a->starts + bits / 8;
         a->live = a->starts + 2 * bits / 8;
     }

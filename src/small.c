@@ -76,6 +76,19 @@ static const uint32_t slot_sizes[NCLASSES] = {
 
 static void small_paths_init(void);
 
+static uint32_t slots_per_slab(unsigned c)
+{
+    uint32_t per = SLAB_BYTES / slot_sizes[c];
+    return per > SLAB_MAX_SLOTS ? SLAB_MAX_SLOTS : per;
+}
+
+/* Bytes of class c's metadata: a record per slab, a live byte per slot. */
+static size_t class_meta(unsigned c)
+{
+    size_t per = slots_per_slab(c), max_slabs = G.class_region / (per * slot_sizes[c]);
+    return (max_slabs * (sizeof(struct slab) + per) + G.page - 1) & ~(G.page - 1);
+}
+
 void small_init(void)
 {
     small_paths_init();
@@ -87,11 +100,19 @@ void small_init(void)
     for (unsigned c = 1; c < NCLASSES; c++)
         if (slot_sizes[c] - slot_sizes[c - 1] > CANARY_MAX || slot_sizes[0] - HDR > CANARY_MAX)
             ward_die("size classes too far apart for the small canary");
+    /* every class's metadata (slab records, then live bytes), in one
+     * mapping away from the slots: two system calls, not two a class;
+     * pages are touched only as slabs are made */
+    size_t meta_total = 0;
+    for (unsigned c = 0; c < NCLASSES; c++)
+        meta_total += class_meta(c);
+    char *meta = os_reserve(meta_total);
+    if (!meta || !os_commit(meta, meta_total))
+        ward_die("cannot reserve slab metadata");
+    os_name(meta, meta_total, "ward slab metadata");
     for (unsigned c = 0; c < NCLASSES; c++) {
         struct sclass *k = &classes[c];
-        uint32_t per = SLAB_BYTES / slot_sizes[c];
-        if (per > SLAB_MAX_SLOTS)
-            per = SLAB_MAX_SLOTS;
+        uint32_t per = slots_per_slab(c);
         G.slot_size[c] = slot_sizes[c];
         pthread_mutex_init(&k->lock, NULL);
         k->base = G.small_base + c * G.class_region;
@@ -105,15 +126,9 @@ void small_init(void)
         uint32_t cap = XFER_BYTES / k->slot;
         k->xfer_cap = (cap < XFER_MAX ? cap : XFER_MAX) & ~(uint32_t)(TC_BATCH - 1);
         k->max_slabs = (uint32_t)(G.class_region / ((size_t)per * k->slot));
-        size_t slabs = (size_t)k->max_slabs * sizeof(struct slab);
-        size_t live = (size_t)k->max_slabs * per;
-        size_t meta = (slabs + live + G.page - 1) & ~(G.page - 1);
-        /* metadata lives in its own mapping, away from the slots */
-        k->slabs = os_reserve(meta);
-        if (!k->slabs || !os_commit(k->slabs, meta))
-            ward_die("cannot reserve slab metadata");
-        k->live = (uint8_t *)k->slabs + slabs;
-        os_name(k->slabs, meta, "ward slab metadata");
+        k->slabs = (struct slab *)(void *)meta;
+        k->live = (uint8_t *)meta + (size_t)k->max_slabs * sizeof(struct slab);
+        meta += class_meta(c);
     }
 }
 
