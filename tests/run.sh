@@ -5,6 +5,7 @@
 # Runs, each under a timeout and with its output captured to
 # BUILD_DIR/test-logs/NAME.log:
 #   - every BUILD_DIR/tests/t_* program with LD_PRELOAD=<abs BUILD_DIR>/libward.so;
+#   - a few of them again with BUILD_DIR/libward-light.so (make light);
 #   - every tests/real/*.sh with WARD_LIB exported (the same absolute path);
 #     exit 77 from one of them is a skip;
 #   - tests/docs.sh BUILD_DIR: README.md and man/ward.7 list every option
@@ -161,6 +162,18 @@ for name in t_api t_realloc t_threads t_fork t_churn; do
     run_one "$name:sample" env LD_PRELOAD="$lib" WARD_OPTIONS=sample=1 WARD_TEST_FORKS=100 "$t"
     classify "$rc"
     report "$name:sample" "$status" "$note"
+done
+
+# 1d. the light build (make light: every optional check off by default, the
+#     small tier compiled for that): the contract, threads, fork, a double
+#     free still reported (headers, ownership and liveness stay checked)
+light="$build/libward-light.so"
+for name in t_api t_realloc t_threads t_fork t_race; do
+    t="$build/tests/$name"
+    [ -x "$t" ] && [ -f "$light" ] && selected "$name:light" || continue
+    run_one "$name:light" env LD_PRELOAD="$light" WARD_TEST_FORKS=100 "$t"
+    classify "$rc"
+    report "$name:light" "$status" "$note"
 done
 
 # 2. real programs, plainly and under ward
