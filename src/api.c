@@ -582,7 +582,8 @@ WARD_API int ward_check_heap(void)
         ward_fatal(BUG_STATE_CORRUPTED, CALL_CHECK_HEAP, &ward_g, TIER_NONE, 0,
                    "ward's read-only state was changed");
     for (size_t i = 0; i < NTIERS; i++)
-        tiers[i]->check();
+        if (tiers[i]->check)
+            tiers[i]->check();
     return 0;
 }
 
@@ -591,7 +592,8 @@ WARD_API void ward_get_stats(struct ward_stats *s)
     ward_ensure_init();
     memset(s, 0, sizeof *s);
     for (size_t i = 0; i < NTIERS; i++)
-        tiers[i]->stats(s);
+        if (tiers[i]->stats)
+            tiers[i]->stats(s);
     s->quarantined = ward_quarantined_bytes();
 }
 

@@ -109,9 +109,10 @@ struct ward_stack fault_access_stack(uintptr_t *pcs, int cap, uintptr_t pc) INTE
 /* ---- the cold operations, a table per tier -------------------------------- */
 
 struct tier_ops {
-    /* ward_check_heap: verify every chunk the tier holds (reports on failure) */
+    /* ward_check_heap: verify every chunk the tier holds (reports on
+     * failure; NULL: nothing in-band to verify) */
     void (*check)(void);
-    /* ward_get_stats: add the tier's figures */
+    /* ward_get_stats: add the tier's figures (NULL: none) */
     void (*stats)(struct ward_stats *s);
     /* ward_live_chunks: add the live chunks and their requested bytes */
     void (*count_live)(size_t *count, size_t *bytes);
