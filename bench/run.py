@@ -139,6 +139,14 @@ def find_allocators(build, notes):
             allocs.append(Alloc("ward-nosample", ward, {"WARD_OPTIONS": "sample=0"}))
     else:
         notes.append("ward skipped: %s not built (make)" % ward)
+    # other builds of ward, to compare a change in one run:
+    # WARD_COMPARE="before=/path/libward.so after=/other/libward.so"
+    for item in os.environ.get("WARD_COMPARE", "").split():
+        label, _, path = item.partition("=")
+        if label and os.path.isfile(path):
+            allocs.append(Alloc(label, path))
+        else:
+            notes.append("WARD_COMPARE: %s skipped (label=path of a built libward.so)" % item)
     return allocs
 
 
