@@ -185,6 +185,13 @@ void os_release(void *p, size_t size)
         os_fail(CALL_MADVISE, p, size, errno);
 }
 
+/* Which pages of [p, p+size) are resident (vec[i] & 1), page-aligned p;
+ * false when the kernel cannot say. */
+bool os_resident(void *p, size_t size, unsigned char *vec)
+{
+    return mincore(p, size, vec) == 0;
+}
+
 void *os_map(size_t size)
 {
     void *p = INJECTED() ? MAP_FAILED : mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

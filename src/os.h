@@ -11,7 +11,8 @@ void *os_reserve_block(size_t size) INTERNAL;    /* the same, for a large block 
 void *os_reserve_try(size_t size) INTERNAL;      /* PROT_NONE; NULL on any failure */
 bool os_commit(void *p, size_t size) INTERNAL;   /* make read-write */
 void os_decommit(void *p, size_t size) INTERNAL; /* back to PROT_NONE, memory freed */
-void os_release(void *p, size_t size) INTERNAL;  /* give the pages back, keep the range */
+void os_release(void *p, size_t size) INTERNAL;
+bool os_resident(void *p, size_t size, unsigned char *vec) INTERNAL; /* mincore */  /* give the pages back, keep the range */
 void *os_map(size_t size) INTERNAL;              /* read-write anonymous; NULL on ENOMEM */
 void os_unmap(void *p, size_t size) INTERNAL;
 void os_protect_none(void *p, size_t size) INTERNAL;
