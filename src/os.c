@@ -289,6 +289,15 @@ void os_name_heap(void)
 
 int os_tid(void) { return (int)syscall(SYS_gettid); }
 
+/* Fresh random bytes from getrandom(2) itself, with nothing else on the
+ * way (safe in a forked child before it calls exec); false when the kernel
+ * gave fewer than asked. */
+bool os_random_raw(void *buf, size_t n)
+{
+    long got = syscall(SYS_getrandom, buf, n, 0x0001 /* GRND_NONBLOCK */);
+    return got == (long)n;
+}
+
 void os_random(void *buf, size_t n)
 {
     /* libsodium reads getrandom(2) (or /dev/urandom); it never calls malloc. */

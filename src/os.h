@@ -21,6 +21,7 @@ void os_name(void *p, size_t size, const char *name) INTERNAL;
 void os_name_heap(void) INTERNAL; /* slabs by slot size, arenas by number */
 int os_tid(void) INTERNAL;
 void os_random(void *buf, size_t n) INTERNAL;
+bool os_random_raw(void *buf, size_t n) INTERNAL; /* getrandom(2) alone: for a forked child */
 /* After an mmap / mprotect that failed with ENOMEM: when the process is out
  * of memory mappings (vm.max_map_count), says so on stderr, once. */
 void os_enomem(const char *call, size_t size) INTERNAL;

@@ -59,6 +59,10 @@ __thread uint32_t ward_sample_left __attribute__((tls_model("initial-exec")));
 static __thread struct rng sample_rng __attribute__((tls_model("initial-exec")));
 
 static bool rnd_seeded(void) { return sample_rng.s[0] | sample_rng.s[1]; }
+
+/* A forked child samples afresh: its generator is reseeded at the next
+ * draw (from its own thread id). */
+void sample_fork_child(void) { sample_rng = (struct rng){{0, 0}}; }
 static uint64_t rnd(void)
 {
     if (!rnd_seeded()) {

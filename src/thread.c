@@ -196,6 +196,25 @@ void ward_unlock_all(void)
     pthread_mutex_unlock(&reg_lock);
 }
 
+/* A forked child places what it allocates afresh: every child of one
+ * parent would otherwise hand out the same addresses in the same order
+ * (the parent's cache and generator state), so a crash oracle across
+ * children could probe one chunk, and its canary, again and again.  The
+ * generator is reseeded from the kernel, and the cached chunks go back to
+ * their slabs (verified on the way), so the next malloc of each size
+ * takes a slot at random from a slab's free ones. */
+static void fresh_placement(struct tcache *tc)
+{
+    uint64_t seed[2];
+    if (!os_random_raw(seed, sizeof seed)) {
+        seed[0] = tc->rng.s[0] ^ ((uint64_t)os_tid() * 0x9e3779b97f4a7c15ull);
+        seed[1] = tc->rng.s[1] + (uint64_t)os_tid();
+    }
+    tc->rng.s[0] = seed[0] | 1;
+    tc->rng.s[1] = seed[1];
+    small_drain_cache(tc);
+}
+
 void ward_reinit_locks_child(void)
 {
     trace_reinit_lock();
@@ -210,7 +229,9 @@ void ward_reinit_locks_child(void)
     if (me) {
         me->next = me->prev = NULL;
         me->tid = os_tid();
+        fresh_placement(me);
     }
+    sample_fork_child();
 }
 
 #ifdef WARD_TESTING
