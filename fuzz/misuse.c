@@ -21,8 +21,8 @@
  * Only bugs ward promises to catch are committed:
  *   overflow   1-64 bytes past the request, the first byte changed
  *   underflow  1-16 bytes before the block, the nearest byte changed
- *   waf        a write after free while the chunk is quarantined (or, for a
- *              medium block over 4 KiB, within poison_bytes of an end)
+ *   waf        a write after free, anywhere in the block, while the chunk
+ *              is quarantined
  *   double     a second free / realloc / usable_size of a freed block, with
  *              only frees in between
  *   invalid    free of a stack, global, foreign or interior pointer
@@ -42,7 +42,6 @@
 #define MAX_TOTAL (24u << 20)
 #define MAX_STEPS 64
 #define QUARANTINE (1u << 20)  /* quarantine_bytes, the default */
-#define POISON_BYTES 2048u     /* poison_bytes, the default */
 
 enum { B_OVERFLOW, B_UNDERFLOW, B_WAF, B_DOUBLE, B_INVALID, B_SIZED, B_PLANT, B_FORGE, NBUGS };
 static const char *const bug_name[] = {"overflow", "underflow", "write after free", "double free",
@@ -354,11 +353,9 @@ static void commit(struct in *in, int bug)
         unsigned char *p = ward_malloc(n);
         if (!p)
             finding("malloc(%zu) failed", n);
-        size_t off = u16(in) % n, len = 1 + u8(in) % 8;
-        /* the chunk's body is at most n + 63 bytes: with poison=partial
-         * only its first and last POISON_BYTES are verified */
-        if (!faults && tier_of(n) == 1 && n + 64 > 2 * POISON_BYTES && off >= POISON_BYTES && off + POISON_BYTES < n + 64)
-            off = u8(in) & 1 ? off % POISON_BYTES : n - 1 - off % (POISON_BYTES - 64);
+        /* anywhere in the block: 16 bits, stretched over blocks bigger
+         * than 64 KiB */
+        size_t off = (size_t)u16(in) * ((n >> 16) + 1) % n, len = 1 + u8(in) % 8;
         if (off + len > n)
             len = n - off;
         ward_free(p);

@@ -2,6 +2,7 @@
  * header load, and the strict keyed hash. */
 #include "state.h"
 #include "chunk.h"
+#include "os.h"
 
 #include <sched.h>
 #include <sodium.h>
@@ -76,32 +77,84 @@ static uintptr_t first_nonzero(uintptr_t p, size_t n)
     return p;
 }
 
+/* A range spanning at least this many whole pages is verified or cleared
+ * by asking the kernel which of its pages are resident: a page given back
+ * (or never touched) reads as zero without being read. */
+#define RESIDENT_MIN_PAGES 2
+
+static inline uintptr_t page_up(uintptr_t a) { return (a + G.page - 1) & ~(uintptr_t)(G.page - 1); }
+static inline uintptr_t page_down(uintptr_t a) { return a & ~(uintptr_t)(G.page - 1); }
+
+/* Calls f on each resident piece of [p, p+n) (the whole range when it
+ * spans few pages, or when the kernel cannot say); stops at the first
+ * piece for which f is false and returns false. */
+static bool each_resident(uintptr_t p, size_t n, bool (*f)(uintptr_t, size_t, uintptr_t *), uintptr_t *bad)
+{
+    uintptr_t end = p + n, lo = page_up(p), hi = page_down(end);
+    if (hi <= lo || (hi - lo) / G.page < RESIDENT_MIN_PAGES)
+        return f(p, n, bad);
+    if (lo > p && !f(p, lo - p, bad))
+        return false;
+    unsigned char vec[256];
+    size_t step = sizeof vec * G.page;
+    for (uintptr_t a = lo; a < hi; a += step) {
+        size_t len = hi - a < step ? hi - a : step;
+        if (!os_resident((void *)a, len, vec)) {
+            if (!f(a, len, bad))
+                return false;
+            continue;
+        }
+        for (size_t i = 0, np = len / G.page; i < np;) {
+            if (!(vec[i] & 1)) {
+                i++;
+                continue;
+            }
+            size_t j = i;
+            while (j < np && (vec[j] & 1))
+                j++;
+            if (!f(a + i * G.page, (j - i) * G.page, bad))
+                return false;
+            i = j;
+        }
+    }
+    return end <= hi || f(hi, end - hi, bad);
+}
+
+static bool is_zero(uintptr_t p, size_t n, uintptr_t *bad)
+{
+    if (mem_is_zero((void *)p, n))
+        return true;
+    *bad = first_nonzero(p, n);
+    return false;
+}
+
+static bool set_zero(uintptr_t p, size_t n, uintptr_t *bad)
+{
+    (void)bad;
+    memset((void *)p, 0, n);
+    return true;
+}
+
 bool poison_ok(uintptr_t p, size_t n, uintptr_t *bad)
 {
-    switch (G.opt.poison) {
-    case POISON_OFF:
-        return true;
-    case POISON_PARTIAL: {
-        size_t k = (size_t)G.opt.poison_bytes;
-        if (n > 2 * k) {
-            if (!mem_is_zero((void *)p, k)) {
-                *bad = first_nonzero(p, k);
-                return false;
-            }
-            if (!mem_is_zero((void *)(p + n - k), k)) {
-                *bad = first_nonzero(p + n - k, k);
-                return false;
-            }
-            return true;
-        }
-        break;
+    return G.opt.poison == POISON_OFF || each_resident(p, n, is_zero, bad);
+}
+
+void zero_resident(uintptr_t p, size_t n)
+{
+    uintptr_t unused;
+    (void)each_resident(p, n, set_zero, &unused);
+}
+
+size_t zero_fill(uintptr_t p, size_t n, bool give_back)
+{
+    uintptr_t end = p + n, lo = page_up(p), hi = page_down(end);
+    if (!give_back || hi <= lo || (hi - lo) / G.page < RESIDENT_MIN_PAGES) {
+        memset((void *)p, 0, n);
+        return (n + G.page - 1) / G.page + 1;
     }
-    default:
-        break;
-    }
-    if (!mem_is_zero((void *)p, n)) {
-        *bad = first_nonzero(p, n);
-        return false;
-    }
-    return true;
+    memset((void *)p, 0, lo - p);
+    os_release((void *)lo, hi - lo);
+    memset((void *)hi, 0, end - hi);
+    return (lo > p) + (end > hi);
 }

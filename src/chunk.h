@@ -281,9 +281,17 @@ static inline __attribute__((always_inline)) bool mem_is_zero16_avx2(uintptr_t a
     return ((acc[0] | acc[1]) | (acc[2] | acc[3])) == 0;
 }
 #endif
-/* Verifies the poison of [p, p+n) as the poison option says; the first bad
- * address in *bad. */
+/* Verifies that [p, p+n) is all zero (always true with poison=off); the
+ * first bad address in *bad.  A range over a few pages is read only where
+ * its pages are resident: a page given back, or never touched, is zero. */
 bool poison_ok(uintptr_t p, size_t n, uintptr_t *bad) INTERNAL;
+/* Clears [p, p+n), writing only its resident pages. */
+void zero_resident(uintptr_t p, size_t n) INTERNAL;
+/* Zeroes [p, p+n) for reuse; with give_back, its whole pages are given back
+ * to the system instead (they read back as zero, hold no memory, and come
+ * back only when touched) and only the bytes around them are written.
+ * Returns how many of its pages may still be resident. */
+size_t zero_fill(uintptr_t p, size_t n, bool give_back) INTERNAL;
 
 /* ---- free-list links: masked with the secret and the slot's own address,
  * with a 16-bit check in the top bits. */

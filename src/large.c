@@ -209,28 +209,6 @@ static bool front_ok(uintptr_t map, uintptr_t p)
     return !k || canary_ok(p - k, 0, k);
 }
 
-/* Clears [p, p+n) of a mapping taken back from the cache: only its
- * resident pages can hold the last owner's bytes (a page it never touched
- * is still zero, and stays untouched: no fault, no memory). */
-static void clear_resident(uintptr_t p, size_t n)
-{
-    size_t page = G.page;
-    uintptr_t end = p + n, lo = p & ~(page - 1), hi = (end + page - 1) & ~(page - 1);
-    unsigned char vec[256];
-    for (uintptr_t a = lo; a < hi; a += sizeof vec * page) {
-        size_t len = hi - a < sizeof vec * page ? hi - a : sizeof vec * page;
-        bool known = os_resident((void *)a, len, vec);
-        for (size_t i = 0; i < len / page; i++) {
-            if (known && !(vec[i] & 1))
-                continue;
-            uintptr_t from = a + i * page, to = from + page;
-            from = from < p ? p : from;
-            to = to > end ? end : to;
-            memset((void *)from, 0, to - from);
-        }
-    }
-}
-
 void *large_alloc(size_t n, size_t align, bool zero)
 {
     (void)zero; /* every block is zero: fresh pages, or a cached mapping cleared */
@@ -264,9 +242,10 @@ void *large_alloc(size_t n, size_t align, bool zero)
     uintptr_t end = map + page + data;
     uintptr_t p = (end - n) & ~(uintptr_t)(align - 1);
     /* a cached mapping holds its last owner's bytes: none is handed out
-     * again (fresh pages are zero) */
+     * again (fresh pages are zero; a page the owner never touched is still
+     * zero, and stays untouched: no fault, no memory) */
     if (reused)
-        clear_resident(p, n);
+        zero_resident(p, n);
     canary_write(p, n, end - p - n);
     front_write(map, p);
     pthread_mutex_lock(&large.lock);

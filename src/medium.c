@@ -9,11 +9,16 @@
  * Live chunk:   [header][user bytes ........][canary][slack]
  * Quarantined:  [header] zero ...................................... 
  *
- * With poison=partial, a block bigger than twice poison_bytes is zeroed (and
- * later verified) only at its two ends; its chunk is then "dirty": the
- * F_DIRTY bit in the unused-bytes field of a FREE or QUAR header says its
- * body is not known to be zero, and every chunk merged with it or cut from
- * it is dirty too.  Only clean chunks are verified in full when reused. */
+ * Freed memory reads as zero and is verified in full before reuse.  With
+ * poison=full it is zeroed; with poison=partial, a block bigger than twice
+ * poison_bytes gives its whole pages back to the system instead (they read
+ * back as zero and hold no memory) and only the bytes around them are
+ * zeroed; the checks then read only the pages that are resident, since a
+ * write after free is what makes a page given back resident again.  With
+ * poison=off nothing is zeroed at free: the chunk is "dirty" (the F_DIRTY
+ * bit in the unused-bytes field of a FREE or QUAR header; every chunk
+ * merged with it or cut from it is dirty too), and its resident pages are
+ * cleared when it is handed out. */
 #include "state.h"
 #include "report.h"
 #include "os.h"
@@ -163,11 +168,24 @@ static inline bool m_dirty(uint64_t m) { return meta_unused(m) & F_DIRTY; }
 static inline size_t m_pages(uint64_t m) { return meta_unused(m) >> 1; }
 static inline size_t pages_of(size_t bytes) { return (bytes + G.page - 1) / G.page; }
 
-/* Bytes zeroed and verified at each end of a freed body; 0: all of it. */
-static inline size_t edge_of(size_t body)
+/* Whether a freed body of this size gives its whole pages back rather
+ * than being zeroed. */
+static inline bool give_back(size_t body)
 {
-    size_t pb = (size_t)G.opt.poison_bytes;
-    return G.opt.poison == POISON_PARTIAL && body > 2 * pb ? pb : 0;
+    return G.opt.poison == POISON_PARTIAL && body > 2 * (size_t)G.opt.poison_bytes;
+}
+
+/* Makes a freed body read as zero: returns the header's unused-bytes field
+ * for it (F_DIRTY with poison=off) and sets *pages to how many of its pages
+ * may be resident. */
+static unsigned scrub(uintptr_t p, size_t body, size_t *pages)
+{
+    if (G.opt.poison == POISON_OFF) {
+        *pages = pages_of(body) + 1;
+        return F_DIRTY;
+    }
+    *pages = zero_fill(p, body, give_back(body));
+    return 0;
 }
 
 /* ---- bins ----------------------------------------------------------------- */
@@ -421,6 +439,10 @@ static uintptr_t carve(struct arena *a, uintptr_t c, uint64_t cm, size_t need, s
     uintptr_t bad;
     if (!dirty && !poison_ok(s + HDR, take - HDR, &bad))
         corrupt(a, BUG_WRITE_AFTER_FREE, CALL_MALLOC, s + HDR, take, "freed memory was written before it was reused");
+    /* with poison=off, the last owners' bytes: cleared (the pages not
+     * resident are zero) */
+    if (dirty)
+        zero_resident(s + HDR, take - HDR);
     /* the pieces left keep at most the resident pages the chunk had */
     if (s != c) {
         bin_insert(a, c, s - c, dirty, pages, CALL_MALLOC);
@@ -431,8 +453,7 @@ static uintptr_t carve(struct arena *a, uintptr_t c, uint64_t cm, size_t need, s
         bit_set(a->starts, bit_of(a, t));
         bin_insert(a, t, c + size - t, dirty, pages, CALL_MALLOC);
     }
-    if (zero && (dirty || G.opt.poison != POISON_FULL))
-        memset((void *)(s + HDR), 0, n);
+    (void)zero; /* all of it is zero: verified, or cleared */
     bits_clear_range(a->freed, bit_of(a, s), bit_of(a, s + take));
     bit_set(a->live, bit_of(a, s));
     hdr_store(s, take, take - HDR - n, ST_ALLOC);
@@ -578,18 +599,11 @@ void medium_free(uintptr_t p, enum ward_call op)
     hdr_begin(p - HDR);
     a->live_bytes -= size;
     pthread_mutex_unlock(&a->lock);
-    size_t body = size - HDR, e = edge_of(body);
-    unsigned flag = 0;
-    if (G.opt.poison == POISON_OFF) {
-        flag = F_DIRTY;
-    } else if (e) { /* partial: the two ends */
-        memset((void *)p, 0, e);
-        memset((void *)(p + body - e), 0, e);
-        flag = F_DIRTY;
-    } else {
-        memset((void *)p, 0, body);
-    }
-    hdr_store(p - HDR, size, flag, ST_QUAR);
+    size_t pages;
+    unsigned flag = scrub(p, size - HDR, &pages);
+    if (pages > 0x7fffff)
+        pages = 0x7fffff;
+    hdr_store(p - HDR, size, (unsigned)(pages << 1) | flag, ST_QUAR);
     struct tcache *tc = tcache_get();
     if (tc && G.opt.quarantine_bytes && (long)(size - HDR) <= G.opt.quarantine_max_chunk) {
         quarantine_push(tc, p, size);
@@ -598,18 +612,16 @@ void medium_free(uintptr_t p, enum ward_call op)
     medium_release(p);
 }
 
-/* A quarantined chunk is still as free left it: header and poison (all of
- * it, or its two ends when free zeroed only those); returns its header. */
+/* A quarantined chunk is still as free left it: header and poison (its
+ * resident pages read); returns its header. */
 static uint64_t verify_quarantined(struct arena *a, uintptr_t p, enum ward_call op)
 {
     uintptr_t bad;
     uint64_t m;
     if (unlikely(!hdr_load(p - HDR, &m) || meta_state(m) != ST_QUAR))
         corrupt(a, BUG_CORRUPTED_HEADER, op, p, 0, "the header of a quarantined chunk was overwritten");
-    size_t size = meta_size(m), body = size - HDR;
-    size_t e = (meta_unused(m) & F_DIRTY) ? edge_of(body) : 0;
-    bool ok = e ? poison_ok(p, e, &bad) && poison_ok(p + body - e, e, &bad) : poison_ok(p, body, &bad);
-    if (unlikely(G.opt.poison != POISON_OFF && !ok))
+    size_t size = meta_size(m);
+    if (unlikely(!m_dirty(m) && !poison_ok(p, size - HDR, &bad)))
         ward_fatal(BUG_WRITE_AFTER_FREE, op, (void *)p, TIER_MEDIUM, size,
                    "freed memory was written at offset %zu while in quarantine", (size_t)(bad - p));
     return m;
@@ -632,7 +644,7 @@ void medium_release(uintptr_t p)
     size_t size = meta_size(m);
     bool dirty = meta_unused(m) & F_DIRTY;
     bit_set(a->freed, bit_of(a, c));
-    coalesce_insert(a, c, size, dirty, pages_of(size), CALL_FREE);
+    coalesce_insert(a, c, size, dirty, m_pages(m), CALL_FREE);
     if (a->dirty > (size_t)G.opt.purge_threshold) {
         int e = errno;
         purge(a, (size_t)G.opt.purge_threshold / 2);
@@ -660,11 +672,11 @@ void *medium_realloc(uintptr_t p, size_t n, size_t *old)
     } else if (need <= size) {
         if (size - need >= 4096) { /* give the tail back */
             uintptr_t t = c + need;
-            bool full = G.opt.poison == POISON_FULL;
-            memset((void *)t, 0, full ? size - need : 32);
+            size_t pages;
+            bool dirty = scrub(t, size - need, &pages);
             bit_set(a->starts, bit_of(a, t));
             a->live_bytes -= size - need;
-            coalesce_insert(a, t, size - need, !full, pages_of(size - need), CALL_REALLOC);
+            coalesce_insert(a, t, size - need, dirty, pages, CALL_REALLOC);
             size = need;
         }
         if (size - HDR - n < (1u << 24)) {
@@ -686,6 +698,8 @@ void *medium_realloc(uintptr_t p, size_t n, size_t *old)
             if (!dirty && !poison_ok(nc, c + take - nc, &bad))
                 corrupt(a, BUG_WRITE_AFTER_FREE, CALL_REALLOC, nc + HDR, nsize,
                         "freed memory was written before it was reused");
+            if (dirty)
+                zero_resident(nc, c + take - nc);
             bit_clr(a->starts, bit_of(a, nc));
             bits_clear_range(a->freed, bit_of(a, nc), bit_of(a, c + take));
             if (take != total) {
@@ -779,10 +793,7 @@ static void medium_check(void)
                 if (un > size - HDR || !canary_ok(c + HDR, size - HDR - un, un))
                     corrupt(a, BUG_HEAP_BUFFER_OVERFLOW, op, c + HDR, size, "canary after the request was overwritten");
             } else if (st == ST_QUAR) {
-                size_t body = size - HDR, e = (meta_unused(m) & F_DIRTY) ? edge_of(body) : 0;
-                bool ok2 = e ? poison_ok(c + HDR, e, &bad) && poison_ok(c + HDR + body - e, e, &bad)
-                             : poison_ok(c + HDR, body, &bad);
-                if (!ok2 && G.opt.poison != POISON_OFF)
+                if (!m_dirty(m) && !poison_ok(c + HDR, size - HDR, &bad))
                     corrupt(a, BUG_WRITE_AFTER_FREE, op, c + HDR, size, "freed memory was written");
             } else if (st == ST_FREE) {
                 size_t fs;

@@ -37,10 +37,11 @@ enum { FOREIGN_ABORT, FOREIGN_WARN };
         "bytes of freed large mappings kept, inaccessible, for reuse without page faults; no more "     \
         "than the live large blocks hold, but always 4m (0: off)")                                      \
     CHOICE(poison, POISON_PARTIAL, ("off", "partial", "full"),                                          \
-           "freed memory is zeroed and verified before reuse: all of it (full), or for blocks over "    \
-           "twice poison_bytes only poison_bytes at each end (partial); off: neither")                  \
+           "freed memory reads as zero and is verified before reuse: zeroed (full), or for blocks "     \
+           "over twice poison_bytes its whole pages given back instead (partial); off: neither, "       \
+           "blocks cleared when handed out")                                                            \
     NUM(poison_bytes, 2048, 16, 1L << 30,                                                               \
-        "bytes verified at each end of a freed block with poison=partial")                              \
+        "with poison=partial, freed blocks over twice this give their whole pages back")                \
     BOOL(canary, 1, "write and verify a canary after each request")                                     \
     CHOICE(checksum, CHECKSUM_FAST, ("fast", "siphash"),                                                \
            "keyed header check: a multiply mix (fast) or SipHash-2-4 (siphash)")                        \

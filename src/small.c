@@ -572,8 +572,11 @@ static inline __attribute__((always_inline)) void *small_alloc_with(size_t n, un
     if (unlikely(live_get(k, idx)))
         handed_out_live(p, k);
     live_set(k, idx, true);
-    if (zero && !w_poison(w))
-        memset((void *)p, 0, n);
+    /* without poison, free left the last owner's bytes: none of the n
+     * handed out (malloc_usable_size's n) is one of them */
+    if (!w_poison(w))
+        slot_zero(p, (n + 15) & ~(size_t)15);
+    (void)zero;
     small_canary_write(p, n, k->slot - HDR, w_canary(w), w_sip(w));
     hdr_end_with(chunk, k->alloc_meta | (uint64_t)unused << 40, w_sip(w));
     if (unlikely(w_stacks(w)))

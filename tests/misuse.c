@@ -693,14 +693,22 @@ static const struct tcase cases[] = {
 
     /* write after free, found when the chunk is reused, by ward_check_heap,
      * at exit, by malloc_trim, when a cache is drained or an ended thread's
-     * cache handed over; poison=partial (the default) verifies only the ends
-     * of big blocks */
+     * cache handed over, in every part of a block of any size */
     {"waf_small",                 write_after_free,             SMALL,       5,     NULL, "write after free", NULL, ABORT, NULL},
     {"waf_small_end40",           write_after_free,             40,          39,    NULL, "write after free", "malloc(", ABORT, NULL},
     {"waf_small_end200",          write_after_free,             200,         199,   NULL, "write after free", "malloc(", ABORT, NULL},
     {"waf_medium",                write_after_free,             MEDIUM,      700,   NULL, "write after free", NULL, ABORT, NULL},
     {"waf_medium_big",            write_after_free,             MEDIUM_BIG,  100,   NULL, "write after free", NULL, ABORT, NULL},
     {"waf_medium_big_end",        write_after_free,             MEDIUM_BIG,  MEDIUM_BIG - 3, NULL, "write after free", NULL, ABORT, NULL},
+    /* the middle of blocks over 2 x poison_bytes, whose whole pages are
+     * given back at free: the written page is resident again */
+    {"waf_medium_mid_8k",         write_after_free,             8192,        4096,  NULL, "write after free", NULL, ABORT, NULL},
+    {"waf_medium_mid_64k",        write_after_free,             65536,       30001, NULL, "write after free", NULL, ABORT, NULL},
+    {"waf_medium_mid_256k",       write_after_free,             262144,      131072, NULL, "write after free", NULL, ABORT, NULL},
+    {"waf_medium_mid_512k",       write_after_free,             524288,      300000, NULL, "write after free", NULL, ABORT, NULL},
+    {"waf_medium_mid_noquar",     write_after_free,             262144,      131072, "quarantine_bytes=0", "write after free", "malloc(", ABORT, NULL},
+    {"waf_check_medium_mid",      write_after_free_check,       262144,      0,     NULL, "write after free", "ward_check_heap(", ABORT, NULL},
+    {"waf_exit_medium_mid",       write_after_free_exit,        262144,      0,     NULL, "write after free", "exit", ABORT, NULL},
     {"waf_check_small",           write_after_free_check,       SMALL,       0,     NULL, "write after free", NULL, ABORT, NULL},
     {"waf_check_medium",          write_after_free_check,       MEDIUM,      0,     NULL, "write after free", NULL, ABORT, NULL},
     {"uaf_large",                 large_uaf,                    0,           0,     NULL, "write after free", "access(", ABORT, NULL},

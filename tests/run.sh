@@ -176,6 +176,18 @@ for name in t_api t_realloc t_threads t_fork t_race; do
     report "$name:light" "$status" "$note"
 done
 
+# 1e. no stale bytes under every poison setting, when sampled, and in the
+#     light build
+for o in poison=off poison=full sample=1 light; do
+    t="$build/tests/t_stale"
+    tlib=$lib
+    [ "$o" = light ] && tlib=$light && o=poison=off && tname=t_stale:light || tname="t_stale:$o"
+    [ -x "$t" ] && [ -f "$tlib" ] && selected "$tname" || continue
+    run_one "$tname" env LD_PRELOAD="$tlib" WARD_OPTIONS="$o" "$t"
+    classify "$rc"
+    report "$tname" "$status" "$note"
+done
+
 # 2. real programs, plainly and under ward
 export WARD_LIB="$lib"
 for s in "$tests_dir"/real/*.sh; do
