@@ -342,6 +342,9 @@ static void coalesce_insert(struct arena *a, uintptr_t c, size_t size, bool dirt
     int ok = hdr_load_shared(nc, &nm, 200);
     if (!ok)
         corrupt(a, BUG_HEAP_BUFFER_OVERFLOW, op, c + HDR, size, "the next chunk's header was overwritten");
+    if (ok < 0 && busy_forged(nc))
+        corrupt(a, BUG_HEAP_BUFFER_OVERFLOW, op, c + HDR, size,
+                "the next chunk's header holds a busy mark no call is making");
     if (ok > 0 && meta_state(nm) == ST_FREE) {
         size_t nsize = meta_size(nm);
         bin_unlink(a, nc, nm, op);
@@ -568,9 +571,15 @@ static void check_overflow(struct arena *a, uintptr_t p, enum ward_call op, uint
     if (unlikely(!canary_ok(p, req, unused)))
         ward_fatal(BUG_HEAP_BUFFER_OVERFLOW, op, (void *)p, TIER_MEDIUM, size,
                    "canary after the %zu requested bytes was overwritten", req);
-    if (unlikely(!hdr_load_shared(p - HDR + size, &nm, 200)))
+    int ok = hdr_load_shared(p - HDR + size, &nm, 200);
+    if (unlikely(!ok))
         ward_fatal(BUG_HEAP_BUFFER_OVERFLOW, op, (void *)p, TIER_MEDIUM, size,
                    "the header of the next chunk was overwritten (write past the %zu requested bytes)", req);
+    if (unlikely(ok < 0) && busy_forged(p - HDR + size))
+        ward_fatal(BUG_HEAP_BUFFER_OVERFLOW, op, (void *)p, TIER_MEDIUM, size,
+                   "the header of the next chunk holds a busy mark no call is making (written past the %zu "
+                   "requested bytes)",
+                   req);
     (void)a;
 }
 
@@ -784,6 +793,8 @@ static void medium_check(void)
             nchunks++;
             if (ok < 0) {
                 /* mid-transition (or abandoned by a fork): its size is still its own */
+                if (busy_forged(c))
+                    corrupt(a, BUG_CORRUPTED_HEADER, op, c + HDR, size, "header holds a busy mark no call is making");
                 nbusy++;
             } else if (st == ST_ALLOC) {
                 size_t un = meta_unused(m);

@@ -670,6 +670,10 @@ static COLD uint64_t live_chunk_slow(uintptr_t p, enum ward_call op, bool take, 
         int ok = hdr_load_shared(chunk, &m, 200);
         if (!live_get(k, idx))
             not_live(p, op, k, idx);
+        if (ok < 0 && busy_forged(chunk))
+            ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_SMALL, k->slot,
+                       "the header holds a busy mark no call is making (written back from an earlier read, or "
+                       "forged)");
         if (ok < 0) /* still mid-transition: this call raced another on the chunk */
             ward_fatal(freed_class(op), op, (void *)p, TIER_SMALL, k->slot,
                        "another call is freeing or resizing this chunk at the same moment");
@@ -761,6 +765,13 @@ static COLD void next_header_slow(uintptr_t p, enum ward_call op, struct sclass 
         unclaim(p - HDR, m); /* on_error=continue leaves the chunk as it was */
         ward_fatal(BUG_HEAP_BUFFER_OVERFLOW, op, (void *)p, TIER_SMALL, k->slot,
                    "the header of the next chunk was overwritten (write past the %zu requested bytes)", req);
+    }
+    if (ok < 0 && busy_forged(p - HDR + k->slot)) {
+        unclaim(p - HDR, m);
+        ward_fatal(BUG_HEAP_BUFFER_OVERFLOW, op, (void *)p, TIER_SMALL, k->slot,
+                   "the header of the next chunk holds a busy mark no call is making (written past the %zu "
+                   "requested bytes)",
+                   req);
     }
 }
 
@@ -1049,8 +1060,12 @@ static void small_check(void)
                 int ok = hdr_load_shared(chunk, &m, 50);
                 enum ward_bug bug = BUG_COUNT;
                 const char *why = NULL;
-                if (ok < 0)
-                    break; /* mid-transition (or abandoned by a fork): skip */
+                if (ok < 0) {
+                    if (!busy_forged(chunk))
+                        break; /* mid-transition (or abandoned by a fork): skip */
+                    ward_fatal(BUG_CORRUPTED_HEADER, CALL_CHECK_HEAP, (void *)p, TIER_SMALL, k->slot,
+                               "header holds a busy mark no call is making");
+                }
                 if (!ok) {
                     if (!is_out && hdr_blank(chunk))
                         break; /* never used, or released: all zero */

@@ -17,6 +17,7 @@
 #include "tier.h"
 
 #include <errno.h>
+#include <time.h>
 #include <unistd.h>
 
 __thread struct tcache *ward_tls __attribute__((tls_model("initial-exec")));
@@ -28,6 +29,22 @@ static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tcache *registry, *stocked, *pool;
 static unsigned nstocked;
 static uint64_t thread_counter;
+/* set in a child forked while other threads ran: their transitions, cut
+ * short, leave headers busy for good */
+static bool fork_abandoned;
+
+bool busy_forged(uintptr_t chunk)
+{
+    const struct hdr *h = (const struct hdr *)chunk;
+    uint64_t busy = hdr_busy_of(chunk);
+    for (int ms = 0; ms < 200; ms++) {
+        if (fork_abandoned || __atomic_load_n(&h->check, __ATOMIC_ACQUIRE) != busy)
+            return false;
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return !fork_abandoned && __atomic_load_n(&h->check, __ATOMIC_ACQUIRE) == busy;
+}
 
 static void unregister(struct tcache *tc)
 {
@@ -225,6 +242,8 @@ void ward_reinit_locks_child(void)
     /* The other threads' caches belong to threads that do not exist here and
      * may be mid-update: their chunks stay out of use, never reused twice. */
     struct tcache *me = ward_tls > TC_DEAD ? ward_tls : NULL;
+    if (registry && (registry != me || registry->next))
+        fork_abandoned = true; /* other threads ran: mid-transition, maybe */
     registry = me;
     if (me) {
         me->next = me->prev = NULL;

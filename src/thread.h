@@ -40,6 +40,13 @@ static inline struct tcache *tcache_get(void)
         return NULL;
     return tcache_create();
 }
+/* A header still busy after hdr_load_shared's tries (the keyed busy mark
+ * that a transition holds while it works): true when no call is making
+ * it, that is, when it stays busy through 200 sleeps of a millisecond (a
+ * thread preempted mid-transition has had its processor back long before)
+ * in a process that cannot hold a transition a fork abandoned.  A child
+ * forked while other threads ran may: there it is never reported. */
+bool busy_forged(uintptr_t chunk) INTERNAL;
 void thread_init(void) INTERNAL;
 bool thread_trim(void) INTERNAL;
 void thread_exit_check(enum ward_call op) INTERNAL;

@@ -316,6 +316,83 @@ static void busy_forgery(size_t n UNUSED, long arg UNUSED)
     }
     abort(); /* every guess was reported (by the children, above) */
 }
+/* The busy mark itself, read at one address while its chunk is rewritten,
+ * and written back there later by an overflow from the chunk before: a
+ * header that stays busy while no call is rewriting it.  Each value seen
+ * is tried in a forked child; each must be reported. */
+static volatile uint64_t *spy_at;
+static volatile int spy_n, spy_stop;
+static uint64_t spy_seen[16];
+static void *spy(void *arg UNUSED)
+{
+    while (!spy_stop && spy_n < 3) {
+        uint64_t v = *spy_at;
+        int j = 0;
+        while (j < spy_n && spy_seen[j] != v)
+            j++;
+        if (j == spy_n)
+            spy_seen[spy_n++] = v;
+    }
+    return NULL;
+}
+static void busy_replay(size_t n UNUSED, long arg UNUSED)
+{
+    /* w and x: two live chunks, x in the slot right after w */
+    char *live[256], *w = NULL, *x = NULL;
+    for (int i = 0; i < 256; i++)
+        live[i] = xmalloc(SMALL_FULL);
+    for (int i = 0; i < 256 && !w; i++)
+        for (int j = 0; j < 256; j++)
+            if (live[j] == live[i] + 48)
+                w = live[i], x = live[j];
+    if (!w) {
+        fprintf(stderr, "busy_replay: setup: no adjacent live chunks\n");
+        return;
+    }
+    /* x freed and taken again (the same slot: no quarantine, the cache is
+     * last in, first out) while another thread reads its check word */
+    spy_at = (volatile uint64_t *)(x - 8);
+    pthread_t t;
+    pthread_create(&t, NULL, spy, NULL);
+    time_t t0 = time(NULL);
+    for (long i = 0; spy_n < 3; i++) {
+        xfree(x);
+        char *again = xmalloc(SMALL_FULL);
+        if (again != x) {
+            fprintf(stderr, "busy_replay: setup: the slot did not come back (%ld: %p, %p)\n", i, (void *)x, (void *)again);
+            spy_stop = 1;
+            pthread_join(t, NULL);
+            return;
+        }
+        if ((i & 0xffff) == 0xffff && time(NULL) - t0 > 10)
+            break;
+    }
+    spy_stop = 1;
+    pthread_join(t, NULL);
+    if (spy_n < 3) {
+        fprintf(stderr, "busy_replay: setup: no transition seen\n");
+        return;
+    }
+    uint64_t meta = *(volatile uint64_t *)(x - 16), now = *spy_at;
+    for (int j = 0; j < spy_n; j++) {
+        if (spy_seen[j] == now)
+            continue; /* the header as it is: writing it back changes nothing */
+        pid_t pid = fork();
+        if (pid == 0) {
+            uint64_t forged[2] = {meta, spy_seen[j]};
+            memcpy(hide(w) + 32, forged, 16);
+            xfree(w);
+            _exit(0); /* the overflow went unreported */
+        }
+        int st;
+        waitpid(pid, &st, 0);
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+            fprintf(stderr, "busy_replay: value %d of %d hid an overflow\n", j, spy_n);
+            return;
+        }
+    }
+    abort(); /* every value was reported (by the children, above) */
+}
 /* malloc(0) and calloc(0, n): a unique pointer that faults on any access
  * (arg: the byte offset touched; n: 1 to free it first, 2 for calloc) */
 static void zero_access(size_t n, long off)
@@ -689,6 +766,7 @@ static const struct tcase cases[] = {
     {"replay_small_siphash",      replay_header,                SMALL,       0,     "checksum=siphash", "double free", "free(", ABORT, NULL},
     {"replay_medium_siphash",     replay_header,                MEDIUM,      0,     "checksum=siphash", "double free", "free(", ABORT, NULL},
     {"busy_forgery",              busy_forgery,                 0,           0,     "quarantine_bytes=0", "heap buffer overflow", "free(", ABORT, NULL},
+    {"busy_replay",               busy_replay,                  0,           0,     "quarantine_bytes=0:sample=0", "heap buffer overflow", "free(", ABORT, NULL},
     {"replay_split_medium",       replay_split,                 0,           0,     "quarantine_bytes=0", "corrupted chunk header", "free(", ABORT, NULL},
 
     /* write after free, found when the chunk is reused, by ward_check_heap,
