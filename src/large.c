@@ -9,6 +9,7 @@
 #include "os.h"
 #include "chunk.h"
 #include "quarantine.h"
+#include "thread.h"
 #include "trace.h"
 #include "tier.h"
 
@@ -203,6 +204,15 @@ static void front_write(uintptr_t map, uintptr_t p)
         canary_write(p - k, 0, k);
 }
 
+/* A page-aligned address between 1 TiB and 64 TiB (x86-64 and arm64 user
+ * address spaces reach 128 TiB and more; the kernel picks another place
+ * when the range is taken). */
+static uintptr_t random_hint(size_t total)
+{
+    uintptr_t lo = (uintptr_t)1 << 40, span = ((uintptr_t)63 << 40) - total;
+    return (lo + ward_rand_global() % span) & ~(uintptr_t)(G.page - 1);
+}
+
 static bool front_ok(uintptr_t map, uintptr_t p)
 {
     size_t k = front_len(map, p);
@@ -228,7 +238,11 @@ void *large_alloc(size_t n, size_t align, bool zero)
     if (map) {
         data = total - 2 * page;
     } else {
-        map = (uintptr_t)os_reserve_block(total);
+        /* in a forked child, at a random address: every child of one
+         * parent would otherwise get the same mappings, in the same order
+         * (the kernel's placement is deterministic), and a crash oracle
+         * across children could probe one block's canary again and again */
+        map = (uintptr_t)(ward_forked ? os_reserve_block_at(total, random_hint(total)) : os_reserve_block(total));
         if (!map)
             return NULL;
         if (!os_commit((void *)(map + page), data)) {
@@ -461,6 +475,16 @@ bool large_trace_ids(uintptr_t p, uint32_t *alloc_id, uint32_t *free_id)
 static void large_lock_all(void) { pthread_mutex_lock(&large.lock); }
 static void large_unlock_all(void) { pthread_mutex_unlock(&large.lock); }
 static void large_reinit_locks(void) { pthread_mutex_init(&large.lock, NULL); }
+
+/* The parent's cached mappings are at the same addresses in every child:
+ * a child places its blocks afresh, and gives them back. */
+void large_fork_child(void)
+{
+    for (size_t i = 0; i < large.ncache; i++)
+        os_unmap((void *)large.cache[i].map, large.cache[i].map_size);
+    large.ncache = 0;
+    large.cache_bytes = 0;
+}
 
 /* Live chunks and their requested bytes (ward_live_chunks). */
 static void large_count_live(size_t *count, size_t *bytes)

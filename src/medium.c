@@ -422,11 +422,11 @@ static bool extend(struct arena *a, size_t need)
  * chunk [c, c+size); what is left before and after goes back on the lists.
  * `zero`: the caller wants the n bytes zeroed (calloc). */
 static uintptr_t carve(struct arena *a, uintptr_t c, uint64_t cm, size_t need, size_t n, size_t align,
-                       bool zero)
+                       bool zero, size_t off)
 {
     size_t size = meta_size(cm), pages = m_pages(cm);
     bool dirty = m_dirty(cm);
-    uintptr_t s = c;
+    uintptr_t s = c + off;
     if (align > ALIGN) {
         uintptr_t p = (c + HDR + align - 1) & ~(uintptr_t)(align - 1);
         if (p - HDR != c && p - HDR - c < MED_MIN_CHUNK)
@@ -492,12 +492,26 @@ void medium_init(void)
     }
 }
 
+/* In a forked child, where the chunk starts within the free chunk it is cut
+ * from: 0, or a random multiple of 16 from MED_MIN_CHUNK up to 64 KiB (the
+ * piece before it stays free).  Every child of one parent would otherwise
+ * cut the same chunks at the same addresses (first fit is deterministic),
+ * and a crash oracle across children could probe one chunk's canary again
+ * and again. */
+static size_t child_offset(size_t align)
+{
+    if (likely(!ward_forked) || align > ALIGN)
+        return 0;
+    size_t off = (size_t)(ward_rand_global() % 4096) * 16;
+    return off && off < MED_MIN_CHUNK ? off + MED_MIN_CHUNK : off;
+}
+
 void *medium_alloc(size_t n, size_t align, bool zero)
 {
     struct tcache *tc = tcache_get();
     int first = tc ? tc->arena : 0;
-    size_t need = need_of(n);
-    size_t want = align > ALIGN ? need + align + MED_MIN_CHUNK : need;
+    size_t need = need_of(n), off = child_offset(align);
+    size_t want = align > ALIGN ? need + align + MED_MIN_CHUNK : need + off;
     for (int i = 0; i < NARENAS; i++) {
         struct arena *a = &arenas[(first + i) % NARENAS];
         pthread_mutex_lock(&a->lock);
@@ -506,7 +520,7 @@ void *medium_alloc(size_t n, size_t align, bool zero)
         if (!c && extend(a, want + MED_MIN_CHUNK))
             c = find_fit(a, want, &cm);
         if (c) {
-            uintptr_t p = carve(a, c, cm, need, n, align, zero);
+            uintptr_t p = carve(a, c, cm, need, n, align, zero, off);
             pthread_mutex_unlock(&a->lock);
             return (void *)p;
         }

@@ -89,6 +89,21 @@ void *os_reserve(size_t size) { return reserve(size, MAP_NORESERVE); }
  * with ENOMEM at its allocation, not with a fault at first touch. */
 void *os_reserve_block(size_t size) { return reserve(size, 0); }
 
+/* The same at `hint` when that range is free (the kernel's choice when it
+ * is not): no MAP_FIXED, so nothing mapped there is ever replaced. */
+void *os_reserve_block_at(size_t size, uintptr_t hint)
+{
+    void *p = INJECTED() ? MAP_FAILED : mmap((void *)hint, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        if (errno == ENOMEM) {
+            os_enomem("mmap", size);
+            return NULL;
+        }
+        os_fail(CALL_MMAP, NULL, size, errno);
+    }
+    return p;
+}
+
 /* RLIMIT_AS counts the whole heap reservation, used or not, and mprotect
  * never checks it: a limit set after start-up (setrlimit in a forked child)
  * would bind only new mappings, and small and medium chunks would grow past

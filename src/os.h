@@ -8,6 +8,7 @@
 /* ---- os.c: one thin layer over the kernel -------------------------------- */
 void *os_reserve(size_t size) INTERNAL;          /* PROT_NONE; NULL on ENOMEM */
 void *os_reserve_block(size_t size) INTERNAL;    /* the same, for a large block (os.c says why) */
+void *os_reserve_block_at(size_t size, uintptr_t hint) INTERNAL; /* near hint, if free */
 void *os_reserve_try(size_t size) INTERNAL;      /* PROT_NONE; NULL on any failure */
 bool os_commit(void *p, size_t size) INTERNAL;   /* make read-write */
 void os_decommit(void *p, size_t size) INTERNAL; /* back to PROT_NONE, memory freed */

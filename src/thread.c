@@ -32,6 +32,11 @@ static uint64_t thread_counter;
 /* set in a child forked while other threads ran: their transitions, cut
  * short, leave headers busy for good */
 static bool fork_abandoned;
+/* 0 in the process that loaded ward; in each forked child, fresh from the
+ * kernel: mixed into every generator's seed, so that no two children of
+ * one parent draw the same placements */
+static uint64_t fork_salt;
+bool ward_forked;
 
 bool busy_forged(uintptr_t chunk)
 {
@@ -120,8 +125,8 @@ struct tcache *tcache_create(void)
      * none); the rest is this thread's. */
     tc->next = tc->prev = NULL;
     tc->tid = os_tid();
-    tc->rng.s[0] = wmix(G.keys.rk ^ n, 0x9e3779b97f4a7c15ull) | 1;
-    tc->rng.s[1] = wmix(G.keys.rk + (uint64_t)tc->tid, n ^ 0xd1b54a32d192ed03ull);
+    tc->rng.s[0] = wmix(G.keys.rk ^ n ^ fork_salt, 0x9e3779b97f4a7c15ull) | 1;
+    tc->rng.s[1] = wmix(G.keys.rk + (uint64_t)tc->tid, n ^ fork_salt ^ 0xd1b54a32d192ed03ull);
     tc->arena = (int)(n % NARENAS);
     pthread_mutex_lock(&reg_lock);
     tc->next = registry;
@@ -171,7 +176,7 @@ void thread_exit_check(enum ward_call op)
 uint64_t ward_rand_global(void)
 {
     uint64_t n = __atomic_add_fetch(&thread_counter, 1, __ATOMIC_RELAXED);
-    return wmix(G.keys.rk ^ n, 0x2545f4914f6cdd1dull);
+    return wmix(G.keys.rk ^ n ^ fork_salt, 0x2545f4914f6cdd1dull);
 }
 
 void thread_init(void)
@@ -220,15 +225,21 @@ void ward_unlock_all(void)
  * generator is reseeded from the kernel, and the cached chunks go back to
  * their slabs (verified on the way), so the next malloc of each size
  * takes a slot at random from a slab's free ones. */
+static void fresh_salt(void)
+{
+    uint64_t salt;
+    if (!os_random_raw(&salt, sizeof salt)) { /* no getrandom: weaker, still per child */
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        salt = wmix(fork_salt ^ (uint64_t)os_tid(), (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32));
+    }
+    fork_salt = salt ? salt : 1;
+}
+
 static void fresh_placement(struct tcache *tc)
 {
-    uint64_t seed[2];
-    if (!os_random_raw(seed, sizeof seed)) {
-        seed[0] = tc->rng.s[0] ^ ((uint64_t)os_tid() * 0x9e3779b97f4a7c15ull);
-        seed[1] = tc->rng.s[1] + (uint64_t)os_tid();
-    }
-    tc->rng.s[0] = seed[0] | 1;
-    tc->rng.s[1] = seed[1];
+    tc->rng.s[0] = wmix(fork_salt, 0x9e3779b97f4a7c15ull) | 1;
+    tc->rng.s[1] = wmix(fork_salt ^ tc->rng.s[1], 0xd1b54a32d192ed03ull);
     small_drain_cache(tc);
 }
 
@@ -244,6 +255,8 @@ void ward_reinit_locks_child(void)
     struct tcache *me = ward_tls > TC_DEAD ? ward_tls : NULL;
     if (registry && (registry != me || registry->next))
         fork_abandoned = true; /* other threads ran: mid-transition, maybe */
+    fresh_salt();
+    ward_forked = true;
     registry = me;
     if (me) {
         me->next = me->prev = NULL;
@@ -251,6 +264,7 @@ void ward_reinit_locks_child(void)
         fresh_placement(me);
     }
     sample_fork_child();
+    large_fork_child();
 }
 
 #ifdef WARD_TESTING

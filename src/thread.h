@@ -64,6 +64,9 @@ static inline uint64_t rng_next(struct rng *r)
     return r->s[1] + s0;
 }
 uint64_t ward_rand_global(void) INTERNAL;
+/* true in a forked child: medium and large blocks are then placed at
+ * random (medium.c, large.c), as small ones always are */
+extern bool ward_forked INTERNAL;
 size_t ward_quarantined_bytes(void) INTERNAL;
 
 #endif
