@@ -21,6 +21,28 @@
 #include <sys/auxv.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#if defined(WARD_AVX2) && defined(__has_include)
+#if __has_include(<sys/platform/x86.h>)
+#include <sys/platform/x86.h>
+#define WARD_GLIBC_CPU_FEATURES 1
+#endif
+#endif
+
+#ifdef WARD_AVX2
+/* Whether the CPU (and the kernel, for the YMM state) lets ward use AVX2.
+ * glibc's loader has asked the CPU already: reading its answer costs no
+ * cpuid, where __builtin_cpu_supports runs a dozen of them (about 100 us
+ * at each start in a virtual machine, where each one traps). */
+static bool cpu_has_avx2(void)
+{
+#ifdef WARD_GLIBC_CPU_FEATURES
+    return CPU_FEATURE_ACTIVE(AVX2);
+#else
+    __builtin_cpu_init(); /* ward may start before the constructors that would */
+    return __builtin_cpu_supports("avx2");
+#endif
+}
+#endif
 
 #define WARD_API __attribute__((visibility("default")))
 
@@ -84,10 +106,12 @@ void ward_init_slow(void)
     ward_options_init(&G.opt);
     G.free_direct = !G.opt.stacks && G.opt.on_error != ON_ERROR_CONTINUE;
 #ifdef WARD_AVX2
-    __builtin_cpu_init(); /* ward may start before the constructors that would */
-    G.avx2 = __builtin_cpu_supports("avx2");
+    G.avx2 = cpu_has_avx2();
 #endif
-    if (sodium_init() < 0)
+    /* SipHash and the random bytes need no set-up; sodium_init's CPU
+     * probing (cpuid, a trap to the hypervisor in a virtual machine) is
+     * paid only where its other functions could be used */
+    if (G.opt.checksum == CHECKSUM_SIPHASH && sodium_init() < 0)
         ward_die("libsodium failed to start");
     os_random(&G.keys, sizeof G.keys);
     os_random(&G.guard0, sizeof G.guard0);
