@@ -65,6 +65,9 @@ MICRO = [
     ("realloc", "realloc_grow", "T", "realloc growth"),
     ("thread-churn", "thread_churn", "T", "many short-lived threads"),
     ("large", "large_alloc", "T", "512 KiB - 16 MiB blocks"),
+    # the start-up every exec pays (extra arguments: the command to run)
+    ("startup", "startup", 1, "2,000 runs of /bin/true"),
+    ("python-start", "startup", 1, "100 runs of python3 -c pass", "python3", "-c", "pass"),
 ]
 REAL = ["python", "python-malloc", "sqlite", "gcc", "redis"]
 
@@ -176,11 +179,11 @@ class Runner:
     def workloads(self):
         m = self.mode
         wl = []
-        for name, binary, threads, what in MICRO:
+        for name, binary, threads, what, *extra in MICRO:
             t = self.threads if threads == "T" else threads
             exe = os.path.join(self.bdir, binary)
             wl.append(dict(name=name, what=what, threads=t,
-                           cmd=[exe, str(t), str(m["micro"])]))
+                           cmd=[exe, str(t), str(m["micro"])] + list(extra)))
         # Debian's python3 first (another one may come first on PATH)
         py = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else shutil.which("python3")
         if py:
