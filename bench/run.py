@@ -67,7 +67,7 @@ MICRO = [
     ("large", "large_alloc", "T", "512 KiB - 16 MiB blocks"),
     # the start-up every exec pays (extra arguments: the command to run)
     ("startup", "startup", 1, "2,000 runs of /bin/true"),
-    ("python-start", "startup", 1, "100 runs of python3 -c pass", "python3", "-c", "pass"),
+    ("python-start", "startup", 1, "100 runs of python3 -c pass", "/usr/bin/python3", "-c", "pass"),
 ]
 REAL = ["python", "python-malloc", "sqlite", "gcc", "redis"]
 

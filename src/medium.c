@@ -41,6 +41,7 @@ struct arena {
     uintptr_t bins[NBINS];  /* list heads: out of the heap, so stored plainly */
     uint64_t binmap[NBINS / 64];
     size_t dirty;           /* free bytes not given back since the last purge */
+    uintptr_t touched;      /* no chunk was ever handed out at or above this */
     size_t live_bytes, free_bytes, nfree;
 } __attribute__((aligned(64)));
 
@@ -440,8 +441,16 @@ static uintptr_t carve(struct arena *a, uintptr_t c, uint64_t cm, size_t need, s
     if (c + size - (s + need) < MED_MIN_CHUNK)
         take = c + size - s;
     uintptr_t bad;
-    if (!dirty && !poison_ok(s + HDR, take - HDR, &bad))
+    /* memory no chunk was ever handed out in holds no freed bytes, and its
+     * pages, never touched, need not be read in only to be written: the
+     * check stops where it begins (its first whole page) */
+    uintptr_t lo = s + HDR, hi = s + take, fresh = (a->touched + G.page - 1) & ~(uintptr_t)(G.page - 1);
+    if (hi > fresh)
+        hi = fresh > lo ? fresh : lo;
+    if (!dirty && !poison_ok(lo, hi - lo, &bad))
         corrupt(a, BUG_WRITE_AFTER_FREE, CALL_MALLOC, s + HDR, take, "freed memory was written before it was reused");
+    if (s + take > a->touched)
+        a->touched = s + take;
     /* with poison=off, the last owners' bytes: cleared (the pages not
      * resident are zero) */
     if (dirty)
@@ -718,9 +727,14 @@ void *medium_realloc(uintptr_t p, size_t n, size_t *old)
             memset((void *)(nc + nsize - 16), 0, 16);
             if (total - need < MED_MIN_CHUNK)
                 take = total;
-            if (!dirty && !poison_ok(nc, c + take - nc, &bad))
+            uintptr_t hi = c + take, fresh = (a->touched + G.page - 1) & ~(uintptr_t)(G.page - 1);
+            if (hi > fresh)
+                hi = fresh > nc ? fresh : nc;
+            if (!dirty && !poison_ok(nc, hi - nc, &bad))
                 corrupt(a, BUG_WRITE_AFTER_FREE, CALL_REALLOC, nc + HDR, nsize,
                         "freed memory was written before it was reused");
+            if (c + take > a->touched)
+                a->touched = c + take;
             if (dirty)
                 zero_resident(nc, c + take - nc);
             bit_clr(a->starts, bit_of(a, nc));
@@ -913,6 +927,7 @@ static void medium_testing_reset(void)
         memset(a->bins, 0, sizeof a->bins);
         memset(a->binmap, 0, sizeof a->binmap);
         a->end = a->base;
+        a->touched = 0;
         a->committed = 0;
         a->dirty = a->live_bytes = a->free_bytes = a->nfree = 0;
     }

@@ -209,19 +209,22 @@ static inline bool slot_out(struct sclass *k, size_t idx)
 }
 
 /* The live byte of slot idx is the truth about a handed-out chunk: 1 from
- * the malloc that hands it out to the free that takes it back.  Only the
+ * the malloc that hands it out to the free that takes it back, 2 after
+ * that, 0 while the slot was never handed out.  Only the
  * call that holds the chunk's header busy changes it (malloc, whose chunk
  * no one else can reach, and free or realloc after hdr_claim), and the
  * header is busy whenever the two disagree; a byte of its own needs no
  * locked instruction.  The header is the seal over it: a header written
  * back from the chunk's live days verifies, but its slot is not live. */
-static inline bool live_get(const struct sclass *k, size_t idx)
+enum { SLOT_FRESH = 0, SLOT_LIVE = 1, SLOT_FREED = 2 }; /* the live byte */
+static inline uint8_t live_byte(const struct sclass *k, size_t idx)
 {
-    return __atomic_load_n(&k->live[idx], __ATOMIC_ACQUIRE) != 0;
+    return __atomic_load_n(&k->live[idx], __ATOMIC_ACQUIRE);
 }
+static inline bool live_get(const struct sclass *k, size_t idx) { return live_byte(k, idx) == SLOT_LIVE; }
 static inline void live_set(struct sclass *k, size_t idx, bool live)
 {
-    __atomic_store_n(&k->live[idx], (uint8_t)live, __ATOMIC_RELEASE);
+    __atomic_store_n(&k->live[idx], live ? SLOT_LIVE : SLOT_FREED, __ATOMIC_RELEASE);
 }
 static inline size_t slot_index(const struct sclass *k, uintptr_t chunk) { return slot_div(k, chunk - k->base); }
 
@@ -255,7 +258,15 @@ static void partial_remove(struct sclass *k, uint32_t si)
  * string's NUL) then shows.  Lock held. */
 static void prime(struct sclass *k, uintptr_t chunk)
 {
-    if (chunk + HDR <= k->base + k->committed && hdr_blank(chunk))
+    if (chunk + HDR > k->base + k->committed)
+        return;
+    /* A slot never handed out has a blank header or the one an earlier
+     * prime gave it: written again without a look, so that its page, when
+     * never touched, is not read in only to be written (two faults). */
+    size_t idx = slot_index(k, chunk);
+    bool fresh = idx >= (size_t)k->nslabs * k->per_slab || /* past the slabs made so far */
+                 (live_byte(k, idx) == SLOT_FRESH && !slot_out(k, idx));
+    if (fresh || hdr_blank(chunk))
         hdr_store(chunk, k->slot, 0, ST_FREE);
 }
 
@@ -563,14 +574,17 @@ static inline __attribute__((always_inline)) void *small_alloc_with(size_t n, un
     if (unlikely(!hdr_load_with(chunk, &m, w_sip(w)) || (m != k->free_meta && m != k->quar_meta)))
         ward_fatal(BUG_CORRUPTED_HEADER, CALL_MALLOC, (void *)p, TIER_SMALL, k->slot,
                    "the header of a free chunk was overwritten (underflow of this chunk, or overflow of the one before)");
-    if (unlikely(!slot_clean_with(p, k->slot - HDR, &bad, w_poison(w), w == PATH_PROFILE_AVX2)))
+    /* A slot never handed out holds no freed bytes to verify (and its
+     * pages, never touched, need not be read in only to be written) */
+    size_t idx = slot_index(k, chunk);
+    uint8_t was = live_byte(k, idx);
+    if (unlikely(was == SLOT_LIVE))
+        handed_out_live(p, k);
+    if (unlikely(was != SLOT_FRESH && !slot_clean_with(p, k->slot - HDR, &bad, w_poison(w), w == PATH_PROFILE_AVX2)))
         ward_fatal(BUG_WRITE_AFTER_FREE, CALL_MALLOC, (void *)p, TIER_SMALL, k->slot,
                    "freed memory was written at offset %zu before it was reused", (size_t)(bad - p));
     size_t unused = k->slot - HDR - n;
     hdr_begin_with(chunk, w_sip(w));
-    size_t idx = slot_index(k, chunk);
-    if (unlikely(live_get(k, idx)))
-        handed_out_live(p, k);
     live_set(k, idx, true);
     /* without poison, free left the last owner's bytes: none of the n
      * handed out (malloc_usable_size's n) is one of them */
