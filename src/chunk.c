@@ -128,10 +128,11 @@ static bool is_zero(uintptr_t p, size_t n, uintptr_t *bad)
     return false;
 }
 
-static bool set_zero(uintptr_t p, size_t n, uintptr_t *bad)
+/* *bytes: how many were written, summed */
+static bool set_zero(uintptr_t p, size_t n, uintptr_t *bytes)
 {
-    (void)bad;
     memset((void *)p, 0, n);
+    *bytes += n;
     return true;
 }
 
@@ -140,16 +141,17 @@ bool poison_ok(uintptr_t p, size_t n, uintptr_t *bad)
     return G.opt.poison == POISON_OFF || each_resident(p, n, is_zero, bad);
 }
 
-void zero_resident(uintptr_t p, size_t n)
+size_t zero_resident(uintptr_t p, size_t n)
 {
-    uintptr_t unused;
-    (void)each_resident(p, n, set_zero, &unused);
+    uintptr_t bytes = 0;
+    (void)each_resident(p, n, set_zero, &bytes);
+    return (bytes + G.page - 1) / G.page + 2;
 }
 
-size_t zero_fill(uintptr_t p, size_t n, bool give_back)
+size_t zero_release(uintptr_t p, size_t n)
 {
     uintptr_t end = p + n, lo = page_up(p), hi = page_down(end);
-    if (!give_back || hi <= lo || (hi - lo) / G.page < RESIDENT_MIN_PAGES) {
+    if (hi <= lo || (hi - lo) / G.page < RESIDENT_MIN_PAGES) {
         memset((void *)p, 0, n);
         return (n + G.page - 1) / G.page + 1;
     }

@@ -285,13 +285,15 @@ static inline __attribute__((always_inline)) bool mem_is_zero16_avx2(uintptr_t a
  * first bad address in *bad.  A range over a few pages is read only where
  * its pages are resident: a page given back, or never touched, is zero. */
 bool poison_ok(uintptr_t p, size_t n, uintptr_t *bad) INTERNAL;
-/* Clears [p, p+n), writing only its resident pages. */
-void zero_resident(uintptr_t p, size_t n) INTERNAL;
-/* Zeroes [p, p+n) for reuse; with give_back, its whole pages are given back
- * to the system instead (they read back as zero, hold no memory, and come
- * back only when touched) and only the bytes around them are written.
- * Returns how many of its pages may still be resident. */
-size_t zero_fill(uintptr_t p, size_t n, bool give_back) INTERNAL;
+/* Clears [p, p+n), writing only its resident pages (a page never touched,
+ * or given back, reads as zero already); returns how many pages it wrote
+ * to, at most (the ones that stay resident). */
+size_t zero_resident(uintptr_t p, size_t n) INTERNAL;
+/* Zeroes [p, p+n) by giving its whole pages back to the system (they read
+ * back as zero, hold no memory, and come back only when touched) and
+ * writing only the bytes around them; returns how many of its pages may
+ * still be resident. */
+size_t zero_release(uintptr_t p, size_t n) INTERNAL;
 
 /* ---- free-list links: masked with the secret and the slot's own address,
  * with a 16-bit check in the top bits. */

@@ -169,23 +169,31 @@ static inline bool m_dirty(uint64_t m) { return meta_unused(m) & F_DIRTY; }
 static inline size_t m_pages(uint64_t m) { return meta_unused(m) >> 1; }
 static inline size_t pages_of(size_t bytes) { return (bytes + G.page - 1) / G.page; }
 
-/* Whether a freed body of this size gives its whole pages back rather
- * than being zeroed. */
-static inline bool give_back(size_t body)
-{
-    return G.opt.poison == POISON_PARTIAL && body > 2 * (size_t)G.opt.poison_bytes;
-}
-
 /* Makes a freed body read as zero: returns the header's unused-bytes field
  * for it (F_DIRTY with poison=off) and sets *pages to how many of its pages
- * may be resident. */
+ * may be resident.  With poison=partial a body over 2 x poison_bytes is
+ * zeroed the cheaper of two ways, both leaving it all zero:
+ * - while at most two threads have used the allocator (a program's main
+ *   thread and one worker, or a single-threaded one), its whole pages are
+ *   given back (madvise), so that the next owner faults in only what it
+ *   touches and the memory is free meanwhile;
+ * - with more, giving pages back interrupts every other processor running
+ *   the process (a TLB shootdown per call: 5x the time of the churn
+ *   benchmark on two worker threads), so only its resident pages are
+ *   zeroed (the ones its owner never touched are zero already). */
 static unsigned scrub(uintptr_t p, size_t body, size_t *pages)
 {
     if (G.opt.poison == POISON_OFF) {
         *pages = pages_of(body) + 1;
         return F_DIRTY;
     }
-    *pages = zero_fill(p, body, give_back(body));
+    if (G.opt.poison == POISON_PARTIAL && body > 2 * (size_t)G.opt.poison_bytes) {
+        *pages = __atomic_load_n(&ward_live_threads, __ATOMIC_RELAXED) <= 2 ? zero_release(p, body)
+                                                                             : zero_resident(p, body);
+    } else {
+        memset((void *)p, 0, body);
+        *pages = pages_of(body) + 1;
+    }
     return 0;
 }
 
