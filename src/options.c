@@ -6,10 +6,12 @@
 #include "state.h"
 #include "report.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <sys/auxv.h>
+#include <unistd.h>
 
-enum opt_type { T_NUM, T_BOOL, T_CHOICE, T_ALIAS };
+enum opt_type { T_NUM, T_BOOL, T_CHOICE, T_ALIAS, T_PATH };
 
 struct opt_desc {
     const char *name;
@@ -31,7 +33,8 @@ struct opt_desc {
 #define ROW_CHOICE(k, def, names, help) \
     {#k, T_CHOICE, O(k), def, 0, NNAMES names - 1, {NAMES names}, help, NULL},
 #define ROW_ALIAS(k, option) {#k, T_ALIAS, O(option), 0, 0, 0, {0}, NULL, #option},
-static const struct opt_desc table[] = {WARD_OPTION_LIST(ROW_NUM, ROW_BOOL, ROW_CHOICE, ROW_ALIAS)};
+#define ROW_PATH(k, help) {#k, T_PATH, O(k), 0, 0, WARD_PATH_MAX - 1, {0}, help, NULL},
+static const struct opt_desc table[] = {WARD_OPTION_LIST(ROW_NUM, ROW_BOOL, ROW_CHOICE, ROW_ALIAS, ROW_PATH)};
 #define NOPTS (sizeof table / sizeof table[0])
 
 static long *field(struct ward_options *o, const struct opt_desc *d)
@@ -108,6 +111,8 @@ static void print_help(void)
         }
         if (d->type == T_CHOICE)
             ward_printf("  %s (default %s): %s\n", table[i].name, d->choices[d->def], help);
+        else if (d->type == T_PATH)
+            ward_printf("  %s (default none): %s\n", table[i].name, help);
         else
             ward_printf("  %s (default %ld): %s\n", table[i].name, d->def, help);
     }
@@ -128,6 +133,14 @@ static void set_option(struct ward_options *o, const char *k, size_t kn, const c
     if (!d)
         ward_die("WARD_OPTIONS: unknown option '%s' (WARD_OPTIONS=help=1 lists them)", k);
     long x;
+    if (d->type == T_PATH) {
+        if (vn > (size_t)d->max)
+            ward_die("WARD_OPTIONS: %s is longer than %ld bytes", k, d->max);
+        char *f = (char *)o + d->offset;
+        memcpy(f, v, vn);
+        f[vn] = '\0';
+        return;
+    }
     if (d->type == T_CHOICE) {
         for (long c = 0; c <= d->max; c++)
             if (seq(v, vn, d->choices[c])) {
@@ -202,10 +215,32 @@ static void parse_options(struct ward_options *o, const char *s)
     }
 }
 
+/* log_path's directory must be one this process can create files in: a
+ * typo fails at start-up, not silently at the first report. */
+static void check_log_path(const char *prefix)
+{
+    char dir[WARD_PATH_MAX];
+    size_t n = strlen(prefix), cut = n;
+    while (cut > 0 && prefix[cut - 1] != '/')
+        cut--;
+    if (cut == 0) {
+        dir[0] = '.', dir[1] = '\0';
+    } else {
+        memcpy(dir, prefix, cut);
+        dir[cut] = '\0';
+    }
+    if (cut == n)
+        ward_die("WARD_OPTIONS: log_path '%s' names a directory, not a file prefix", prefix);
+    if (access(dir, W_OK | X_OK) != 0)
+        ward_die("WARD_OPTIONS: log_path '%s': cannot create files in '%s' (errno %d)", prefix, dir, errno);
+}
+
 void ward_options_init(struct ward_options *o)
 {
     for (size_t i = 0; i < NOPTS; i++)
-        if (table[i].type != T_ALIAS)
+        if (table[i].type == T_PATH)
+            ((char *)o + table[i].offset)[0] = '\0';
+        else if (table[i].type != T_ALIAS)
             *field(o, &table[i]) = table[i].def;
     parse_options(o, WARD_PROFILE_OPTIONS);
     if (getauxval(AT_SECURE))
@@ -213,4 +248,6 @@ void ward_options_init(struct ward_options *o)
     const char *s = getenv("WARD_OPTIONS");
     if (s)
         parse_options(o, s);
+    if (o->log_path[0])
+        check_log_path(o->log_path);
 }

@@ -21,8 +21,11 @@ enum { FOREIGN_ABORT, FOREIGN_WARN };
  *   BOOL(key, default, help)            1/true/yes or 0/false/no
  *   CHOICE(key, default, (names), help) value i is the i-th name
  *   ALIAS(key, option)                  another key for an option, no field
+ *   PATH(key, help)                     a file name (a char array field;
+ *                                       default none, the empty string)
  * A help text is one line (help=1 prints it after "key (default X): "). */
-#define WARD_OPTION_LIST(NUM, BOOL, CHOICE, ALIAS)                                                      \
+#define WARD_PATH_MAX 256
+#define WARD_OPTION_LIST(NUM, BOOL, CHOICE, ALIAS, PATH)                                                \
     CHOICE(on_error, ON_ERROR_ABORT, ("abort", "exit", "continue"),                                     \
            "what a detected heap error does after the report: abort(), _exit(exitcode), or continue "   \
            "(the bad call does nothing; errors that leave the heap unsafe still end the process)")      \
@@ -72,15 +75,21 @@ enum { FOREIGN_ABORT, FOREIGN_WARN };
     CHOICE(foreign, FOREIGN_ABORT, ("abort", "warn"),                                                   \
            "a pointer ward never handed out (outside its heap and large mappings) passed to free, "     \
            "realloc or malloc_usable_size: report it (abort), or warn once per call and ignore it "     \
-           "(warn)")
+           "(warn)")                                                                                    \
+    PATH(log_path,                                                                                      \
+         "write reports to the file PREFIX.<pid> (created when the first report comes, appended to) "   \
+         "instead of stderr; the directory must exist")
 
 /* The options as set at start-up (G.opt, read-only after it). */
 #define WARD_OPTION_FIELD(key, ...) long key;
 #define WARD_OPTION_NO_FIELD(key, option)
+#define WARD_OPTION_PATH_FIELD(key, help) char key[WARD_PATH_MAX];
 struct ward_options {
-    WARD_OPTION_LIST(WARD_OPTION_FIELD, WARD_OPTION_FIELD, WARD_OPTION_FIELD, WARD_OPTION_NO_FIELD)
+    WARD_OPTION_LIST(WARD_OPTION_FIELD, WARD_OPTION_FIELD, WARD_OPTION_FIELD, WARD_OPTION_NO_FIELD,
+                     WARD_OPTION_PATH_FIELD)
 };
 #undef WARD_OPTION_FIELD
 #undef WARD_OPTION_NO_FIELD
+#undef WARD_OPTION_PATH_FIELD
 
 #endif

@@ -11,6 +11,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -116,12 +117,41 @@ __attribute__((visibility("default"))) void ward_testing_quiet(int on) { testing
 #define QUIET() 0
 #endif
 
+/* Where reports go: stderr, or with log_path the file PREFIX.<pid>,
+ * opened at this process's first report once start-up is complete (start-up
+ * errors and help=1 stay on stderr), and again in a forked child, whose
+ * reports are its own.  Opening it allocates nothing. */
+static int log_fd = -1, log_pid;
+static int out_fd(void)
+{
+    if (!G.opt.log_path[0] || __atomic_load_n(&ward_ready, __ATOMIC_ACQUIRE) != 2)
+        return STDERR_FILENO;
+    int pid = (int)getpid();
+    if (log_fd >= 0 && log_pid == pid)
+        return log_fd;
+    char path[WARD_PATH_MAX + 24];
+    ward_snprintf(path, sizeof path, "%s.%d", G.opt.log_path, pid);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        static const char msg[] = "ward: cannot open the log_path file; reports go to stderr\n";
+        if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0) {
+        }
+        return STDERR_FILENO;
+    }
+    if (log_fd >= 0)
+        close(log_fd); /* the parent's file, inherited */
+    log_fd = fd;
+    log_pid = pid;
+    return fd;
+}
+
 static void write_all(const char *s, size_t n)
 {
     if (QUIET())
         return;
+    int fd = out_fd();
     while (n) {
-        ssize_t w = write(STDERR_FILENO, s, n);
+        ssize_t w = write(fd, s, n);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)

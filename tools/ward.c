@@ -7,13 +7,15 @@
  * environment already says.  The library is WARD_LIB if set, else
  * libward.so next to this program (the build folder), else the installed
  * WARD_LIBDIR/libward.so.0.  LD_PRELOAD and WARD_OPTIONS are exported, so
- * children inherit both. */
+ * children inherit both.  --log-dir=DIR (made if missing) sends every
+ * process's reports to DIR/ward.<pid> (the option log_path). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef WARD_LIBDIR
@@ -35,10 +37,33 @@ static void usage(FILE *f)
             "  --options       list ward's options with their defaults\n"
             "  --version       ward's version\n"
             "  --lib=PATH      the library to preload (default: WARD_LIB, libward.so next\n"
-            "                  to this program, or " WARD_LIBDIR "/libward.so.0)\n");
+            "                  to this program, or " WARD_LIBDIR "/libward.so.0)\n"
+            "  --log-dir=DIR   each process writes its reports to DIR/ward.<pid>, not to\n"
+            "                  stderr (DIR is made if missing; the option log_path)\n");
 }
 
 static int exists(const char *p) { return access(p, R_OK) == 0; }
+
+/* mkdir -p DIR, then its absolute path in abs: the processes that write
+ * there may change directory. */
+static int log_dir(const char *dir, char *abs)
+{
+    char buf[PATH_MAX];
+    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf || !*buf)
+        return -1;
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || !*p) {
+            char c = *p;
+            *p = '\0';
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+                return -1;
+            *p = c;
+            if (!c)
+                break;
+        }
+    }
+    return realpath(buf, abs) ? 0 : -1;
+}
 
 /* The library: --lib, WARD_LIB, next to this program, or installed. */
 static const char *find_lib(const char *given, char *buf, size_t cap)
@@ -115,6 +140,17 @@ int main(int argc, char **argv)
         }
         if (!strncmp(a, "--lib=", 6)) {
             lib_arg = a + 6;
+            continue;
+        }
+        if (!strncmp(a, "--log-dir=", 10)) {
+            char abs[PATH_MAX], opt[PATH_MAX + 32];
+            if (log_dir(a + 10, abs) != 0) {
+                fprintf(stderr, "ward: --log-dir: %s: %s\n", a + 10, strerror(errno));
+                return 125;
+            }
+            snprintf(opt, sizeof opt, "log_path=%s/ward", abs);
+            if (append(&opts, ":", opt))
+                return 125;
             continue;
         }
         const char *eq = strchr(a + 2, '=');
