@@ -147,16 +147,3 @@ size_t zero_resident(uintptr_t p, size_t n)
     (void)each_resident(p, n, set_zero, &bytes);
     return (bytes + G.page - 1) / G.page + 2;
 }
-
-size_t zero_release(uintptr_t p, size_t n)
-{
-    uintptr_t end = p + n, lo = page_up(p), hi = page_down(end);
-    if (hi <= lo || (hi - lo) / G.page < RESIDENT_MIN_PAGES) {
-        memset((void *)p, 0, n);
-        return (n + G.page - 1) / G.page + 1;
-    }
-    memset((void *)p, 0, lo - p);
-    os_release((void *)lo, hi - lo);
-    memset((void *)hi, 0, end - hi);
-    return (lo > p) + (end > hi);
-}

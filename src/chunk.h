@@ -289,11 +289,6 @@ bool poison_ok(uintptr_t p, size_t n, uintptr_t *bad) INTERNAL;
  * or given back, reads as zero already); returns how many pages it wrote
  * to, at most (the ones that stay resident). */
 size_t zero_resident(uintptr_t p, size_t n) INTERNAL;
-/* Zeroes [p, p+n) by giving its whole pages back to the system (they read
- * back as zero, hold no memory, and come back only when touched) and
- * writing only the bytes around them; returns how many of its pages may
- * still be resident. */
-size_t zero_release(uintptr_t p, size_t n) INTERNAL;
 
 /* ---- free-list links: masked with the secret and the slot's own address,
  * with a 16-bit check in the top bits. */

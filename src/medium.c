@@ -171,16 +171,13 @@ static inline size_t pages_of(size_t bytes) { return (bytes + G.page - 1) / G.pa
 
 /* Makes a freed body read as zero: returns the header's unused-bytes field
  * for it (F_DIRTY with poison=off) and sets *pages to how many of its pages
- * may be resident.  With poison=partial a body over 2 x poison_bytes is
- * zeroed the cheaper of two ways, both leaving it all zero:
- * - while at most two threads have used the allocator (a program's main
- *   thread and one worker, or a single-threaded one), its whole pages are
- *   given back (madvise), so that the next owner faults in only what it
- *   touches and the memory is free meanwhile;
- * - with more, giving pages back interrupts every other processor running
- *   the process (a TLB shootdown per call: 5x the time of the churn
- *   benchmark on two worker threads), so only its resident pages are
- *   zeroed (the ones its owner never touched are zero already). */
+ * may be resident.  With poison=partial a body over 2 x poison_bytes has
+ * only its resident pages zeroed: a page never touched, or given back by a
+ * purge, is zero already.  (Giving the pages back instead, with madvise,
+ * costs a page fault for each page the next owner touches and, with
+ * threads running, a TLB shootdown per call: gcc took 1.49 s that way
+ * against 1.42 s, churn on two threads 5.1 s against 2.9 s; it won only
+ * where a block is used sparsely by a single thread.) */
 static unsigned scrub(uintptr_t p, size_t body, size_t *pages)
 {
     if (G.opt.poison == POISON_OFF) {
@@ -188,8 +185,7 @@ static unsigned scrub(uintptr_t p, size_t body, size_t *pages)
         return F_DIRTY;
     }
     if (G.opt.poison == POISON_PARTIAL && body > 2 * (size_t)G.opt.poison_bytes) {
-        *pages = __atomic_load_n(&ward_live_threads, __ATOMIC_RELAXED) <= 2 ? zero_release(p, body)
-                                                                             : zero_resident(p, body);
+        *pages = zero_resident(p, body);
     } else {
         memset((void *)p, 0, body);
         *pages = pages_of(body) + 1;

@@ -41,8 +41,8 @@ enum { FOREIGN_ABORT, FOREIGN_WARN };
         "than the live large blocks hold, but always 4m (0: off)")                                      \
     CHOICE(poison, POISON_PARTIAL, ("off", "partial", "full"),                                          \
            "freed memory reads as zero and is verified before reuse: zeroed (full), or for blocks "     \
-           "over twice poison_bytes only its resident pages zeroed, or given back (partial); off: "      \
-           "neither, blocks cleared when handed out")                                                   \
+           "over twice poison_bytes only its resident pages (partial); off: neither, blocks cleared "   \
+           "when handed out")                                                                           \
     NUM(poison_bytes, 2048, 16, 1L << 30,                                                               \
         "with poison=partial, freed blocks over twice this are zeroed only where resident")             \
     BOOL(canary, 1, "write and verify a canary after each request")                                     \

@@ -37,7 +37,6 @@ static bool fork_abandoned;
  * one parent draw the same placements */
 static uint64_t fork_salt;
 bool ward_forked;
-unsigned ward_live_threads;
 
 bool busy_forged(uintptr_t chunk)
 {
@@ -78,7 +77,6 @@ static void thread_exit(void *arg)
         return;
     int e = errno;
     ward_tls = TC_DEAD;
-    __atomic_sub_fetch(&ward_live_threads, 1, __ATOMIC_RELAXED);
     pthread_mutex_lock(&reg_lock);
     unregister(tc);
     if (nstocked < TC_POOL_KEEP && (tc->qlen || small_cached(tc))) {
@@ -136,7 +134,6 @@ struct tcache *tcache_create(void)
         registry->prev = tc;
     registry = tc;
     pthread_mutex_unlock(&reg_lock);
-    __atomic_add_fetch(&ward_live_threads, 1, __ATOMIC_RELAXED);
     /* Before pthread_setspecific, which may itself allocate. */
     ward_tls = tc;
     pthread_setspecific(G.tkey, tc);
@@ -260,7 +257,6 @@ void ward_reinit_locks_child(void)
         fork_abandoned = true; /* other threads ran: mid-transition, maybe */
     fresh_salt();
     ward_forked = true;
-    ward_live_threads = me ? 1 : 0;
     registry = me;
     if (me) {
         me->next = me->prev = NULL;

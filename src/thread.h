@@ -67,9 +67,6 @@ uint64_t ward_rand_global(void) INTERNAL;
 /* true in a forked child: medium and large blocks are then placed at
  * random (medium.c, large.c), as small ones always are */
 extern bool ward_forked INTERNAL;
-/* threads with a cache now (made at a thread's first call, gone at its
- * exit): a hint for choices that cost more when other threads run */
-extern unsigned ward_live_threads INTERNAL;
 size_t ward_quarantined_bytes(void) INTERNAL;
 
 #endif
