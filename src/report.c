@@ -142,6 +142,24 @@ static int out_fd(void)
         close(log_fd); /* the parent's file, inherited */
     log_fd = fd;
     log_pid = pid;
+    /* which process the file is about: its command line, for ward report */
+    char line[640];
+    size_t n = ward_snprintf(line, sizeof line, "ward: process %d: ", pid);
+    int cfd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (cfd >= 0) {
+        ssize_t got = read(cfd, line + n, sizeof line - n - 1);
+        close(cfd);
+        for (ssize_t i = 0; i < got; i++)
+            if (line[n + (size_t)i] == '\0' || line[n + (size_t)i] == '\n')
+                line[n + (size_t)i] = ' ';
+        if (got > 0)
+            n += (size_t)got;
+    }
+    while (n > 0 && line[n - 1] == ' ')
+        n--;
+    line[n++] = '\n';
+    if (write(fd, line, n) < 0) {
+    }
     return fd;
 }
 

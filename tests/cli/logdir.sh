@@ -46,6 +46,30 @@ for f in "$dir"/ward.*; do
     grep -q "ward: backtrace:" "$f" || fail "$f has no backtrace"
 done
 
+echo "ward report DIR"
+"$ward" report "$dir" >"$tmp/report" 2>&1
+rc=$?
+[ "$rc" -eq 1 ] || fail "ward report exited $rc, expected 1 (reports found)"
+grep -q "^ward report: 2 reports in 2 files of $dir, 2 distinct$" "$tmp/report" || fail "ward report's summary line"
+grep -qE "^  double free +1$" "$tmp/report" || fail "ward report: no count for double free"
+grep -qE "^  heap buffer overflow +1$" "$tmp/report" || fail "ward report: no count for heap buffer overflow"
+grep -q "from: [0-9]*: $bugs double_free" "$tmp/report" || fail "ward report: the double free's process and command"
+grep -q "found in release_again" "$tmp/report" || fail "ward report: where the double free was found"
+for f in "$dir"/ward.*; do
+    head -1 "$f" | grep -q "^ward: process ${f##*.}: $bugs " || fail "$f does not start with its process line"
+done
+# the same bug in two processes is one distinct report, counted twice
+dir2="$tmp/logs/run2"
+"$ward" --on_error=exit --log-dir="$dir2" -- sh -c "'$bugs' double_free; '$bugs' double_free; true" \
+    >/dev/null 2>&1 </dev/null
+"$ward" report "$dir2" >"$tmp/report" 2>&1
+grep -q "^ward report: 2 reports in 2 files of $dir2, 1 distinct$" "$tmp/report" ||
+    fail "two double frees at the same place are not one distinct report: $(head -1 "$tmp/report")"
+grep -q "^\[1\] 2 times, from: " "$tmp/report" || fail "the distinct report does not count 2"
+mkdir -p "$tmp/empty"
+"$ward" report "$tmp/empty" >"$tmp/report" 2>&1 || fail "ward report of an empty directory exited $?"
+grep -q "^ward report: 0 reports in 0 files" "$tmp/report" || fail "empty directory summary"
+
 echo "WARD_OPTIONS=log_path=PREFIX without the launcher"
 WARD_OPTIONS="log_path=$tmp/direct:on_error=exit:exitcode=23" LD_PRELOAD="$lib" "$bugs" double_free \
     2>"$tmp/err" </dev/null
