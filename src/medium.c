@@ -10,11 +10,10 @@
  * Quarantined:  [header] zero ...................................... 
  *
  * Freed memory reads as zero and is verified in full before reuse.  With
- * poison=full it is zeroed; with poison=partial, a block bigger than twice
- * poison_bytes gives its whole pages back to the system instead (they read
- * back as zero and hold no memory) and only the bytes around them are
- * zeroed; the checks then read only the pages that are resident, since a
- * write after free is what makes a page given back resident again.  With
+ * poison=full it is zeroed; with poison=partial, of a block bigger than
+ * twice poison_bytes only the resident pages are zeroed (the others read
+ * as zero already), and the checks read only the resident pages too: a
+ * write after free leaves a non-zero byte on one, or makes one.  With
  * poison=off nothing is zeroed at free: the chunk is "dirty" (the F_DIRTY
  * bit in the unused-bytes field of a FREE or QUAR header; every chunk
  * merged with it or cut from it is dirty too), and its resident pages are
@@ -190,7 +189,28 @@ static unsigned scrub(uintptr_t p, size_t body, size_t *pages)
         memset((void *)p, 0, body);
         *pages = pages_of(body) + 1;
     }
+    if (*pages > 0x7fffff) /* it goes into the unused-bytes field, shifted by one */
+        *pages = 0x7fffff;
     return 0;
+}
+
+/* Free memory [lo, hi) about to be handed out: verified zero up to the
+ * highest address ever handed out (memory above it held no freed bytes,
+ * and its pages, never touched, need not be read in only to be written),
+ * then, for a dirty chunk (poison=off), its resident pages cleared.  False
+ * (and *bad) when freed memory there was written. */
+static bool take_free(struct arena *a, uintptr_t lo, uintptr_t hi, bool dirty, uintptr_t *bad)
+{
+    uintptr_t end = hi, fresh = (a->touched + G.page - 1) & ~(uintptr_t)(G.page - 1);
+    if (end > fresh)
+        end = fresh > lo ? fresh : lo;
+    if (!dirty && !poison_ok(lo, end - lo, bad))
+        return false;
+    if (hi > a->touched)
+        a->touched = hi;
+    if (dirty)
+        zero_resident(lo, hi - lo);
+    return true;
 }
 
 /* ---- bins ----------------------------------------------------------------- */
@@ -445,20 +465,8 @@ static uintptr_t carve(struct arena *a, uintptr_t c, uint64_t cm, size_t need, s
     if (c + size - (s + need) < MED_MIN_CHUNK)
         take = c + size - s;
     uintptr_t bad;
-    /* memory no chunk was ever handed out in holds no freed bytes, and its
-     * pages, never touched, need not be read in only to be written: the
-     * check stops where it begins (its first whole page) */
-    uintptr_t lo = s + HDR, hi = s + take, fresh = (a->touched + G.page - 1) & ~(uintptr_t)(G.page - 1);
-    if (hi > fresh)
-        hi = fresh > lo ? fresh : lo;
-    if (!dirty && !poison_ok(lo, hi - lo, &bad))
+    if (!take_free(a, s + HDR, s + take, dirty, &bad))
         corrupt(a, BUG_WRITE_AFTER_FREE, CALL_MALLOC, s + HDR, take, "freed memory was written before it was reused");
-    if (s + take > a->touched)
-        a->touched = s + take;
-    /* with poison=off, the last owners' bytes: cleared (the pages not
-     * resident are zero) */
-    if (dirty)
-        zero_resident(s + HDR, take - HDR);
     /* the pieces left keep at most the resident pages the chunk had */
     if (s != c) {
         bin_insert(a, c, s - c, dirty, pages, CALL_MALLOC);
@@ -637,8 +645,6 @@ void medium_free(uintptr_t p, enum ward_call op)
     pthread_mutex_unlock(&a->lock);
     size_t pages;
     unsigned flag = scrub(p, size - HDR, &pages);
-    if (pages > 0x7fffff)
-        pages = 0x7fffff;
     hdr_store(p - HDR, size, (unsigned)(pages << 1) | flag, ST_QUAR);
     struct tcache *tc = tcache_get();
     if (tc && G.opt.quarantine_bytes && (long)(size - HDR) <= G.opt.quarantine_max_chunk) {
@@ -731,16 +737,9 @@ void *medium_realloc(uintptr_t p, size_t n, size_t *old)
             memset((void *)(nc + nsize - 16), 0, 16);
             if (total - need < MED_MIN_CHUNK)
                 take = total;
-            uintptr_t hi = c + take, fresh = (a->touched + G.page - 1) & ~(uintptr_t)(G.page - 1);
-            if (hi > fresh)
-                hi = fresh > nc ? fresh : nc;
-            if (!dirty && !poison_ok(nc, hi - nc, &bad))
+            if (!take_free(a, nc, c + take, dirty, &bad))
                 corrupt(a, BUG_WRITE_AFTER_FREE, CALL_REALLOC, nc + HDR, nsize,
                         "freed memory was written before it was reused");
-            if (c + take > a->touched)
-                a->touched = c + take;
-            if (dirty)
-                zero_resident(nc, c + take - nc);
             bit_clr(a->starts, bit_of(a, nc));
             bits_clear_range(a->freed, bit_of(a, nc), bit_of(a, c + take));
             if (take != total) {

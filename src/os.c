@@ -63,9 +63,12 @@ static COLD _Noreturn void os_fail(enum ward_call call, void *p, size_t size, in
     ward_fatal(BUG_STATE_CORRUPTED, call, p, TIER_NONE, size, "system call failed unexpectedly (errno %d)", err);
 }
 
-static void *reserve(size_t size, int flags)
+/* PROT_NONE at `hint` when that range is free, else where the kernel
+ * chooses (no MAP_FIXED: nothing mapped is ever replaced). */
+static void *reserve(size_t size, int flags, uintptr_t hint)
 {
-    void *p = INJECTED() ? MAP_FAILED : mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+    void *p = INJECTED() ? MAP_FAILED
+                         : mmap((void *)hint, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
     if (p == MAP_FAILED) {
         if (errno == ENOMEM) {
             os_enomem("mmap", size);
@@ -76,7 +79,7 @@ static void *reserve(size_t size, int flags)
     return p;
 }
 
-void *os_reserve(size_t size) { return reserve(size, MAP_NORESERVE); }
+void *os_reserve(size_t size) { return reserve(size, MAP_NORESERVE, 0); }
 
 /* A large block's mapping.  Without MAP_NORESERVE the kernel charges the
  * data pages to the commit limit when they become writable and marks them
@@ -87,22 +90,8 @@ void *os_reserve(size_t size) { return reserve(size, MAP_NORESERVE); }
  * 7 us on one thread, 31 -> 15-23 us on two).  Under strict overcommit
  * (vm.overcommit_memory=2) a block the commit limit cannot hold then fails
  * with ENOMEM at its allocation, not with a fault at first touch. */
-void *os_reserve_block(size_t size) { return reserve(size, 0); }
-
-/* The same at `hint` when that range is free (the kernel's choice when it
- * is not): no MAP_FIXED, so nothing mapped there is ever replaced. */
-void *os_reserve_block_at(size_t size, uintptr_t hint)
-{
-    void *p = INJECTED() ? MAP_FAILED : mmap((void *)hint, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) {
-        if (errno == ENOMEM) {
-            os_enomem("mmap", size);
-            return NULL;
-        }
-        os_fail(CALL_MMAP, NULL, size, errno);
-    }
-    return p;
-}
+void *os_reserve_block(size_t size) { return reserve(size, 0, 0); }
+void *os_reserve_block_at(size_t size, uintptr_t hint) { return reserve(size, 0, hint); }
 
 /* RLIMIT_AS counts the whole heap reservation, used or not, and mprotect
  * never checks it: a limit set after start-up (setrlimit in a forked child)

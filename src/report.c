@@ -121,6 +121,19 @@ __attribute__((visibility("default"))) void ward_testing_quiet(int on) { testing
  * opened at this process's first report once start-up is complete (start-up
  * errors and help=1 stay on stderr), and again in a forked child, whose
  * reports are its own.  Opening it allocates nothing. */
+static void write_fd(int fd, const char *s, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, s, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
 static int log_fd = -1, log_pid;
 static int out_fd(void)
 {
@@ -134,8 +147,7 @@ static int out_fd(void)
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) {
         static const char msg[] = "ward: cannot open the log_path file; reports go to stderr\n";
-        if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0) {
-        }
+        write_fd(STDERR_FILENO, msg, sizeof msg - 1);
         return STDERR_FILENO;
     }
     if (log_fd >= 0)
@@ -158,8 +170,7 @@ static int out_fd(void)
     while (n > 0 && line[n - 1] == ' ')
         n--;
     line[n++] = '\n';
-    if (write(fd, line, n) < 0) {
-    }
+    write_fd(fd, line, n);
     return fd;
 }
 
@@ -167,16 +178,7 @@ static void write_all(const char *s, size_t n)
 {
     if (QUIET())
         return;
-    int fd = out_fd();
-    while (n) {
-        ssize_t w = write(fd, s, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        s += w;
-        n -= (size_t)w;
-    }
+    write_fd(out_fd(), s, n);
 }
 
 void ward_printf(const char *f, ...)

@@ -259,17 +259,43 @@ static void *churn_one(void *arg UNUSED)
     xfree(p);
     return NULL;
 }
-static void busy_forgery(size_t n UNUSED, long arg UNUSED)
+/* Two live SMALL_FULL chunks out of a run of 256, *x in the slot right
+ * after *w; false when the run has no such pair. */
+static bool adjacent_live(char **w, char **x)
 {
-    /* a run of live chunks; w is one whose next slot is live too */
     char *live[256];
     for (int i = 0; i < 256; i++)
         live[i] = xmalloc(SMALL_FULL);
-    char *w = NULL;
-    for (int i = 0; i < 256 && !w; i++)
+    for (int i = 0; i < 256; i++)
         for (int j = 0; j < 256; j++)
-            if (live[j] == live[i] + 48)
-                w = live[i];
+            if (live[j] == live[i] + 48) {
+                *w = live[i], *x = live[j];
+                return true;
+            }
+    return false;
+}
+/* In a forked child, a SMALL_FULL chunk w overflows into the next slot's
+ * header with {meta, check} and is freed: true when the child lived (the
+ * overflow went unreported). */
+static bool overflow_hidden(char *w, uint64_t meta, uint64_t check)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        uint64_t forged[2] = {meta, check};
+        memcpy(hide(w) + 32, forged, 16); /* a 32-byte request fills its slot */
+        xfree(w);
+        _exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+static void busy_forgery(size_t n UNUSED, long arg UNUSED)
+{
+    /* w: a live chunk whose next slot is live too */
+    char *w = NULL, *x;
+    if (!adjacent_live(&w, &x))
+        w = NULL;
     pthread_t t;
     pthread_create(&t, NULL, churn_one, NULL);
     while (!churn_slot)
@@ -297,19 +323,10 @@ static void busy_forgery(size_t n UNUSED, long arg UNUSED)
         fprintf(stderr, "busy_forgery: setup: %s\n", w ? "no transition seen" : "no adjacent live chunks");
         return;
     }
-    uintptr_t next = (uintptr_t)w + 32; /* the next slot's header: a 32-byte request fills its slot */
+    uintptr_t next = (uintptr_t)w + 32; /* the next slot's header */
     for (int j = 0; j < nseen; j++) {
         uint64_t key = seen[j] ^ ((uint64_t)at * 0x9e3779b97f4a7c15ull);
-        pid_t pid = fork();
-        if (pid == 0) {
-            uint64_t forged[2] = {0, ((uint64_t)next * 0x9e3779b97f4a7c15ull) ^ key};
-            memcpy(hide(w) + 32, forged, 16);
-            xfree(w);
-            _exit(0); /* the overflow went unreported */
-        }
-        int st;
-        waitpid(pid, &st, 0);
-        if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+        if (overflow_hidden(w, 0, ((uint64_t)next * 0x9e3779b97f4a7c15ull) ^ key)) {
             fprintf(stderr, "busy_forgery: guess %d of %d hid an overflow\n", j, nseen);
             return;
         }
@@ -338,14 +355,8 @@ static void *spy(void *arg UNUSED)
 static void busy_replay(size_t n UNUSED, long arg UNUSED)
 {
     /* w and x: two live chunks, x in the slot right after w */
-    char *live[256], *w = NULL, *x = NULL;
-    for (int i = 0; i < 256; i++)
-        live[i] = xmalloc(SMALL_FULL);
-    for (int i = 0; i < 256 && !w; i++)
-        for (int j = 0; j < 256; j++)
-            if (live[j] == live[i] + 48)
-                w = live[i], x = live[j];
-    if (!w) {
+    char *w, *x;
+    if (!adjacent_live(&w, &x)) {
         fprintf(stderr, "busy_replay: setup: no adjacent live chunks\n");
         return;
     }
@@ -377,16 +388,7 @@ static void busy_replay(size_t n UNUSED, long arg UNUSED)
     for (int j = 0; j < spy_n; j++) {
         if (spy_seen[j] == now)
             continue; /* the header as it is: writing it back changes nothing */
-        pid_t pid = fork();
-        if (pid == 0) {
-            uint64_t forged[2] = {meta, spy_seen[j]};
-            memcpy(hide(w) + 32, forged, 16);
-            xfree(w);
-            _exit(0); /* the overflow went unreported */
-        }
-        int st;
-        waitpid(pid, &st, 0);
-        if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+        if (overflow_hidden(w, meta, spy_seen[j])) {
             fprintf(stderr, "busy_replay: value %d of %d hid an overflow\n", j, spy_n);
             return;
         }
