@@ -10,6 +10,7 @@
 #include "trace.h"
 #include "tier.h"
 #include "api.h"
+#include "suppress.h"
 #include "../include/ward.h"
 
 #include <errno.h>
@@ -104,7 +105,9 @@ void ward_init_slow(void)
     if (!G.page)
         G.page = 4096;
     ward_options_init(&G.opt);
-    G.free_direct = !G.opt.stacks && G.opt.on_error != ON_ERROR_CONTINUE;
+    /* a suppressed report goes on as on_error=continue does */
+    G.recover = G.opt.on_error == ON_ERROR_CONTINUE || suppress_active();
+    G.free_direct = !G.opt.stacks && !G.recover;
 #ifdef WARD_AVX2
     G.avx2 = cpu_has_avx2();
 #endif
@@ -170,6 +173,8 @@ __attribute__((destructor)) static void ward_destructor(void)
         thread_exit_check(CALL_EXIT);
         small_check_shared(CALL_EXIT);
     }
+    if (G.opt.verbosity >= 1)
+        suppress_summary();
     /* on_error=continue: the run went on after its reports, but must not
      * look clean. */
     unsigned long nrep = __atomic_load_n(&ward_reports, __ATOMIC_RELAXED);
@@ -360,7 +365,7 @@ static COLD __attribute__((noinline)) uintptr_t recovering(int what, void *ptr, 
     return r;
 }
 
-static inline bool continuing(void) { return unlikely(G.opt.on_error == ON_ERROR_CONTINUE) && !ward_recover; }
+static inline bool continuing(void) { return unlikely(G.recover) && !ward_recover; }
 
 WARD_API void ward_free(void *ptr)
 {

@@ -5,6 +5,7 @@
  * programs ignore the environment. */
 #include "state.h"
 #include "report.h"
+#include "suppress.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -250,4 +251,6 @@ void ward_options_init(struct ward_options *o)
         parse_options(o, s);
     if (o->log_path[0])
         check_log_path(o->log_path);
+    if (o->suppressions[0])
+        suppress_init(o->suppressions);
 }

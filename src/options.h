@@ -14,6 +14,7 @@ enum { POISON_OFF, POISON_PARTIAL, POISON_FULL };
 enum { CHECKSUM_FAST, CHECKSUM_SIPHASH };
 enum { EXIT_CHECK_OFF, EXIT_CHECK_QUARANTINE, EXIT_CHECK_HEAP };
 enum { FOREIGN_ABORT, FOREIGN_WARN };
+enum { REPORT_TEXT, REPORT_JSON };
 
 /* One row an option, in the order help=1 lists them.  Each option is a
  * `long` field of struct ward_options named after its key.
@@ -78,7 +79,14 @@ enum { FOREIGN_ABORT, FOREIGN_WARN };
            "(warn)")                                                                                    \
     PATH(log_path,                                                                                      \
          "write reports to the file PREFIX.<pid> (created when the first report comes, appended to) "   \
-         "instead of stderr; the directory must exist")
+         "instead of stderr; the directory must exist")                                                 \
+    PATH(suppressions,                                                                                  \
+         "a file of KIND:PATTERN lines: reports of that kind with a frame whose function, file or "     \
+         "module matches the glob are counted, not printed, and the run goes on (only where the heap "  \
+         "stays safe)")                                                                                 \
+    CHOICE(report_format, REPORT_TEXT, ("text", "json"),                                                \
+           "reports as text, or one JSON object a report on one line")                                  \
+    NUM(verbosity, 0, 0, 2, "1: at exit, say how many reports each suppression matched, and which matched nothing")
 
 /* The options as set at start-up (G.opt, read-only after it). */
 #define WARD_OPTION_FIELD(key, ...) long key;

@@ -151,14 +151,45 @@ size_t ward_snprintf(char *buf, size_t cap, const char *fmt, ...) INTERNAL;
 
 /* A message at start-up (bad options), then the configured end. */
 _Noreturn void ward_die(const char *fmt, ...) INTERNAL COLD;
-/* symbolize.c: a report's stack, one line a frame (module+offset, and the
- * function and file:line from addr2line with symbolize=1); first_exact when
- * pcs[0] is a faulting instruction rather than a return address. */
-void ward_print_stack(const uintptr_t *pcs, int n, bool first_exact) INTERNAL;
+/* A stack as a report shows it: a title ("backtrace", "chunk allocated
+ * at", ...), the stack, whether pcs[0] is a faulting instruction (shown from
+ * frame 0; otherwise from the program's first frame, ward_first_caller_frame)
+ * and whether it is a recorded one ("ward: TITLE (thread TID):"). */
+struct ward_named_stack {
+    const char *title;
+    struct ward_stack st;
+    bool exact, recorded;
+};
+#define WARD_REPORT_STACKS 5
+/* The chunk's recorded stacks (stacks=1's depot, or a sampled block's own),
+ * at most 2, into out; their count.  Lock-free reads: the process is
+ * reporting. */
+int trace_stacks(uintptr_t ptr, int tier, struct ward_named_stack *out) INTERNAL;
+int sample_stacks(uintptr_t p, struct ward_named_stack *out) INTERNAL;
+
+/* symbolize.c: the frame table, one user at a time (sym_acquire), into which
+ * sym_load puts a report's stacks, each frame named by its module+offset
+ * (dladdr) and, with names, its function and file:line (addr2line, run once
+ * per module).  Then sym_any_frame calls fn on each frame outside ward
+ * (func or file may be NULL; file is file_len bytes, not NUL-terminated),
+ * until fn says true; sym_print_text / sym_print_json print the stacks. */
+void sym_acquire(void) INTERNAL;
+void sym_release(void) INTERNAL;
+void sym_load(const struct ward_named_stack *stacks, int ns, bool names) INTERNAL;
+bool sym_any_frame(bool (*fn)(const char *func, const char *file, size_t file_len, const char *mod, void *arg),
+                   void *arg) INTERNAL;
+void sym_print_text(void) INTERNAL;
+void sym_print_json(void) INTERNAL;
+/* A hash of the stacks' program counters (the same stacks, the same hash). */
+uint64_t sym_hash(const struct ward_named_stack *stacks, int ns) INTERNAL;
 int ward_first_caller_frame(const uintptr_t *pcs, int n) INTERNAL;
-/* "ward: TITLE (thread TID):" and a recorded stack from the program's first
- * frame on (tid 0: no thread named). */
-void ward_print_recorded(const char *title, const uintptr_t *pcs, int n, int tid) INTERNAL;
+
+/* report.c: JSON output, into a static buffer written out at the end of the
+ * report (report_format=json): raw text, a quoted and escaped string (n
+ * bytes, or up to its NUL with (size_t)-1), formatted text. */
+void ward_emit_raw(const char *s) INTERNAL;
+void ward_emit_str(const char *s, size_t n) INTERNAL;
+void ward_emit_fmt(const char *fmt, ...) INTERNAL;
 
 /* A formatted line to stderr, no allocation. */
 void ward_printf(const char *fmt, ...) INTERNAL;

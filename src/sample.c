@@ -270,16 +270,18 @@ static void sample_check(void)
 
 /* From the report path (a double free of a sampled block, ...): its stacks.
  * Lock-free reads: the process is ending. */
-void sample_report(uintptr_t p)
+int sample_stacks(uintptr_t p, struct ward_named_stack *out)
 {
     if (!in_pool(p) || !pool.slots)
-        return;
+        return 0;
     const struct sslot *s = &pool.slots[(p - G.pool_lo) / G.page / 2];
     if (s->ptr != p)
-        return;
-    ward_print_recorded("chunk allocated at", s->alloc_pc, s->nalloc, s->alloc_tid);
-    if (s->state == S_FREED)
-        ward_print_recorded("chunk freed at", s->free_pc, s->nfree, s->free_tid);
+        return 0;
+    out[0] = (struct ward_named_stack){"chunk allocated at", {s->alloc_pc, s->nalloc, s->alloc_tid}, false, true};
+    if (s->state != S_FREED)
+        return 1;
+    out[1] = (struct ward_named_stack){"chunk freed at", {s->free_pc, s->nfree, s->free_tid}, false, true};
+    return 2;
 }
 
 static void sample_lock_all(void) { pthread_mutex_lock(&pool.lock); }

@@ -51,6 +51,8 @@ struct ward_ro {
     uint8_t class_of16[SMALL_SLOT_MAX / 16 + 1]; /* (n + HDR + 15) / 16 -> class */
     pthread_key_t tkey;
     bool free_direct;            /* free of a small chunk may skip the API layer (no trace, no continue) */
+    bool recover;                /* calls that can report run under a recovery point (on_error=continue,
+                                    suppressions) */
     bool avx2;                   /* the CPU has AVX2: the poison checks read 32 bytes a load */
     struct small_paths small;    /* the small tier's paths (small_init) */
     void (*report_fn)(const struct ward_report *, void *); /* ward_set_report_callback */

@@ -88,7 +88,6 @@ bool sample_due(void) INTERNAL;
 void *sample_alloc(size_t n) INTERNAL;
 void sample_free(uintptr_t p, enum ward_call op) INTERNAL;
 size_t sample_live(uintptr_t p, enum ward_call op) INTERNAL;
-void sample_report(uintptr_t p) INTERNAL;
 void sample_fork_child(void) INTERNAL; /* reseed in a forked child */
 void large_fork_child(void) INTERNAL;  /* a forked child drops the parent's cached mappings */
 /* a fault at a in the sampling pool on a freed block or a guard page: reported */

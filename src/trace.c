@@ -127,34 +127,35 @@ void trace_free(uintptr_t chunk)
         s[1] = trace_capture();
 }
 
-static void print_stack(const char *title, uint32_t id)
+static int get_stack(const char *title, uint32_t id, struct ward_named_stack *out)
 {
     if (!id || (size_t)id * 8 >= depot.used)
-        return;
+        return 0;
     const struct depot_rec *r = (const struct depot_rec *)(depot.mem + (size_t)id * 8);
-    ward_print_recorded(title, r->pc, (int)r->n, 0);
+    *out = (struct ward_named_stack){title, {r->pc, (int)r->n, 0}, false, true};
+    return 1;
 }
 
-void trace_print_ids(uint32_t alloc_id, uint32_t free_id)
+static int get_ids(uint32_t alloc_id, uint32_t free_id, struct ward_named_stack *out)
 {
-    print_stack("chunk allocated at", alloc_id);
-    print_stack("chunk first freed at", free_id);
+    int n = get_stack("chunk allocated at", alloc_id, out);
+    return n + get_stack("chunk first freed at", free_id, out + n);
 }
 
 /* From the report path: the chunk's stacks, when ptr is a chunk's user
  * pointer (lock-free reads: the process is ending). */
-void trace_report(uintptr_t ptr, int tier)
+int trace_stacks(uintptr_t ptr, int tier, struct ward_named_stack *out)
 {
     if (!G.opt.stacks || !depot.side)
-        return;
+        return 0;
     if (tier == TIER_LARGE) {
         uint32_t a, f;
         if (large_trace_ids(ptr, &a, &f))
-            trace_print_ids(a, f);
-        return;
+            return get_ids(a, f, out);
+        return 0;
     }
     if ((ptr & 15) || ptr - HDR < G.heap_lo || ptr >= G.heap_hi)
-        return;
+        return 0;
     uint32_t *s = side_of(ptr - HDR);
-    trace_print_ids(s[0], s[1]);
+    return get_ids(s[0], s[1], out);
 }

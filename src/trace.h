@@ -10,8 +10,6 @@ void trace_init(void) INTERNAL;
 uint32_t trace_capture(void) INTERNAL;
 void trace_alloc(uintptr_t chunk) INTERNAL;
 void trace_free(uintptr_t chunk) INTERNAL;
-void trace_print_ids(uint32_t alloc_id, uint32_t free_id) INTERNAL;
-void trace_report(uintptr_t ptr, int tier) INTERNAL;
 void trace_lock(void) INTERNAL;
 void trace_unlock(void) INTERNAL;
 void trace_reinit_lock(void) INTERNAL;
