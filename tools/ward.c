@@ -8,7 +8,8 @@
  * libward.so next to this program (the build folder), else the installed
  * WARD_LIBDIR/libward.so.0.  LD_PRELOAD and WARD_OPTIONS are exported, so
  * children inherit both.  --log-dir=DIR (made if missing) sends every
- * process's reports to DIR/ward.<pid> (the option log_path).
+ * process's reports to DIR/ward.<pid> (the option log_path);
+ * --suppressions=FILE is passed on as an absolute path.
  *
  *   ward report [--sarif] [--source-root=DIR] DIR
  *
@@ -885,6 +886,16 @@ int main(int argc, char **argv)
             if (append(&opts, ":", opt))
                 return 125;
             continue;
+        }
+        if (!strncmp(a, "--suppressions=", 15) && a[15] != '/') {
+            /* absolute: the tests run in directories of their own */
+            char abs[PATH_MAX], opt[PATH_MAX + 32];
+            if (realpath(a + 15, abs)) {
+                snprintf(opt, sizeof opt, "suppressions=%s", abs);
+                if (append(&opts, ":", opt))
+                    return 125;
+                continue;
+            } /* else the library says what is wrong with it */
         }
         const char *eq = strchr(a + 2, '=');
         if (!eq || eq == a + 2) {
