@@ -235,6 +235,12 @@ static const char *tier_name(int tier)
     }
 }
 
+void report_fork_child(void)
+{
+    __atomic_store_n(&reporting, 0, __ATOMIC_RELAXED);
+    sym_release();
+}
+
 /* ---- report_format=json: one line a report, built in a static buffer (the
  * report's turn guards it) and written at its end ---- */
 static char ebuf[64 * 1024];

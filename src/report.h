@@ -127,6 +127,9 @@ static inline void lock_for_checks(pthread_mutex_t *m)
     ward_held = m;
 }
 static inline void checks_passed(void) { ward_held = NULL; }
+/* A forked child: a report another thread of the parent was making is no
+ * turn of the child's (its own thread never forks in a report). */
+void report_fork_child(void) INTERNAL;
 /* Reports seen so far with on_error=continue (the exit status says so). */
 extern unsigned long ward_reports INTERNAL;
 

@@ -265,6 +265,7 @@ void ward_reinit_locks_child(void)
     }
     sample_fork_child();
     large_fork_child();
+    report_fork_child();
 }
 
 #ifdef WARD_TESTING
