@@ -713,7 +713,7 @@ static int write_sarif(FILE *o)
         fprintf(o, "}, \"defaultConfiguration\": {\"level\": \"error\"}, "
                    "\"properties\": {\"tags\": [\"security\", \"memory-safety\"]}}");
     }
-    fprintf(o, "\n      ]}},\n    \"originalUriBaseIds\": {\"SRCROOT\": {\"uri\": ");
+    fprintf(o, "\n      ]}},\n    \"originalUriBaseIds\": {\"%%SRCROOT%%\": {\"uri\": ");
     char root[PATH_MAX + 16];
     snprintf(root, sizeof root, "file://%s/", source_root);
     json_str(o, root);
@@ -741,7 +741,7 @@ static int write_sarif(FILE *o)
         size_t rl = strlen(source_root);
         if (in_project(s->loc_file)) {
             json_str(o, s->loc_file + rl + (s->loc_file[rl] == '/'));
-            fprintf(o, ", \"uriBaseId\": \"SRCROOT\"");
+            fprintf(o, ", \"uriBaseId\": \"%%SRCROOT%%\"");
         } else {
             char uri[PATH_MAX + 16];
             snprintf(uri, sizeof uri, "%s%s", s->loc_file[0] == '/' ? "file://" : "", s->loc_file);

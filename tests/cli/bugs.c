@@ -2,7 +2,7 @@
  * functions with names the report's stacks must show:
  *
  *   bugs double_free | write_after_free | overflow | uaf_read | overflow_read
- *        | several | clean
+ *        | several | double_free_loop | clean
  *
  * make_buffer allocates, release_early frees first, release_again frees
  * again; the other bugs are committed by functions named after them. */
@@ -65,6 +65,14 @@ int main(int argc, char **argv)
         release_early(q);
         release_again(q);
         puts("several: still running");
+    } else if (!strcmp(what, "double_free_loop")) {
+        /* the same double free five times, from the same stacks */
+        for (int i = 0; i < 5; i++) {
+            char *p = make_buffer(40);
+            release_early(p);
+            release_again(p);
+        }
+        puts("double_free_loop: still running");
     } else {
         char *p = make_buffer(40);
         release_early(p);

@@ -105,6 +105,22 @@ grep -q "^\[suppressed 1\] 2 times by 'double_free:release_again', from: " "$tmp
 rm -f "$(grep -l "heap buffer overflow" "$dir"/ward.*)"
 "$ward" report "$dir" >/dev/null 2>&1 || fail "ward report of only suppressed reports exited $?"
 
+echo "the same suppressed bug in a loop: named once, counted each time"
+ldir="$tmp/loop"
+mkdir -p "$ldir"
+WARD_OPTIONS="suppressions=$tmp/s.supp:verbosity=1:log_path=$ldir/ward" LD_PRELOAD="$lib" "$bugs" double_free_loop \
+    >"$tmp/out" 2>"$tmp/err" </dev/null
+rc=$?
+[ "$rc" -eq 0 ] || fail "the loop exited $rc"
+grep -q "^double_free_loop: still running" "$tmp/out" || fail "the loop did not go on"
+grep -q "suppression 'double_free:release_again' ($tmp/s.supp line 1) matched 5 reports$" "$tmp/err" ||
+    fail "the loop's count: $(cat "$tmp/err")"
+[ "$(grep -c "^ward: suppressed: double free: free(0x" "$ldir"/ward.*)" -eq 5 ] || fail "not 5 suppressed reports in the log"
+[ "$(grep -c "^ward: backtrace:" "$ldir"/ward.*)" -eq 1 ] || fail "the stacks were not written once"
+[ "$(grep -c "; the same stacks as an earlier report$" "$ldir"/ward.*)" -eq 4 ] || fail "no repeat marked as one"
+"$ward" report "$ldir" >"$tmp/report" 2>&1 || fail "ward report of suppressed reports exited $?"
+grep -q "^\[suppressed 1\] 5 times by 'double_free:release_again'" "$tmp/report" || fail "ward report: the loop's count"
+
 echo "report_format=json"
 jdir="$tmp/json"
 "$ward" --on_error=exit --exitcode=23 --stacks=1 --report_format=json --log-dir="$jdir" \
