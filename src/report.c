@@ -382,10 +382,10 @@ struct report_text {
     int tier;
     size_t csize;
     const char *detail;
-    int rule;          /* the matching suppression, or -1 */
-    bool suppressed;   /* and it was suppressed (not reported) */
-    bool stacks;       /* the stacks are loaded (a suppressed repeat has none) */
-    const char *note;  /* why a matching suppression did not suppress */
+    int rule;         /* the matching suppression, or -1 */
+    bool suppressed;  /* and it was suppressed (not reported) */
+    bool stacks;      /* the stacks are loaded (a suppressed repeat has none) */
+    const char *note; /* why a matching suppression did not suppress */
 };
 
 static void emit_json(const struct report_text *r)
@@ -439,8 +439,8 @@ static void emit_text_rest(const struct report_text *r)
             ward_printf("ward: suppressed by '%s' (%s line %d)%s\n", rule, G.opt.suppressions, line,
                         r->stacks ? "" : "; the same stacks as an earlier report");
         else
-            ward_printf("ward: suppression '%s' (%s line %d) matches, but %s: reported\n", rule,
-                        G.opt.suppressions, line, r->note);
+            ward_printf("ward: suppression '%s' (%s line %d) matches, but %s: reported\n", rule, G.opt.suppressions,
+                        line, r->note);
     }
     if (r->stacks)
         sym_print_text();
@@ -499,7 +499,8 @@ static _Noreturn void fatal_v(enum ward_bug bug, enum ward_call op, const void *
             int nb = unw_backtrace(bt, 64);
             st[ns++] = (struct ward_named_stack){"backtrace", {(const uintptr_t *)bt, nb, 0}, false, false};
         }
-        ns += tier == TIER_SAMPLED ? sample_stacks((uintptr_t)ptr, st + ns) : trace_stacks((uintptr_t)ptr, tier, st + ns);
+        ns +=
+            tier == TIER_SAMPLED ? sample_stacks((uintptr_t)ptr, st + ns) : trace_stacks((uintptr_t)ptr, tier, st + ns);
     }
 
     struct report_text r = {bug, op, ptr, tier, csize, detail, -1, false, false, NULL};
@@ -542,8 +543,8 @@ static _Noreturn void fatal_v(enum ward_bug bug, enum ward_call op, const void *
         }
         if (rule >= 0)
             r.note = !ward_bugs[bug].recoverable ? "this kind of error leaves the heap unsafe"
-                     : fs                       ? "a fault cannot be skipped"
-                                                : "the call that found it cannot be skipped";
+                : fs                             ? "a fault cannot be skipped"
+                                                 : "the call that found it cannot be skipped";
     }
     if (json) {
         if (!r.stacks)

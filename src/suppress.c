@@ -164,7 +164,7 @@ static bool frame_matches(const char *func, const char *file, size_t file_len, c
 {
     const char *pat = arg;
     return (func && glob(pat, func, strlen(func))) || (file && glob_path(pat, file, file_len)) ||
-           (mod && glob_path(pat, mod, strlen(mod)));
+        (mod && glob_path(pat, mod, strlen(mod)));
 }
 
 int suppress_match_loaded(int kind)

@@ -230,8 +230,7 @@ void sym_load(const struct ward_named_stack *stacks, int ns, bool names)
             if (dladdr((void *)look, &info) && info.dli_fname) {
                 f->mod = info.dli_fname[0] ? info.dli_fname : tab.self;
                 f->off = f->pc - (uintptr_t)info.dli_fbase;
-                f->addr =
-                    executable_is_exec((uintptr_t)info.dli_fbase) ? look : look - (uintptr_t)info.dli_fbase;
+                f->addr = executable_is_exec((uintptr_t)info.dli_fbase) ? look : look - (uintptr_t)info.dli_fbase;
                 f->sname = info.dli_sname;
                 f->saddr = (uintptr_t)info.dli_saddr;
                 /* ward's own frame (the API call): its exported name, not the

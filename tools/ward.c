@@ -369,11 +369,21 @@ static char *jstring(const char **p)
         }
         c = *(*p)++;
         switch (c) {
-        case 'n': s[n++] = '\n'; break;
-        case 't': s[n++] = '\t'; break;
-        case 'r': s[n++] = '\r'; break;
-        case 'b': s[n++] = '\b'; break;
-        case 'f': s[n++] = '\f'; break;
+        case 'n':
+            s[n++] = '\n';
+            break;
+        case 't':
+            s[n++] = '\t';
+            break;
+        case 'r':
+            s[n++] = '\r';
+            break;
+        case 'b':
+            s[n++] = '\b';
+            break;
+        case 'f':
+            s[n++] = '\f';
+            break;
         case 'u': {
             unsigned u = 0;
             for (int i = 0; i < 4 && **p; i++) {
@@ -392,8 +402,12 @@ static char *jstring(const char **p)
             }
             break;
         }
-        case '\0': (*p)--; break;
-        default: s[n++] = c; break;
+        case '\0':
+            (*p)--;
+            break;
+        default:
+            s[n++] = c;
+            break;
         }
     }
     if (**p != '"') {
@@ -522,8 +536,9 @@ static int parse_json_report(const char *line, struct rep *r, const char *proc)
         snprintf(tail, sizeof tail, "; %s chunk of %.0f bytes", tier, size);
     else if (*tier)
         snprintf(tail, sizeof tail, "; %s tier", tier);
-    snprintf(r->first, sizeof r->first, "ward: %s%s: %s(%s): %.600s%s; thread %.0f", r->suppressed ? "suppressed: " : "",
-             r->kind, r->call, jstr(o, "pointer"), jstr(o, "detail"), tail, jnum(o, "thread"));
+    snprintf(r->first, sizeof r->first, "ward: %s%s: %s(%s): %.600s%s; thread %.0f",
+             r->suppressed ? "suppressed: " : "", r->kind, r->call, jstr(o, "pointer"), jstr(o, "detail"), tail,
+             jnum(o, "thread"));
     if (jget(o, "process") && jget(o, "command"))
         snprintf(r->proc, sizeof r->proc, "%.0f: %.280s", jnum(o, "process"), jstr(o, "command"));
     else
@@ -568,8 +583,8 @@ static int read_log(const char *path)
     while (1) {
         ssize_t got = getline(&line, &cap, f);
         int json = got > 0 && line[0] == '{';
-        int starts = got > 0 && !strncmp(line, "ward: ", 6) && strstr(line, "(0x") &&
-                     strncmp(line, "ward: process ", 14) != 0;
+        int starts =
+            got > 0 && !strncmp(line, "ward: ", 6) && strstr(line, "(0x") && strncmp(line, "ward: process ", 14) != 0;
         if ((got <= 0 || starts || json) && in_report) {
             add_report(&r);
             in_report = 0;
@@ -616,7 +631,7 @@ static int read_log(const char *path)
             continue;
         }
         if (!strncmp(line, "ward: suppression '", 19))
-            continue; /* matched, but reported */
+            continue;                      /* matched, but reported */
         if (!strncmp(line, "ward: ", 6)) { /* a stack's title: "backtrace", "chunk allocated at" */
             if (r.nst == RSTACKS) {
                 in_report = 0;
@@ -692,9 +707,10 @@ static unsigned long long fnv(const char *s)
 static int write_sarif(FILE *o)
 {
     /* rules: the kinds with a reported (not suppressed) report */
-    fprintf(o, "{\n  \"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\",\n  \"version\": \"2.1.0\",\n"
-               "  \"runs\": [{\n    \"tool\": {\"driver\": {\"name\": \"ward\", \"version\": \"%s\", "
-               "\n      \"rules\": [",
+    fprintf(o,
+            "{\n  \"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\",\n  \"version\": \"2.1.0\",\n"
+            "  \"runs\": [{\n    \"tool\": {\"driver\": {\"name\": \"ward\", \"version\": \"%s\", "
+            "\n      \"rules\": [",
             WARD_VERSION);
     int nr = 0;
     char id[80], name[80];
@@ -710,8 +726,9 @@ static int write_sarif(FILE *o)
         char d[256];
         snprintf(d, sizeof d, "ward (a hardened malloc) found a %.63s at run time", kinds[i].name);
         json_str(o, d);
-        fprintf(o, "}, \"defaultConfiguration\": {\"level\": \"error\"}, "
-                   "\"properties\": {\"tags\": [\"security\", \"memory-safety\"]}}");
+        fprintf(o,
+                "}, \"defaultConfiguration\": {\"level\": \"error\"}, "
+                "\"properties\": {\"tags\": [\"security\", \"memory-safety\"]}}");
     }
     fprintf(o, "\n      ]}},\n    \"originalUriBaseIds\": {\"%%SRCROOT%%\": {\"uri\": ");
     char root[PATH_MAX + 16];
@@ -827,8 +844,8 @@ static int report_main(int argc, char **argv)
     for (size_t i = 0; i < nseen; i++) {
         if (seen[i].suppressed)
             continue;
-        printf("\n[%d] %d time%s, from: %s\n%s\n%s", ++k, seen[i].count, seen[i].count == 1 ? "" : "s",
-               seen[i].procs, seen[i].first, seen[i].where);
+        printf("\n[%d] %d time%s, from: %s\n%s\n%s", ++k, seen[i].count, seen[i].count == 1 ? "" : "s", seen[i].procs,
+               seen[i].first, seen[i].where);
     }
     k = 0;
     for (size_t i = 0; i < nseen; i++) {
