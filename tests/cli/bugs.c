@@ -2,10 +2,11 @@
  * functions with names the report's stacks must show:
  *
  *   bugs double_free | write_after_free | overflow | uaf_read | overflow_read
- *        | several | double_free_loop | clean
+ *        | several | double_free_loop | double_free_threads | clean
  *
  * make_buffer allocates, release_early frees first, release_again frees
  * again; the other bugs are committed by functions named after them. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,18 @@ __attribute__((noinline)) static int read_freed(const char *p) { return ((const 
 __attribute__((noinline)) static int read_past_end(const char *p, size_t n)
 {
     return ((const volatile char *)p)[n + 16]; /* past the 16-byte alignment slack */
+}
+
+/* 200 double frees on each of four threads at once */
+static void *double_free_200(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 200; i++) {
+        char *p = make_buffer(40);
+        release_early(p);
+        release_again(p);
+    }
+    return NULL;
 }
 
 int main(int argc, char **argv)
@@ -73,6 +86,13 @@ int main(int argc, char **argv)
             release_again(p);
         }
         puts("double_free_loop: still running");
+    } else if (!strcmp(what, "double_free_threads")) {
+        pthread_t t[4];
+        for (int i = 0; i < 4; i++)
+            pthread_create(&t[i], NULL, double_free_200, NULL);
+        for (int i = 0; i < 4; i++)
+            pthread_join(t[i], NULL);
+        puts("double_free_threads: still running");
     } else {
         char *p = make_buffer(40);
         release_early(p);

@@ -121,16 +121,28 @@ grep -q "suppression 'double_free:release_again' ($tmp/s.supp line 1) matched 5 
 "$ward" report "$ldir" >"$tmp/report" 2>&1 || fail "ward report of suppressed reports exited $?"
 grep -q "^\[suppressed 1\] 5 times by 'double_free:release_again'" "$tmp/report" || fail "ward report: the loop's count"
 
+echo "suppressed double frees on four threads at once"
+run "suppressions=$tmp/s.supp:verbosity=1" double_free_threads
+[ "$rc" -eq 0 ] || fail "four threads of suppressed double frees exited $rc: $(head -5 "$tmp/err")"
+grep -q "^double_free_threads: still running" "$tmp/out" || fail "the threads did not go on"
+grep -q "suppression 'double_free:release_again' ($tmp/s.supp line 1) matched 800 reports$" "$tmp/err" ||
+    fail "four threads' count: $(cat "$tmp/err")"
+
 echo "report_format=json"
+# the lines of tests/cli/bugs.c the frames must name
+bline() { grep -n "$1" "$here/bugs.c" | head -1 | cut -d: -f1; }
+l_again=$(bline "static void release_again")
+l_early=$(bline "static void release_early")
+l_make=$(bline "char \*p = malloc(n);")
 jdir="$tmp/json"
 "$ward" --on_error=exit --exitcode=23 --stacks=1 --report_format=json --log-dir="$jdir" \
     --suppressions="$tmp/s.supp" -- sh -c "'$bugs' double_free; '$bugs' overflow; '$bugs' write_after_free" \
     >/dev/null 2>&1 </dev/null
 python3 "$here/check_reports.py" json "$jdir"/ward.* >"$tmp/json.txt" || fail "$(cat "$tmp/json.txt")"
 cat "$tmp/json.txt"
-grep -q "^double free|free|suppressed|backtrace=release_again:.*/tests/cli/bugs.c:24|chunk allocated at=make_buffer:.*bugs.c:17|chunk first freed at=release_early:.*bugs.c:23$" \
+grep -q "^double free|free|suppressed|backtrace=release_again:.*/tests/cli/bugs.c:$l_again|chunk allocated at=make_buffer:.*bugs.c:$l_make|chunk first freed at=release_early:.*bugs.c:$l_early$" \
     "$tmp/json.txt" || fail "the suppressed double free's JSON"
-grep -q "^heap buffer overflow|free|reported|backtrace=release_early:.*bugs.c:23|" "$tmp/json.txt" ||
+grep -q "^heap buffer overflow|free|reported|backtrace=release_early:.*bugs.c:$l_early|" "$tmp/json.txt" ||
     fail "the overflow's JSON"
 grep -q "^write after free|exit|reported|" "$tmp/json.txt" || fail "the write after free's JSON"
 # to stderr too, with a command line that needs escaping
@@ -142,7 +154,7 @@ python3 -c 'import json,sys; r=json.loads(open(sys.argv[1]).readline()); assert 
 "$ward" report "$jdir" >"$tmp/report" 2>&1
 grep -q "^ward report: 2 reports in 3 files of $jdir, 2 distinct$" "$tmp/report" || fail "ward report of JSON: $(head -3 "$tmp/report")"
 grep -q "^suppressed: 1 report, 1 distinct$" "$tmp/report" || fail "ward report of JSON: suppressed"
-grep -q "found in release_early .*bugs.c:23" "$tmp/report" || fail "ward report of JSON: where"
+grep -q "found in release_early .*bugs.c:$l_early" "$tmp/report" || fail "ward report of JSON: where"
 
 echo "ward report --sarif"
 src=$(cd "$here/../.." && pwd)
@@ -150,7 +162,7 @@ src=$(cd "$here/../.." && pwd)
 python3 "$here/check_reports.py" sarif "$tmp/ward.sarif" "$here/sarif-min.schema.json" >"$tmp/sarif.txt" ||
     fail "$(cat "$tmp/sarif.txt")"
 cat "$tmp/sarif.txt"
-grep -qx "heap-buffer-overflow tests/cli/bugs.c:23" "$tmp/sarif.txt" || fail "the overflow's SARIF location"
+grep -qx "heap-buffer-overflow tests/cli/bugs.c:$l_early" "$tmp/sarif.txt" || fail "the overflow's SARIF location"
 grep -q "^write-after-free " "$tmp/sarif.txt" || fail "the write after free's SARIF result"
 grep -q "double-free" "$tmp/sarif.txt" && fail "a suppressed report is in the SARIF"
 [ "$(wc -l <"$tmp/sarif.txt")" -eq 2 ] || fail "$(wc -l <"$tmp/sarif.txt") SARIF results, expected 2"
