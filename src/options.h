@@ -86,7 +86,7 @@ enum { REPORT_TEXT, REPORT_JSON };
          "stays safe)")                                                                                 \
     CHOICE(report_format, REPORT_TEXT, ("text", "json"),                                                \
            "reports as text, or one JSON object a report on one line")                                  \
-    NUM(verbosity, 0, 0, 2,                                                                             \
+    NUM(verbosity, 0, 0, 1,                                                                             \
         "1: at exit, say how many reports each suppression matched, and which matched nothing")
 
 /* The options as set at start-up (G.opt, read-only after it). */
