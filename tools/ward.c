@@ -51,6 +51,8 @@ static void usage(FILE *f)
             "                  to this program, or " WARD_LIBDIR "/libward.so.0)\n"
             "  --log-dir=DIR   each process writes its reports to DIR/ward.<pid>, not to\n"
             "                  stderr (DIR is made if missing; the option log_path)\n"
+            "  --suppressions=FILE  known bugs not to report (the option suppressions, the\n"
+            "                  path made absolute)\n"
             "ward report DIR: count the reports in DIR by kind and list each distinct one\n"
             "once, with the processes it came from (suppressed ones apart).\n"
             "ward report --sarif [--source-root=DIR] DIR > ward.sarif: the same as SARIF 2.1.0\n"
