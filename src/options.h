@@ -76,6 +76,9 @@ enum { FOREIGN_ABORT, FOREIGN_WARN };
            "a pointer ward never handed out (outside its heap and large mappings) passed to free, "     \
            "realloc or malloc_usable_size: report it (abort), or warn once per call and ignore it "     \
            "(warn)")                                                                                    \
+    BOOL(leaks, 0,                                                                                      \
+         "at exit, report the chunks still allocated that no pointer reaches (as LeakSanitizer does), "  \
+         "grouped by allocation stack with stacks=1, and end with exitcode when there are any")          \
     PATH(log_path,                                                                                      \
          "write reports to the file PREFIX.<pid> (created when the first report comes, appended to) "   \
          "instead of stderr; the directory must exist")
