@@ -3,7 +3,8 @@
 # LeakSanitizer (liblsan.so.0, preloaded) and under ward with leaks=1 (and
 # again with stacks=1) must give the same totals: direct bytes and
 # objects, indirect bytes and objects.  The programs: python3 running a
-# script that imports json and sqlite3, git, sqlite3, perl, and t_leaks's
+# script that imports json and sqlite3 and CPython's test_json and test_re,
+# git, sqlite3, perl, and t_leaks's
 # planted cases (a leaked block, a leaked list, four threads leaking while
 # they run, blocks only another thread's stack, TLS or register reaches).
 #
@@ -49,7 +50,8 @@ sighandler_t signal(int sig, sighandler_t h)
 C
 cc -shared -fPIC -O2 -o "$work/shim.so" "$work/shim.c" || exit 1
 
-# totals FILE KIND: "direct BYTES/OBJECTS indirect BYTES/OBJECTS"
+# lsan_totals / ward_totals FILE: "direct BYTES/OBJECTS indirect
+# BYTES/OBJECTS", summed over the processes that reported
 lsan_totals() {
     awk '/^Direct leak of/ { db += $4; dn += $7 } /^Indirect leak of/ { ib += $4; in_ += $7 }
          END { printf "direct %d/%d indirect %d/%d\n", db, dn, ib, in_ }' "$1"
@@ -57,8 +59,8 @@ lsan_totals() {
 ward_totals() {
     awk '/^ward: memory leaks:/ { gsub(/[(),:]/, " ")
              for (i = 1; i <= NF; i++) {
-                 if ($i == "direct") { db = $(i + 1); dn = $(i + 4) }
-                 if ($i == "indirect") { ib = $(i + 1); in_ = $(i + 4) } } }
+                 if ($i == "direct") { db += $(i + 1); dn += $(i + 4) }
+                 if ($i == "indirect") { ib += $(i + 1); in_ += $(i + 4) } } }
          END { printf "direct %d/%d indirect %d/%d\n", db, dn, ib, in_ }' "$1"
 }
 
@@ -109,6 +111,11 @@ rows = db.execute("select v from t where k like '1%' order by k").fetchall()
 print(sum(json.loads(v)["sq"][1] for (v,) in rows))
 PY
     check python3 /usr/bin/python3 "$work/json_sqlite.py"
+    # two of CPython's test modules (Debian's libpython3.11-testsuite): the
+    # test runner and the child interpreters test_json starts, all summed
+    if /usr/bin/python3 -c 'import test.test_json, test.test_re' 2>/dev/null; then
+        check cpython-tests /usr/bin/python3 -m test test_json test_re
+    fi
 else
     say "/usr/bin/python3 not installed: python3 not compared"
 fi
