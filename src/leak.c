@@ -708,7 +708,8 @@ struct group {
     const uintptr_t *pcs;
     int npcs;
     bool indirect;
-    size_t size; /* without stacks: the objects' size */
+    bool suppressed; /* a `leak:` suppression matched its stack */
+    size_t size;     /* without stacks: the objects' size */
     size_t bytes, count;
 };
 
@@ -749,22 +750,19 @@ static const char *plural(size_t n, const char *one, const char *many) { return 
 
 /* Groups the leaked chunks (by allocation stack, or by size without
  * stacks=1), largest first, and prints them; the world runs again, so
- * dladdr and addr2line are safe.  Leaks: bytes and objects, direct [0] and
- * indirect [1]. */
-static void report(const size_t bytes[2], const size_t objs[2])
+ * dladdr and addr2line are safe.  True when a leak is left to report. */
+static bool report(void)
 {
-    size_t leaked = objs[0] + objs[1], cap = 1;
+    size_t leaked = 0, cap = 1;
+    const struct lchunk *c = (const struct lchunk *)chunks.mem;
+    for (size_t i = 0; i < chunks.len; i++)
+        leaked += c[i].tag != TAG_REACHABLE;
     while (cap < 2 * leaked)
         cap *= 2;
     size_t *slot = mmap(NULL, cap * sizeof(size_t), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    ward_printf("ward: memory leaks: %zu bytes in %zu object%s (direct: %zu bytes in %zu object%s, indirect: "
-                "%zu bytes in %zu object%s)\n",
-                bytes[0] + bytes[1], leaked, plural(leaked, "", "s"), bytes[0], objs[0], plural(objs[0], "", "s"),
-                bytes[1], objs[1], plural(objs[1], "", "s"));
     if (slot == MAP_FAILED)
-        return;
+        return false;
     memset(slot, 0xff, cap * sizeof(size_t));
-    const struct lchunk *c = (const struct lchunk *)chunks.mem;
     for (size_t i = 0; i < chunks.len; i++) {
         if (c[i].tag == TAG_REACHABLE)
             continue;
@@ -782,41 +780,74 @@ static void report(const size_t bytes[2], const size_t objs[2])
             g = vec_push(&groups);
             if (!g)
                 break;
-            *g = (struct group){pcs, n, ind, c[i].n, 0, 0};
+            *g = (struct group){pcs, n, ind, false, c[i].n, 0, 0};
             slot[h] = groups.len - 1;
         }
         g->bytes += c[i].n;
         g->count++;
     }
     munmap(slot, cap * sizeof(size_t));
-    hsort(groups.mem, groups.len, sizeof(struct group), by_bytes);
-    const struct group *g = (const struct group *)groups.mem;
-    size_t shown = groups.len < GROUPS_SHOWN ? groups.len : GROUPS_SHOWN;
-    for (size_t i = 0; i < shown; i++) {
-        /* SUPPRESSIONS: a group whose stack a `leak:` suppression matches is
-         * counted apart and not printed; this is where it would be checked */
-        char title[160];
-        if (!G.opt.stacks) {
-            ward_printf("ward: %s leak of %zu bytes in %zu object%s of %zu bytes\n", g[i].indirect ? "Indirect" : "Direct",
-                        g[i].bytes, g[i].count, plural(g[i].count, "", "s"), g[i].size);
+    if (groups.failed) {
+        ward_printf("ward: leaks=1: out of memory while grouping %zu leaked objects\n", leaked);
+        vec_free(&groups);
+        return leaked != 0;
+    }
+    struct group *g = (struct group *)groups.mem;
+    size_t bytes[2] = {0, 0}, objs[2] = {0, 0}, sup_bytes = 0, sup_objs = 0;
+    for (size_t i = 0; i < groups.len; i++) {
+        /* SUPPRESSIONS: a `leak:` line of the suppressions file that matches
+         * a frame of g[i].pcs (g[i].npcs frames; none without stacks=1)
+         * sets g[i].suppressed here: the group is then counted apart, not
+         * printed, and does not change the exit status. */
+        if (g[i].suppressed) {
+            sup_bytes += g[i].bytes, sup_objs += g[i].count;
             continue;
         }
-        ward_snprintf(title, sizeof title, "%s leak of %zu bytes in %zu object%s allocated from",
-                      g[i].indirect ? "Indirect" : "Direct", g[i].bytes, g[i].count, plural(g[i].count, "", "s"));
+        bytes[g[i].indirect] += g[i].bytes;
+        objs[g[i].indirect] += g[i].count;
+    }
+    if (sup_objs)
+        ward_printf("ward: leaks=1: %zu bytes in %zu leaked object%s suppressed\n", sup_bytes, sup_objs,
+                    plural(sup_objs, "", "s"));
+    leaked = objs[0] + objs[1];
+    if (!leaked) {
+        vec_free(&groups);
+        return false;
+    }
+    ward_printf("ward: memory leaks: %zu bytes in %zu object%s (direct: %zu bytes in %zu object%s, indirect: "
+                "%zu bytes in %zu object%s)\n",
+                bytes[0] + bytes[1], leaked, plural(leaked, "", "s"), bytes[0], objs[0], plural(objs[0], "", "s"),
+                bytes[1], objs[1], plural(objs[1], "", "s"));
+    hsort(groups.mem, groups.len, sizeof(struct group), by_bytes);
+    size_t shown = 0, more = 0, more_bytes = 0, more_objs = 0;
+    for (size_t i = 0; i < groups.len; i++) {
+        if (g[i].suppressed)
+            continue;
+        if (shown == GROUPS_SHOWN) {
+            more++, more_bytes += g[i].bytes, more_objs += g[i].count;
+            continue;
+        }
+        shown++;
+        const char *kind = g[i].indirect ? "Indirect" : "Direct";
+        if (!G.opt.stacks) {
+            ward_printf("ward: %s leak of %zu bytes in %zu object%s of %zu bytes\n", kind, g[i].bytes, g[i].count,
+                        plural(g[i].count, "", "s"), g[i].size);
+            continue;
+        }
+        char title[160];
+        ward_snprintf(title, sizeof title, "%s leak of %zu bytes in %zu object%s allocated from", kind, g[i].bytes,
+                      g[i].count, plural(g[i].count, "", "s"));
         if (g[i].npcs)
             ward_print_recorded(title, g[i].pcs, g[i].npcs, 0);
         else
             ward_printf("ward: %s: (no stack: a 0-byte block, or the stack depot was full)\n", title);
     }
-    if (groups.len > shown) {
-        size_t b = 0, o = 0;
-        for (size_t i = shown; i < groups.len; i++)
-            b += g[i].bytes, o += g[i].count;
-        ward_printf("ward: ... and %zu more leak groups (%zu bytes in %zu objects)\n", groups.len - shown, b, o);
-    }
+    if (more)
+        ward_printf("ward: ... and %zu more leak groups (%zu bytes in %zu objects)\n", more, more_bytes, more_objs);
     if (!G.opt.stacks)
         ward_printf("ward: run with stacks=1 to see where each leaked object was allocated\n");
     vec_free(&groups);
+    return true;
 }
 
 /* ---- the check ------------------------------------------------------------- */
@@ -830,7 +861,6 @@ static __attribute__((noinline)) bool check(uintptr_t self_sp, const ucontext_t 
     ward_lock_all();
     int stopped = stop_world();
     bool ok = stopped == 0 && read_maps();
-    size_t bytes[2] = {0, 0}, objs[2] = {0, 0};
     int silent = 0;
     if (ok) {
         for (size_t t = 0; t < NTIERS; t++)
@@ -884,12 +914,6 @@ static __attribute__((noinline)) bool check(uintptr_t self_sp, const ucontext_t 
         for (size_t i = 0; i < chunks.len; i++)
             if (c[i].tag != TAG_REACHABLE)
                 scan_words(c[i].p, c[i].p + c[i].n, i, TAG_INDIRECT);
-        for (size_t i = 0; i < chunks.len; i++)
-            if (c[i].tag != TAG_REACHABLE) {
-                int k = c[i].tag == TAG_INDIRECT;
-                bytes[k] += c[i].n;
-                objs[k]++;
-            }
         ok = !work.failed && !roots.failed;
     }
     resume_world();
@@ -901,9 +925,7 @@ static __attribute__((noinline)) bool check(uintptr_t self_sp, const ucontext_t 
         ward_printf("ward: leaks=1: %d thread%s did not stop for the scan (signal blocked?): "
                     "their stacks were scanned whole, while running\n",
                     silent, plural((size_t)silent, "", "s"));
-    bool leaked = ok && objs[0] + objs[1];
-    if (leaked)
-        report(bytes, objs);
+    bool leaked = ok && report();
     vec_free(&chunks);
     vec_free(&work);
     vec_free(&roots);
