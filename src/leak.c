@@ -101,7 +101,7 @@ static void hsort(void *base, size_t n, size_t sz, int (*cmp)(const void *, cons
  * mapping (scanned with the stack); the main thread's were allocated by the
  * loader elsewhere: found from its thread pointer, noted at start-up. */
 
-static uintptr_t main_tls_lo, main_tls_hi;
+static uintptr_t main_tp, main_tls_lo, main_tls_hi;
 static size_t pthread_bytes, tls_align; /* the loader's figures (0: unknown) */
 
 static uintptr_t thread_pointer(void)
@@ -120,6 +120,7 @@ void leak_init(void)
     uintptr_t tp = thread_pointer();
     if (os_tid() != (int)getpid() || !tp)
         return;
+    main_tp = tp;
     /* the loader's own figures, as LeakSanitizer asks for them: the static
      * TLS size (thread descriptor included) and the descriptor's size;
      * start-up is complete here, so dlsym may allocate */
@@ -655,6 +656,26 @@ static void scan_cached_descriptors(void)
     }
 }
 
+/* The main thread's DTV: the loader allocated it at start-up, before ward
+ * could (and again with ward when it grows): the blocks of the dynamically
+ * loaded modules' TLS it points to are reachable through it.  tcbhead_t
+ * holds it at tp + 8 (as &dtv[1]); dtv[0] holds the number of slots, each
+ * slot two words (the block, the pointer to free). */
+static void scan_main_dtv(void)
+{
+    const struct lmap *m = map_of(main_tp + 8);
+    if (!main_tp || !m || !m->readable)
+        return;
+    uintptr_t d = *(const uintptr_t *)(main_tp + 8);
+    m = map_of(d - 16);
+    if (!d || (d & 7) || !m || !m->readable || d - 16 < m->lo)
+        return;
+    size_t slots = *(const size_t *)(d - 16);
+    if (slots > (1u << 20))
+        return;
+    scan_root(d - 16, d + 16 * (slots + 1));
+}
+
 /* No stack pointer for a silent thread: every anonymous writable mapping
  * outside ward's own that holds no live chunk could be its stack. */
 static void scan_anonymous(void)
@@ -897,6 +918,7 @@ static __attribute__((noinline)) bool check(uintptr_t self_sp, const ucontext_t 
             }
         }
 #if defined(__x86_64__)
+        scan_main_dtv();
         scan_cached_descriptors();
 #endif
         flood();

@@ -142,7 +142,7 @@ if command -v perl >/dev/null 2>&1; then
 fi
 
 for c in single list global_list interior tls_main stack_thread tls_thread reg_thread joined_threads \
-    four_threads; do
+    dynamic_tls four_threads; do
     check "t_leaks-$c" "$t_leaks" "$c"
 done
 
