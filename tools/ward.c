@@ -207,10 +207,31 @@ static int read_log(const char *path)
         char *got = fgets(line, sizeof line, f);
         int starts = got && !strncmp(line, "ward: ", 6) && strstr(line, "(0x") &&
                      strncmp(line, "ward: process ", 14) != 0;
-        if ((!got || starts) && in_report) {
+        /* leaks=1: each group of leaked objects is a report ("direct leak",
+         * "indirect leak"), known by its stack, or its objects' size */
+        int leak = got && (!strncmp(line, "ward: Direct leak of ", 21) || !strncmp(line, "ward: Indirect leak of ", 23));
+        int leak_end = got && (!strncmp(line, "ward: memory leaks: ", 20) || !strncmp(line, "ward: leaks found", 17) ||
+                               !strncmp(line, "ward: run with stacks=1", 23) || !strncmp(line, "ward: ... and ", 14) ||
+                               !strncmp(line, "ward: leaks=1: ", 15));
+        if ((!got || starts || leak || leak_end) && in_report) {
             add_report(first, kind, key, where, proc);
             in_report = 0;
         }
+        if (leak) {
+            snprintf(kind, sizeof kind, "%s", line[6] == 'D' ? "direct leak" : "indirect leak");
+            line[strcspn(line, "\n")] = '\0';
+            snprintf(first, sizeof first, "%.1000s", line);
+            const char *rest = strstr(line, " object"); /* what follows the counts */
+            rest = rest ? rest + strcspn(rest + 1, " ") + 1 : "";
+            snprintf(key, sizeof key, "%s|%.200s", kind, rest);
+            snprintf(label, sizeof label, "allocated at");
+            where[0] = '\0';
+            frames_here = 0;
+            in_report = 1;
+            continue;
+        }
+        if (leak_end)
+            continue;
         if (!got)
             break;
         if (!strncmp(line, "ward: process ", 14)) {
