@@ -311,6 +311,7 @@ struct lthread {
     int tid;
     int state; /* a futex word */
     uintptr_t sp;
+    bool parked; /* silent, waiting for one of ward's locks (held for the scan) */
     uintptr_t regs[64];
 };
 
@@ -366,6 +367,34 @@ struct dirent64_raw {
     char d_name[];
 };
 
+static uintptr_t silent_sp(int tid, uintptr_t *futex_word);
+
+/* Whether thread tid blocks signal sig now (/proc's SigBlk mask): such a
+ * thread will not stop (one that blocks signals, or one that is ending:
+ * glibc blocks them all there, and it may be waiting for one of ward's
+ * locks, held for the scan). */
+static bool blocks_signal(int tid, int sig)
+{
+    char path[64], buf[2048];
+    ward_snprintf(path, sizeof path, "/proc/self/task/%d/status", tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    const char *s = strstr(buf, "\nSigBlk:");
+    if (!s)
+        return false;
+    s += 9;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    uintptr_t mask = parse_hex(&s);
+    return sig <= 64 && ((mask >> (sig - 1)) & 1);
+}
+
 /* One pass over /proc/self/task: a signal to each thread not asked yet.
  * The number of threads newly asked (-1: the directory cannot be read). */
 static int ask_threads(int self)
@@ -393,6 +422,7 @@ static int ask_threads(int self)
             t->tid = tid;
             t->state = TH_ASKED;
             t->sp = 0;
+            t->parked = false;
             __atomic_store_n(&nthreads, nthreads + 1, __ATOMIC_RELEASE);
             if (syscall(SYS_tgkill, getpid(), tid, stop_sig) != 0)
                 t->state = TH_GONE;
@@ -412,8 +442,9 @@ static long now_ms(void)
 
 /* A silent thread's stack pointer, from the kernel: "nr args... sp pc", or
  * "-1 sp pc" when it is not in a system call (0: not known). */
-static uintptr_t silent_sp(int tid)
+static uintptr_t silent_sp(int tid, uintptr_t *futex_word)
 {
+    *futex_word = 0;
     char path[64], buf[256];
     ward_snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -424,7 +455,7 @@ static uintptr_t silent_sp(int tid)
     if (n <= 0)
         return 0;
     buf[n] = '\0';
-    const char *fields[16];
+    char *fields[16];
     int nf = 0;
     for (char *s = buf; *s && nf < 16;) {
         while (*s == ' ' || *s == '\n')
@@ -437,10 +468,37 @@ static uintptr_t silent_sp(int tid)
     }
     if (nf < 3 || fields[0][0] == 'r') /* "running": no figure */
         return 0;
+    for (int i = 0; i < nf; i++) /* each field ends at the next blank */
+        fields[i][strcspn(fields[i], " \n")] = '\0';
+    if (nf == 9 && !strcmp(fields[0], "202") && fields[1][0] == '0' && fields[1][1] == 'x') { /* futex(word, ...) */
+        const char *w = fields[1] + 2;
+        *futex_word = parse_hex(&w);
+    }
     const char *s = fields[nf - 2];
     if (s[0] == '0' && s[1] == 'x')
         s += 2;
     return parse_hex(&s);
+}
+
+/* A thread that has ended, or is ending (glibc blocks every signal in
+ * an ending thread): gone from /proc, a zombie, or dead. */
+static bool thread_ended(int tid)
+{
+    char path[64], buf[512];
+    ward_snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return true;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return true;
+    buf[n] = '\0';
+    const char *paren = NULL; /* "tid (name) S ...": the name may hold ')' */
+    for (const char *s = buf; *s; s++)
+        if (*s == ')')
+            paren = s;
+    return !paren || paren[1] != ' ' || paren[2] == 'Z' || paren[2] == 'X' || paren[2] == 'x';
 }
 
 static int stop_world(void)
@@ -474,13 +532,35 @@ static int stop_world(void)
                 long left = deadline - now_ms();
                 int asked = TH_ASKED;
                 if (left <= 0) {
+                    uintptr_t word;
                     if (__atomic_compare_exchange_n(&t->state, &asked, TH_SILENT, false, __ATOMIC_ACQ_REL,
                                                     __ATOMIC_ACQUIRE))
-                        t->sp = silent_sp(t->tid);
+                        t->sp = silent_sp(t->tid, &word);
                     break;
                 }
-                struct timespec ts = {left / 1000, (left % 1000) * 1000000};
+                /* a few milliseconds at a time: a thread that ends meanwhile
+                 * will never answer */
+                struct timespec ts = {0, (left < 5 ? left : 5) * 1000000};
                 futex(&t->state, FUTEX_WAIT_PRIVATE, TH_ASKED, &ts);
+                if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != TH_ASKED)
+                    break;
+                if (thread_ended(t->tid)) {
+                    if (__atomic_compare_exchange_n(&t->state, &asked, TH_GONE, false, __ATOMIC_ACQ_REL,
+                                                    __ATOMIC_ACQUIRE))
+                        break;
+                    continue;
+                }
+                /* asleep in a system call with the signal blocked: it will
+                 * not answer (it may wait for a lock of ward's, held for the
+                 * scan); the kernel gives its stack pointer */
+                uintptr_t sp, word;
+                if (blocks_signal(t->tid, stop_sig) && (sp = silent_sp(t->tid, &word)) != 0 &&
+                    __atomic_compare_exchange_n(&t->state, &asked, TH_SILENT, false, __ATOMIC_ACQ_REL,
+                                                __ATOMIC_ACQUIRE)) {
+                    t->sp = sp;
+                    t->parked = word >= own_text.lo && word < own_text.hi;
+                    break;
+                }
             }
         }
         if (!added)
@@ -684,11 +764,16 @@ static void scan_anonymous(void)
     for (size_t i = 0; i < maps.len; i++) {
         if (!m[i].anon || !m[i].writable || in_ward_mapping(m[i].lo))
             continue;
-        size_t c = chunk_at(m[i].lo);
-        bool holds = c != NONE;
         const struct lchunk *ch = (const struct lchunk *)chunks.mem;
-        for (size_t j = 0; j < chunks.len && !holds; j++)
-            holds = ch[j].p >= m[i].lo && ch[j].p < m[i].hi && ch[j].tier == TIER_LARGE;
+        size_t l = 0, h = chunks.len; /* the first chunk at or above the mapping */
+        while (l < h) {
+            size_t mid = (l + h) / 2;
+            if (ch[mid].p < m[i].lo)
+                l = mid + 1;
+            else
+                h = mid;
+        }
+        bool holds = l < chunks.len && ch[l].p < m[i].hi;
         if (!holds)
             scan_root(m[i].lo, m[i].hi);
     }
@@ -883,6 +968,7 @@ static __attribute__((noinline)) bool check(uintptr_t self_sp, const ucontext_t 
     int stopped = stop_world();
     bool ok = stopped == 0 && read_maps();
     int silent = 0;
+    bool unknown_sp = false;
     if (ok) {
         for (size_t t = 0; t < NTIERS; t++)
             if (tiers[t]->for_each_live)
@@ -910,13 +996,15 @@ static __attribute__((noinline)) bool check(uintptr_t self_sp, const ucontext_t 
                 scan_words((uintptr_t)t->regs, (uintptr_t)(t->regs + 64), NONE, TAG_REACHABLE);
                 scan_stack(t->sp);
             } else if (t->state == TH_SILENT) {
-                silent++;
+                silent += !t->parked; /* a thread parked on ward's lock cannot run: not worth a word */
                 if (t->sp)
                     scan_stack(t->sp);
                 else
-                    scan_anonymous();
+                    unknown_sp = true;
             }
         }
+        if (unknown_sp)
+            scan_anonymous();
 #if defined(__x86_64__)
         scan_main_dtv();
         scan_cached_descriptors();
@@ -944,8 +1032,8 @@ static __attribute__((noinline)) bool check(uintptr_t self_sp, const ucontext_t 
         ward_printf("ward: leaks=1: the leak check could not run (%s)\n",
                     stopped ? "the other threads could not be stopped" : "out of memory or /proc unreadable");
     if (silent)
-        ward_printf("ward: leaks=1: %d thread%s did not stop for the scan (signal blocked?): "
-                    "their stacks were scanned whole, while running\n",
+        ward_printf("ward: leaks=1: %d thread%s did not stop for the scan (the signal blocked: a thread that "
+                    "blocks signals, or one ending): scanned whole, while running\n",
                     silent, plural((size_t)silent, "", "s"));
     bool leaked = ok && report();
     vec_free(&chunks);
