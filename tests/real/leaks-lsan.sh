@@ -71,7 +71,7 @@ n=0
 check() {
     local name=$1
     shift
-    local d="$work/$name" rc l w ws
+    local d="$work/$name" rc l w ws t
     mkdir -p "$d/lsan" "$d/ward" "$d/wards" || exit 1
     (cd "$d/lsan" && LSAN_OPTIONS=exitcode=23 LD_PRELOAD="$work/shim.so $lsan" "$@") </dev/null \
         >"$d/lsan.out" 2>"$d/lsan.err"
@@ -82,9 +82,13 @@ check() {
         failed=1
         return
     fi
+    t=$(ms_now)
     (cd "$d/ward" && LD_PRELOAD="$WARD_LIB" WARD_OPTIONS=leaks=1 "$@") </dev/null >"$d/ward.out" 2>"$d/ward.err"
+    t_leaks_run=$(secs_since "$t")
+    t=$(ms_now)
     (cd "$d/wards" && LD_PRELOAD="$WARD_LIB" WARD_OPTIONS=leaks=1:stacks=1 "$@") </dev/null \
         >"$d/wards.out" 2>"$d/wards.err"
+    t_stacks_run=$(secs_since "$t")
     l=$(lsan_totals "$d/lsan.err")
     w=$(ward_totals "$d/ward.err")
     ws=$(ward_totals "$d/wards.err")
@@ -115,6 +119,12 @@ PY
     # test runner and the child interpreters test_json starts, all summed
     if /usr/bin/python3 -c 'import test.test_json, test.test_re' 2>/dev/null; then
         check cpython-tests /usr/bin/python3 -m test test_json test_re
+        # what the check costs: the same run under ward without it
+        mkdir -p "$work/cpython-plain" && t=$(ms_now)
+        (cd "$work/cpython-plain" && LD_PRELOAD="$WARD_LIB" /usr/bin/python3 -m test test_json test_re) \
+            </dev/null >/dev/null 2>&1
+        say "cpython-tests under ward: $(secs_since "$t") s without leaks=1, $t_leaks_run s with it," \
+            "$t_stacks_run s with leaks=1:stacks=1"
     fi
 else
     say "/usr/bin/python3 not installed: python3 not compared"
