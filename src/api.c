@@ -191,7 +191,8 @@ __attribute__((destructor)) static void ward_destructor(void)
         fflush(NULL); /* what the program wrote still goes out */
         _exit((int)G.opt.exitcode);
     }
-    if (leaked) {
+    /* exitcode=0: the process keeps its own status, as LeakSanitizer's */
+    if (leaked && G.opt.exitcode) {
         ward_printf("ward: leaks found (leaks=1): exit status %ld\n", G.opt.exitcode);
         fflush(NULL);
         _exit((int)G.opt.exitcode);

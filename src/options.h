@@ -29,7 +29,7 @@ enum { FOREIGN_ABORT, FOREIGN_WARN };
     CHOICE(on_error, ON_ERROR_ABORT, ("abort", "exit", "continue"),                                     \
            "what a detected heap error does after the report: abort(), _exit(exitcode), or continue "   \
            "(the bad call does nothing; errors that leave the heap unsafe still end the process)")      \
-    NUM(exitcode, 1, 0, 255, "exit status used with on_error=exit")                                     \
+    NUM(exitcode, 1, 0, 255, "exit status used with on_error=exit, and by leaks=1 when there are leaks")  \
     NUM(quarantine_bytes, 1 << 20, 0, 1L << 32,                                                         \
         "bytes of freed small/medium chunks each thread holds back from reuse (0: off)")                \
     NUM(quarantine_max_chunk, MEDIUM_MAX, 0, 1L << 32,                                                  \

@@ -280,6 +280,10 @@ static int run_program(const char *c)
     } else if (!strcmp(c, "_exit")) { /* no check on _exit, as with LeakSanitizer */
         leak_single();
         _exit(0);
+    } else if (!strcmp(c, "status3")) { /* leaks, and exits with a status of its own */
+        leak_single();
+        wipe_stack();
+        return 3;
     } else if (!strcmp(c, "nothing")) {
         free(plant(100));
     } else {
@@ -302,6 +306,8 @@ static const struct expect cases[] = {
     {"single", "leaks=1:stacks=1", 100, 1, 0, 0, 1, " in leak_single "},
     {"single", "leaks=1:exitcode=7", 100, 1, 0, 0, 7, "ward: leaks found (leaks=1): exit status 7"},
     {"single", "leaks=0", 0, 0, 0, 0, 0, NULL},
+    {"status3", "leaks=1", 100, 1, 0, 0, 1, NULL},
+    {"status3", "leaks=1:exitcode=0", 100, 1, 0, 0, 3, NULL}, /* the program's own status */
     {"list", "leaks=1", 48, 1, 432, 9, 1, "ward: Indirect leak of 432 bytes in 9 objects of 48 bytes"},
     {"list", "leaks=1:stacks=1", 48, 1, 432, 9, 1, "ward: Indirect leak of 432 bytes in 9 objects allocated from:"},
     {"global", "leaks=1", 0, 0, 0, 0, 0, NULL},
