@@ -499,11 +499,11 @@ static void large_count_live(size_t *count, size_t *bytes)
 }
 
 /* leaks=1: the table's live records */
-static void large_for_each_live(void (*fn)(void *, uintptr_t, size_t), void *ctx)
+static void large_for_each_live(void (*fn)(void *, uintptr_t, size_t, int), void *ctx)
 {
     for (size_t i = 0; i < large.cap; i++)
         if (large.tab[i].p)
-            fn(ctx, large.tab[i].p, large.tab[i].n);
+            fn(ctx, large.tab[i].p, large.tab[i].n, TIER_LARGE);
 }
 
 /* From the fault handler: the large block a faulting address belongs to, a

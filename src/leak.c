@@ -601,11 +601,12 @@ static struct vec chunks = VEC(struct lchunk);
 static struct vec work = VEC(size_t);
 static uintptr_t chunks_lo, chunks_hi;
 
-static void collect(void *ctx, uintptr_t p, size_t n)
+static void collect(void *ctx, uintptr_t p, size_t n, int tier)
 {
+    (void)ctx;
     struct lchunk *c = vec_push(&chunks);
     if (c)
-        *c = (struct lchunk){p, n, TAG_UNREACHED, (uint8_t)(uintptr_t)ctx};
+        *c = (struct lchunk){p, n, TAG_UNREACHED, (uint8_t)tier};
 }
 
 static int by_address(const void *a, const void *b)
@@ -692,10 +693,7 @@ static void flood(void)
     }
 }
 
-static bool in_ward_mapping(uintptr_t a)
-{
-    return (a >= G.heap_lo && a < G.heap_hi) || in_pool(a) || in_zero(a);
-}
+static bool in_ward_mapping(uintptr_t a) { return (a >= G.heap_lo && a < G.heap_hi) || in_pool(a) || in_zero(a); }
 
 /* A thread's stack from sp up (the red zone below it too) to the end of the
  * mapping that holds it (a pthread's static TLS and descriptor included);
@@ -972,9 +970,7 @@ static __attribute__((noinline)) bool check(uintptr_t self_sp, const ucontext_t 
     if (ok) {
         for (size_t t = 0; t < NTIERS; t++)
             if (tiers[t]->for_each_live)
-                tiers[t]->for_each_live(collect, (void *)(uintptr_t)(t == 0 ? TIER_SMALL : t == 1 ? TIER_MEDIUM :
-                                                                     t == 2 ? TIER_LARGE : t == 3 ? TIER_SAMPLED :
-                                                                                                    TIER_ZERO));
+                tiers[t]->for_each_live(collect, NULL);
         hsort(chunks.mem, chunks.len, sizeof(struct lchunk), by_address);
         if (chunks.len) {
             const struct lchunk *c = (const struct lchunk *)chunks.mem;

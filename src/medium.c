@@ -914,7 +914,7 @@ static void medium_count_live(size_t *count, size_t *bytes)
 
 /* leaks=1: chunks tile each arena; the live bitmap says which are handed
  * out, the header the request size (busy: the whole chunk) */
-static void medium_for_each_live(void (*fn)(void *, uintptr_t, size_t), void *ctx)
+static void medium_for_each_live(void (*fn)(void *, uintptr_t, size_t, int), void *ctx)
 {
     for (int i = 0; i < NARENAS; i++) {
         struct arena *a = &arenas[i];
@@ -928,7 +928,7 @@ static void medium_for_each_live(void (*fn)(void *, uintptr_t, size_t), void *ct
                 size_t n = size - HDR;
                 if (ok > 0 && meta_state(m) == ST_ALLOC && meta_unused(m) <= n)
                     n -= meta_unused(m);
-                fn(ctx, c + HDR, n);
+                fn(ctx, c + HDR, n, TIER_MEDIUM);
             }
             c += size;
         }

@@ -342,11 +342,11 @@ static void sample_count_live(size_t *count, size_t *bytes)
 }
 
 /* leaks=1: the live slots */
-static void sample_for_each_live(void (*fn)(void *, uintptr_t, size_t), void *ctx)
+static void sample_for_each_live(void (*fn)(void *, uintptr_t, size_t, int), void *ctx)
 {
     for (uint32_t i = 0; pool.slots && i < pool.cap; i++)
         if (pool.slots[i].state == S_LIVE)
-            fn(ctx, pool.slots[i].ptr, pool.slots[i].n);
+            fn(ctx, pool.slots[i].ptr, pool.slots[i].n, TIER_SAMPLED);
 }
 
 int sample_alloc_stack(uintptr_t p, const uintptr_t **pcs)

@@ -1153,7 +1153,7 @@ static void small_count_live(size_t *count, size_t *bytes)
 
 /* leaks=1: the live byte is the truth; the header gives the request size
  * (a header held busy by a stopped thread: the whole slot) */
-static void small_for_each_live(void (*fn)(void *, uintptr_t, size_t), void *ctx)
+static void small_for_each_live(void (*fn)(void *, uintptr_t, size_t, int), void *ctx)
 {
     for (unsigned c = 0; c < NCLASSES; c++) {
         struct sclass *k = &classes[c];
@@ -1166,7 +1166,7 @@ static void small_for_each_live(void (*fn)(void *, uintptr_t, size_t), void *ctx
             size_t n = k->slot - HDR;
             if (hdr_load_shared(chunk, &m, 0) == 1 && meta_state(m) == ST_ALLOC && meta_unused(m) <= n)
                 n -= meta_unused(m);
-            fn(ctx, chunk + HDR, n);
+            fn(ctx, chunk + HDR, n, TIER_SMALL);
         }
     }
 }

@@ -120,10 +120,10 @@ struct tier_ops {
     void (*stats)(struct ward_stats *s);
     /* ward_live_chunks: add the live chunks and their requested bytes */
     void (*count_live)(size_t *count, size_t *bytes);
-    /* leaks=1: fn(ctx, user pointer, requested bytes) for each live chunk.
-     * Called with every lock held (ward_lock_all) and the other threads
-     * stopped: it takes no lock and never allocates */
-    void (*for_each_live)(void (*fn)(void *ctx, uintptr_t p, size_t n), void *ctx);
+    /* leaks=1: fn(ctx, user pointer, requested bytes, the tier) for each
+     * live chunk.  Called with every lock held (ward_lock_all) and the
+     * other threads stopped: it takes no lock and never allocates */
+    void (*for_each_live)(void (*fn)(void *ctx, uintptr_t p, size_t n, int tier), void *ctx);
     /* malloc_trim and out of memory: give free memory back; the bytes given
      * (NULL: the tier keeps nothing to give) */
     size_t (*trim)(void);

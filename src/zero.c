@@ -115,11 +115,11 @@ static void zero_count_live(size_t *count, size_t *bytes)
 }
 
 /* leaks=1: the live bits; a 0-byte block holds nothing to scan */
-static void zero_for_each_live(void (*fn)(void *, uintptr_t, size_t), void *ctx)
+static void zero_for_each_live(void (*fn)(void *, uintptr_t, size_t, int), void *ctx)
 {
     for (size_t w = 0; w < ZERO_SLOTS / 64; w++)
         for (uint64_t bits = __atomic_load_n(&zero.live[w], __ATOMIC_RELAXED); bits; bits &= bits - 1)
-            fn(ctx, G.zero_lo + (w * 64 + (size_t)__builtin_ctzll(bits)) * 16, 0);
+            fn(ctx, G.zero_lo + (w * 64 + (size_t)__builtin_ctzll(bits)) * 16, 0, TIER_ZERO);
 }
 
 #ifdef WARD_TESTING
