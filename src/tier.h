@@ -4,8 +4,8 @@
  * calls, dispatched by address through tier_of(); ownership is decided from
  * the address before any header is read.  The cold operations, the same in
  * every tier, are one table each: ward_check_heap, the statistics, the live
- * counts, malloc_trim, the fork locks and the harness's reset are loops
- * over `tiers`. */
+ * counts, the leak check's list of live chunks, malloc_trim, the fork locks
+ * and the harness's reset are loops over `tiers`. */
 #ifndef WARD_TIER_H
 #define WARD_TIER_H
 
