@@ -146,6 +146,10 @@ $(BUILD)/tests/t_%: tests/t_%.c $(wildcard tests/*.h) | $(BUILD)/tests
 $(BUILD)/tests/t_foreign: $(BUILD)/tests/libdeep.so
 $(BUILD)/tests/libdeep.so: tests/lib/deep.c | $(BUILD)/tests
 	$(CC) $(CSTD) $(WARN) -O1 -g -fPIC -shared $< -o $@
+# t_leaks dlopens this (a module with dynamic TLS)
+$(BUILD)/tests/t_leaks: $(BUILD)/tests/libtlsmod.so
+$(BUILD)/tests/libtlsmod.so: tests/lib/tlsmod.c | $(BUILD)/tests
+	$(CC) $(CSTD) $(WARN) -O1 -g -fPIC -shared $< -o $@
 # preloaded beside ward by t_preload
 $(BUILD)/tests/t_preload: $(BUILD)/tests/libother.so $(BUILD)/tests/libwrap.so
 $(BUILD)/tests/libother.so: tests/lib/other.c | $(BUILD)/tests

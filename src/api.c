@@ -11,6 +11,7 @@
 #include "tier.h"
 #include "api.h"
 #include "suppress.h"
+#include "leak.h"
 #include "../include/ward.h"
 
 #include <errno.h>
@@ -155,10 +156,20 @@ void ward_init_slow(void)
     errno = e;
 }
 
-__attribute__((constructor)) static void ward_constructor(void) { ward_ensure_init(); }
+__attribute__((constructor)) static void ward_constructor(void)
+{
+    ward_ensure_init();
+    if (G.opt.leaks)
+        leak_init();
+}
 
 /* At exit (after main returns or exit(3)): chunks freed just before the end
- * never left the quarantine, so a write after free there would go unseen. */
+ * never left the quarantine, so a write after free there would go unseen.
+ * A destructor of ward's own runs after the program's atexit handlers and
+ * static destructors (exit runs those first, then the modules' destructors,
+ * ward's after those of the modules loaded after it): the latest point at
+ * which the leak check (leaks=1) can run before stdio's buffers are
+ * flushed, which it does itself before ending with exitcode. */
 __attribute__((destructor)) static void ward_destructor(void)
 {
     if (__atomic_load_n(&ward_ready, __ATOMIC_ACQUIRE) != 2)
@@ -173,6 +184,7 @@ __attribute__((destructor)) static void ward_destructor(void)
         thread_exit_check(CALL_EXIT);
         small_check_shared(CALL_EXIT);
     }
+    bool leaked = G.opt.leaks && leak_check();
     if (G.opt.verbosity >= 1)
         suppress_summary();
     /* on_error=continue: the run went on after its reports, but must not
@@ -182,6 +194,12 @@ __attribute__((destructor)) static void ward_destructor(void)
         ward_printf("ward: %lu heap error%s reported (on_error=continue): exit status %ld\n", nrep,
                     nrep == 1 ? " was" : "s were", G.opt.exitcode);
         fflush(NULL); /* what the program wrote still goes out */
+        _exit((int)G.opt.exitcode);
+    }
+    /* exitcode=0: the process keeps its own status, as LeakSanitizer's */
+    if (leaked && G.opt.exitcode) {
+        ward_printf("ward: leaks found (leaks=1): exit status %ld\n", G.opt.exitcode);
+        fflush(NULL);
         _exit((int)G.opt.exitcode);
     }
     errno = e;

@@ -498,6 +498,14 @@ static void large_count_live(size_t *count, size_t *bytes)
     pthread_mutex_unlock(&large.lock);
 }
 
+/* leaks=1: the table's live records */
+static void large_for_each_live(void (*fn)(void *, uintptr_t, size_t, int), void *ctx)
+{
+    for (size_t i = 0; i < large.cap; i++)
+        if (large.tab[i].p)
+            fn(ctx, large.tab[i].p, large.tab[i].n, TIER_LARGE);
+}
+
 /* From the fault handler: the large block a faulting address belongs to, a
  * live block's guard page or a freed block's inaccessible pages.  Lock-free
  * reads (the process is about to end); returns the block's user pointer, or
@@ -604,6 +612,7 @@ const struct tier_ops large_tier = {
     .check = large_check,
     .stats = large_stats,
     .count_live = large_count_live,
+    .for_each_live = large_for_each_live,
     .trim = large_trim,
     .lock_all = large_lock_all,
     .unlock_all = large_unlock_all,

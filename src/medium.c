@@ -912,6 +912,29 @@ static void medium_count_live(size_t *count, size_t *bytes)
     }
 }
 
+/* leaks=1: chunks tile each arena; the live bitmap says which are handed
+ * out, the header the request size (busy: the whole chunk) */
+static void medium_for_each_live(void (*fn)(void *, uintptr_t, size_t, int), void *ctx)
+{
+    for (int i = 0; i < NARENAS; i++) {
+        struct arena *a = &arenas[i];
+        for (uintptr_t c = a->base; c < a->end;) {
+            uint64_t m;
+            int ok = hdr_load_shared(c, &m, 0);
+            size_t size = meta_size(m);
+            if (!ok || size < MED_MIN_CHUNK || c + size > a->end)
+                break; /* ward_check_heap says what is wrong */
+            if (bit_get(a->live, bit_of(a, c))) {
+                size_t n = size - HDR;
+                if (ok > 0 && meta_state(m) == ST_ALLOC && meta_unused(m) <= n)
+                    n -= meta_unused(m);
+                fn(ctx, c + HDR, n, TIER_MEDIUM);
+            }
+            c += size;
+        }
+    }
+}
+
 #ifdef WARD_TESTING
 #include "testing.h"
 /* The harness build's reset: every arena back to empty (no chunks, no
@@ -941,6 +964,7 @@ const struct tier_ops medium_tier = {
     .check = medium_check,
     .stats = medium_stats,
     .count_live = medium_count_live,
+    .for_each_live = medium_for_each_live,
     .trim = medium_trim,
     .lock_all = medium_lock_all,
     .unlock_all = medium_unlock_all,

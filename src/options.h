@@ -30,7 +30,7 @@ enum { REPORT_TEXT, REPORT_JSON };
     CHOICE(on_error, ON_ERROR_ABORT, ("abort", "exit", "continue"),                                     \
            "what a detected heap error does after the report: abort(), _exit(exitcode), or continue "   \
            "(the bad call does nothing; errors that leave the heap unsafe still end the process)")      \
-    NUM(exitcode, 1, 0, 255, "exit status used with on_error=exit")                                     \
+    NUM(exitcode, 1, 0, 255, "exit status used with on_error=exit, and by leaks=1 when there are leaks")  \
     NUM(quarantine_bytes, 1 << 20, 0, 1L << 32,                                                         \
         "bytes of freed small/medium chunks each thread holds back from reuse (0: off)")                \
     NUM(quarantine_max_chunk, MEDIUM_MAX, 0, 1L << 32,                                                  \
@@ -77,6 +77,9 @@ enum { REPORT_TEXT, REPORT_JSON };
            "a pointer ward never handed out (outside its heap and large mappings) passed to free, "     \
            "realloc or malloc_usable_size: report it (abort), or warn once per call and ignore it "     \
            "(warn)")                                                                                    \
+    BOOL(leaks, 0,                                                                                      \
+         "at exit, report the chunks still allocated that no pointer reaches (as LeakSanitizer does), "  \
+         "grouped by allocation stack with stacks=1, and end with exitcode when there are any")          \
     PATH(log_path,                                                                                      \
          "write reports to the file PREFIX.<pid> (created when the first report comes, appended to) "   \
          "instead of stderr; the directory must exist")                                                 \

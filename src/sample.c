@@ -343,6 +343,24 @@ static void sample_count_live(size_t *count, size_t *bytes)
     pthread_mutex_unlock(&pool.lock);
 }
 
+/* leaks=1: the live slots */
+static void sample_for_each_live(void (*fn)(void *, uintptr_t, size_t, int), void *ctx)
+{
+    for (uint32_t i = 0; pool.slots && i < pool.cap; i++)
+        if (pool.slots[i].state == S_LIVE)
+            fn(ctx, pool.slots[i].ptr, pool.slots[i].n, TIER_SAMPLED);
+}
+
+int sample_alloc_stack(uintptr_t p, const uintptr_t **pcs)
+{
+    for (uint32_t i = 0; pool.slots && i < pool.cap; i++)
+        if (pool.slots[i].state == S_LIVE && pool.slots[i].ptr == p) {
+            *pcs = pool.slots[i].alloc_pc;
+            return pool.slots[i].nalloc;
+        }
+    return 0;
+}
+
 #ifdef WARD_TESTING
 #include "testing.h"
 #include "../include/ward_testing.h"
@@ -393,6 +411,7 @@ const struct tier_ops sample_tier = {
     .check = sample_check,
     .stats = sample_stats,
     .count_live = sample_count_live,
+    .for_each_live = sample_for_each_live,
     .trim = NULL, /* a freed sampled page is given back at once */
     .lock_all = sample_lock_all,
     .unlock_all = sample_unlock_all,

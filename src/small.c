@@ -1151,6 +1151,26 @@ static void small_count_live(size_t *count, size_t *bytes)
     }
 }
 
+/* leaks=1: the live byte is the truth; the header gives the request size
+ * (a header held busy by a stopped thread: the whole slot) */
+static void small_for_each_live(void (*fn)(void *, uintptr_t, size_t, int), void *ctx)
+{
+    for (unsigned c = 0; c < NCLASSES; c++) {
+        struct sclass *k = &classes[c];
+        size_t slots = (size_t)k->nslabs * k->per_slab;
+        for (size_t idx = 0; idx < slots; idx++) {
+            if (!live_get(k, idx))
+                continue;
+            uintptr_t chunk = k->base + idx * k->slot;
+            uint64_t m;
+            size_t n = k->slot - HDR;
+            if (hdr_load_shared(chunk, &m, 0) == 1 && meta_state(m) == ST_ALLOC && meta_unused(m) <= n)
+                n -= meta_unused(m);
+            fn(ctx, chunk + HDR, n, TIER_SMALL);
+        }
+    }
+}
+
 #ifdef WARD_TESTING
 #include "testing.h"
 /* The harness build's reset: every class back to no slabs, its memory
@@ -1175,6 +1195,7 @@ const struct tier_ops small_tier = {
     .check = small_check,
     .stats = small_stats,
     .count_live = small_count_live,
+    .for_each_live = small_for_each_live,
     .trim = small_trim,
     .lock_all = small_lock_all,
     .unlock_all = small_unlock_all,

@@ -31,6 +31,14 @@ static struct {
 
 bool suppress_active(void) { return S.n > 0; }
 
+bool suppress_has_kind(int kind)
+{
+    for (int i = 0; i < S.n; i++)
+        if (S.rules[i].kind == -1 || S.rules[i].kind == kind)
+            return true;
+    return false;
+}
+
 /* A kind as written against a printed name: ' ', '-' and '_' are one. */
 static bool kind_is(const char *w, const char *name)
 {

@@ -21,6 +21,9 @@
 void suppress_init(const char *path) INTERNAL;
 /* True once a suppressions file with at least one rule was read. */
 bool suppress_active(void) INTERNAL;
+/* True when a rule could match reports of kind (an enum ward_bug or
+ * SUPPRESS_LEAK): one of that kind, or "*". */
+bool suppress_has_kind(int kind) INTERNAL;
 
 /* The rule matching the stacks now in symbolize.c's frame table (sym_load)
  * for kind (an enum ward_bug or SUPPRESS_LEAK): its index, or -1.  A match

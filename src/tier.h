@@ -4,8 +4,8 @@
  * calls, dispatched by address through tier_of(); ownership is decided from
  * the address before any header is read.  The cold operations, the same in
  * every tier, are one table each: ward_check_heap, the statistics, the live
- * counts, malloc_trim, the fork locks and the harness's reset are loops
- * over `tiers`. */
+ * counts, the leak check's list of live chunks, malloc_trim, the fork locks
+ * and the harness's reset are loops over `tiers`. */
 #ifndef WARD_TIER_H
 #define WARD_TIER_H
 
@@ -89,6 +89,8 @@ void *sample_alloc(size_t n) INTERNAL;
 void sample_free(uintptr_t p, enum ward_call op) INTERNAL;
 size_t sample_live(uintptr_t p, enum ward_call op) INTERNAL;
 void sample_fork_child(void) INTERNAL; /* reseed in a forked child */
+/* leaks=1: a live sampled block's allocation stack (0 frames: not one) */
+int sample_alloc_stack(uintptr_t p, const uintptr_t **pcs) INTERNAL;
 void large_fork_child(void) INTERNAL;  /* a forked child drops the parent's cached mappings */
 /* a fault at a in the sampling pool on a freed block or a guard page: reported */
 void sample_fault(uintptr_t a, bool write, uintptr_t pc) INTERNAL;
@@ -117,6 +119,10 @@ struct tier_ops {
     void (*stats)(struct ward_stats *s);
     /* ward_live_chunks: add the live chunks and their requested bytes */
     void (*count_live)(size_t *count, size_t *bytes);
+    /* leaks=1: fn(ctx, user pointer, requested bytes, the tier) for each
+     * live chunk.  Called with every lock held (ward_lock_all) and the
+     * other threads stopped: it takes no lock and never allocates */
+    void (*for_each_live)(void (*fn)(void *ctx, uintptr_t p, size_t n, int tier), void *ctx);
     /* malloc_trim and out of memory: give free memory back; the bytes given
      * (NULL: the tier keeps nothing to give) */
     size_t (*trim)(void);

@@ -142,6 +142,26 @@ static int get_ids(uint32_t alloc_id, uint32_t free_id, struct ward_named_stack 
     return n + get_stack("chunk first freed at", free_id, out + n);
 }
 
+/* leaks=1: a live chunk's allocation stack as recorded (0 frames: none);
+ * lock-free reads, with the other threads stopped */
+int trace_alloc_stack(uintptr_t ptr, int tier, const uintptr_t **pcs)
+{
+    uint32_t id = 0, f;
+    if (!G.opt.stacks || !depot.side)
+        return 0;
+    if (tier == TIER_LARGE) {
+        if (!large_trace_ids(ptr, &id, &f))
+            return 0;
+    } else if (tier == TIER_SMALL || tier == TIER_MEDIUM) {
+        id = side_of(ptr - HDR)[0];
+    }
+    if (!id || (size_t)id * 8 >= depot.used)
+        return 0;
+    const struct depot_rec *r = (const struct depot_rec *)(depot.mem + (size_t)id * 8);
+    *pcs = r->pc;
+    return (int)r->n;
+}
+
 /* From the report path: the chunk's stacks, when ptr is a chunk's user
  * pointer (lock-free reads: the process is ending). */
 int trace_stacks(uintptr_t ptr, int tier, struct ward_named_stack *out)

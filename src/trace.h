@@ -13,6 +13,7 @@ void trace_free(uintptr_t chunk) INTERNAL;
 void trace_lock(void) INTERNAL;
 void trace_unlock(void) INTERNAL;
 void trace_reinit_lock(void) INTERNAL;
+int trace_alloc_stack(uintptr_t ptr, int tier, const uintptr_t **pcs) INTERNAL;
 bool large_trace_ids(uintptr_t p, uint32_t *alloc_id, uint32_t *free_id) INTERNAL;
 
 #endif

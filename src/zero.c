@@ -114,6 +114,14 @@ static void zero_count_live(size_t *count, size_t *bytes)
             *count += (size_t)__builtin_popcountll(__atomic_load_n(&zero.live[w], __ATOMIC_RELAXED));
 }
 
+/* leaks=1: the live bits; a 0-byte block holds nothing to scan */
+static void zero_for_each_live(void (*fn)(void *, uintptr_t, size_t, int), void *ctx)
+{
+    for (size_t w = 0; w < ZERO_SLOTS / 64; w++)
+        for (uint64_t bits = __atomic_load_n(&zero.live[w], __ATOMIC_RELAXED); bits; bits &= bits - 1)
+            fn(ctx, G.zero_lo + (w * 64 + (size_t)__builtin_ctzll(bits)) * 16, 0, TIER_ZERO);
+}
+
 #ifdef WARD_TESTING
 static void zero_testing_reset(void)
 {
@@ -127,6 +135,7 @@ const struct tier_ops zero_tier = {
     .check = NULL, /* nothing in-band to verify: the bitmaps are the whole state */
     .stats = NULL, /* no bytes: in_use and mapped stay as they are */
     .count_live = zero_count_live,
+    .for_each_live = zero_for_each_live,
     .trim = NULL,         /* nothing to give back */
     .lock_all = NULL,     /* no locks: every change is atomic */
     .unlock_all = NULL,

@@ -587,10 +587,35 @@ static int read_log(const char *path)
         int json = got > 0 && line[0] == '{';
         int starts =
             got > 0 && !strncmp(line, "ward: ", 6) && strstr(line, "(0x") && strncmp(line, "ward: process ", 14) != 0;
-        if ((got <= 0 || starts || json) && in_report) {
+        /* leaks=1: each group of leaked objects is a report ("direct leak",
+         * "indirect leak"), known by its stack, or its objects' size */
+        int leak = got > 0 && (!strncmp(line, "ward: Direct leak of ", 21) || !strncmp(line, "ward: Indirect leak of ", 23));
+        int leak_end = got > 0 && (!strncmp(line, "ward: memory leaks: ", 20) || !strncmp(line, "ward: leaks found", 17) ||
+                                   !strncmp(line, "ward: run with stacks=1", 23) || !strncmp(line, "ward: ... and ", 14) ||
+                                   !strncmp(line, "ward: leaks=1: ", 15));
+        if ((got <= 0 || starts || json || leak || leak_end) && in_report) {
             add_report(&r);
             in_report = 0;
         }
+        if (leak) {
+            /* the line is the title of the group's allocation stack, whose
+             * frames follow (stacks=1); what follows the counts ("allocated
+             * from:", or "of 48 bytes") keys it with the frames */
+            memset(&r, 0, sizeof r);
+            snprintf(r.kind, sizeof r.kind, "%s", line[6] == 'D' ? "direct leak" : "indirect leak");
+            line[strcspn(line, "\n")] = '\0';
+            snprintf(r.first, sizeof r.first, "%.1000s", line);
+            const char *rest = strstr(line, " object"); /* what follows the counts */
+            rest = rest ? rest + strcspn(rest + 1, " ") + 1 : "";
+            snprintf(r.call, sizeof r.call, "%.63s", rest);
+            snprintf(r.proc, sizeof r.proc, "%s", proc);
+            r.nst = 1;
+            snprintf(r.st[0].title, sizeof r.st[0].title, "allocated at");
+            in_report = 1;
+            continue;
+        }
+        if (leak_end)
+            continue;
         if (got <= 0)
             break;
         if (json) {
