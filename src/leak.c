@@ -940,6 +940,15 @@ static bool report(void)
         }
         shown++;
         const char *kind = g[i].indirect ? "Indirect" : "Direct";
+        if (G.opt.report_format == REPORT_JSON) {
+            struct ward_named_stack st = {"allocated from", {g[i].pcs, g[i].npcs, 0}, false, true};
+            sym_acquire();
+            if (g[i].npcs)
+                sym_load(&st, 1, G.opt.symbolize);
+            ward_emit_leak(g[i].indirect, g[i].bytes, g[i].count, G.opt.stacks ? 0 : g[i].size, g[i].npcs > 0);
+            sym_release();
+            continue;
+        }
         if (!G.opt.stacks) {
             ward_printf("ward: %s leak of %zu bytes in %zu object%s of %zu bytes\n", kind, g[i].bytes, g[i].count,
                         plural(g[i].count, "", "s"), g[i].size);

@@ -388,6 +388,31 @@ struct report_text {
     const char *note; /* why a matching suppression did not suppress */
 };
 
+void ward_emit_leak(bool indirect, size_t bytes, size_t objects, size_t size, bool stack)
+{
+    char cmd[600];
+    command_line(cmd, sizeof cmd);
+    ward_emit_raw(indirect ? "{\"kind\":\"indirect leak\"" : "{\"kind\":\"direct leak\"");
+    ward_emit_fmt(",\"call\":\"exit\",\"pointer\":null,\"detail\":\"%zu bytes in %zu object%s", bytes, objects,
+                  objects == 1 ? "" : "s");
+    if (size)
+        ward_emit_fmt(" of %zu bytes", size);
+    if (size)
+        ward_emit_fmt("\",\"tier\":null,\"size\":%zu", size);
+    else
+        ward_emit_raw("\",\"tier\":null,\"size\":null");
+    ward_emit_fmt(",\"bytes\":%zu,\"objects\":%zu", bytes, objects);
+    ward_emit_fmt(",\"thread\":%d,\"process\":%d,\"command\":", os_tid(), (int)getpid());
+    ward_emit_str(cmd, (size_t)-1);
+    ward_emit_raw(",\"suppressed\":false,");
+    if (stack)
+        sym_print_json();
+    else
+        ward_emit_raw("\"stacks\":[]");
+    ward_emit_raw("}\n");
+    emit_flush();
+}
+
 static void emit_json(const struct report_text *r)
 {
     char cmd[600], rule[320];

@@ -193,6 +193,13 @@ int ward_first_caller_frame(const uintptr_t *pcs, int n) INTERNAL;
 void ward_emit_raw(const char *s) INTERNAL;
 void ward_emit_str(const char *s, size_t n) INTERNAL;
 void ward_emit_fmt(const char *fmt, ...) INTERNAL;
+/* leaks=1 with report_format=json: a group of leaked objects as one report
+ * line: kind "direct leak" or "indirect leak", call "exit", no pointer, the
+ * bytes and objects, their size when grouped by size (0: by stack; "size"
+ * is then null), and
+ * the allocation stack now loaded in the frame table (stack: one is;
+ * sym_acquire held). */
+void ward_emit_leak(bool indirect, size_t bytes, size_t objects, size_t size, bool stack) INTERNAL;
 
 /* A formatted line to stderr, no allocation. */
 void ward_printf(const char *fmt, ...) INTERNAL;

@@ -109,6 +109,10 @@ grep -q "^double free|free|reported|backtrace=pair_free:$p/parser.c:[0-9]*|chunk
     "$work/json3.txt" || fail "the JSON of the double free"
 grep -q "^double free|free|suppressed|backtrace=legacy_shutdown:$p/legacy/legacy.c:[0-9]*|" "$work/json3.txt" ||
     fail "the JSON of the suppressed double free"
+grep -q "^direct leak|exit|reported|allocated from=tokenize:$p/tokens.c:[0-9]*$" "$work/json3.txt" ||
+    fail "the JSON of the direct leak"
+grep -q "^indirect leak|exit|reported|allocated from=tokenize:$p/tokens.c:[0-9]*$" "$work/json3.txt" ||
+    fail "the JSON of the indirect leak"
 [ -s "$work/sarif3.err" ] && fail "ward report --sarif: $(cat "$work/sarif3.err")"
 python3 "$here/check_reports.py" sarif "$p/ward.sarif" "$here/sarif-min.schema.json" >"$work/sarif3.txt" ||
     fail "$(cat "$work/sarif3.txt")"

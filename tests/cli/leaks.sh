@@ -44,6 +44,20 @@ grep -A2 "^ward: Direct leak of 48 bytes in 1 object allocated from:" "$tmp/repo
     fail "the two runs of the list are one distinct report"
 grep -q "^ward: Indirect leak of 432 bytes in 9 objects of 48 bytes" "$tmp/report" || fail "the list without stacks"
 
+# report_format=json: each group a JSON line (no pointer; bytes, objects
+# and the allocation stack), which ward report reads as the same distinct
+# report as the text one
+dir2="$tmp/mixed"
+"$ward" --leaks=1 --stacks=1 --log-dir="$dir2" -- "$t" list </dev/null
+"$ward" --leaks=1 --stacks=1 --report_format=json --log-dir="$dir2" -- "$t" list </dev/null
+grep -h '^{"kind":"direct leak","call":"exit","pointer":null,"detail":"48 bytes in 1 object",' "$dir2"/ward.* |
+    grep -q '"bytes":48,"objects":1,' || fail "no JSON line for the direct leak"
+grep -h '^{"kind":"indirect leak",' "$dir2"/ward.* | grep -q '"bytes":432,"objects":9,' ||
+    fail "no JSON line for the indirect leak"
+"$ward" report "$dir2" >"$tmp/report2"
+grep -q "^ward report: 4 reports in 2 files of $dir2, 2 distinct$" "$tmp/report2" ||
+    fail "text and JSON leak reports are not the same distinct reports: $(head -1 "$tmp/report2")"
+
 # leak: lines of a suppressions file (suppress.c, matched against the
 # group's allocation stack, so with stacks=1): a matching one silences the
 # group and keeps the exit status; one of another function or kind does not
