@@ -6,6 +6,8 @@
 #
 #   bash work.bash MODE OUT DEB|-
 #
+# OUT's parent must be reachable by every user (set-user-ID programs run by
+# nobody find the helper script and the maps file there).
 # Each step's standard output, standard error and exit status go to
 # OUT/STEP.out, .err, .rc; system.sh compares them between the two modes.
 # Lines "LABEL yes|no" in OUT/maps say whether ward was mapped in a process
@@ -21,8 +23,9 @@ mkdir -p "$out"
 export WARD_SYS_MAPS=$out/maps
 : >"$WARD_SYS_MAPS"
 chmod 666 "$WARD_SYS_MAPS"
-# a fixed place for what the steps make: the same paths in both modes
-w=/tmp/ward-system-work
+# where the steps work: OUT/../work, the same path in both modes (paths
+# appear in the output: git's, make's, the compilers')
+w=$(cd "$out/.." && pwd)/work
 rm -rf "$w"
 mkdir -p "$w"
 chmod 755 "$w"
