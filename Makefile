@@ -36,6 +36,7 @@ LIBS := -lsodium -lunwind -pthread
 PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR ?= $(PREFIX)/share/man
@@ -54,8 +55,9 @@ TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC)) $(BUILD)/tests/mi
 	$(BUILD)/tests/cli_bugs
 CFLAGS_TEST := $(CSTD) $(WARN) -O1 -g -pthread -Iinclude $(CFLAGS)
 
-.PHONY: all check test check-real check-clang demo deps bench bench-quick bench-deps bench-bins clean test-bins fuzz install uninstall soak light
-all: $(BUILD)/libward.so $(BUILD)/libward.a $(BUILD)/libward-prefixed.a $(BUILD)/ward.pc $(BUILD)/ward
+.PHONY: all check test check-real check-system check-clang demo deps deb bench bench-quick bench-deps bench-bins clean test-bins fuzz install uninstall soak light
+all: $(BUILD)/libward.so $(BUILD)/libward.a $(BUILD)/libward-prefixed.a $(BUILD)/ward.pc $(BUILD)/ward \
+	$(BUILD)/ward-preload
 
 $(BUILD)/obj/%.o: src/%.c $(HDRS) | $(BUILD)/obj
 	$(CC) $(CFLAGS_LIB) -DWARD_EXPORT_LIBC -c $< -o $@
@@ -115,12 +117,16 @@ $(BUILD)/ward.pc: $(BUILD)/install-dirs Makefile
 # preloads $(LIBDIR)/libward.so.$(SOVERSION)
 $(BUILD)/ward: tools/ward.c $(BUILD)/install-dirs
 	$(CC) $(CSTD) $(WARN) $(OPT) $(HARDEN) -DWARD_LIBDIR='"$(LIBDIR)"' -DWARD_VERSION='"$(VERSION)"' \
-		$(CFLAGS) $< -o $@
+		$(CFLAGS) $(LDFLAGS) -Wl,-z,relro,-z,now $< -o $@
+# ward-preload enable|disable|status: ward in /etc/ld.so.preload
+# (ward-preload(8)); installed, it names $(LIBDIR)/libward.so.$(SOVERSION)
+$(BUILD)/ward-preload: tools/ward-preload.sh $(BUILD)/install-dirs
+	sed -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@SOVERSION@|$(SOVERSION)|g' -e 's|@VERSION@|$(VERSION)|g' $< >$@.tmp
+	chmod 755 $@.tmp && mv -f $@.tmp $@
 
-MANPAGES := man/ward.1 man/ward.3 man/ward.7
 install: all
 	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
-		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
 	$(INSTALL) -m 755 $(BUILD)/libward.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
 	ln -sf libward.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libward.so.$(SOVERSION)
 	ln -sf libward.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libward.so
@@ -130,15 +136,29 @@ install: all
 	$(INSTALL) -m 644 man/ward.1 $(DESTDIR)$(MANDIR)/man1/
 	$(INSTALL) -m 644 man/ward.3 $(DESTDIR)$(MANDIR)/man3/
 	$(INSTALL) -m 644 man/ward.7 $(DESTDIR)$(MANDIR)/man7/
-	$(INSTALL) -d $(DESTDIR)$(BINDIR)
+	$(INSTALL) -m 644 man/ward-preload.8 $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR)
 	$(INSTALL) -m 755 $(BUILD)/ward $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 755 $(BUILD)/ward-preload $(DESTDIR)$(SBINDIR)/
+
+# The Debian package (debian/, debhelper), built by dpkg-buildpackage in a
+# copy of the tree under $(BUILD)/deb (tools/deb.sh), so the tree stays
+# clean: $(BUILD)/ward_$(VERSION)_<arch>.deb.  `make deps` installs the
+# packaging tools.
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null || echo unknown)
+DEB := $(BUILD)/ward_$(VERSION)_$(DEB_ARCH).deb
+deb: $(DEB)
+$(DEB): $(SRC) $(HDRS) src/ward.map Makefile tools/ward.c tools/ward-preload.sh tools/deb.sh \
+		$(wildcard man/* debian/* debian/source/* examples/* examples/*/*) README.md SECURITY.md
+	tools/deb.sh $(BUILD)
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libward.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libward.so.$(SOVERSION) \
 		$(DESTDIR)$(LIBDIR)/libward.so $(DESTDIR)$(LIBDIR)/libward.a \
 		$(DESTDIR)$(INCLUDEDIR)/ward.h $(DESTDIR)$(PKGCONFIGDIR)/ward.pc \
 		$(DESTDIR)$(MANDIR)/man1/ward.1 $(DESTDIR)$(MANDIR)/man3/ward.3 \
-		$(DESTDIR)$(MANDIR)/man7/ward.7 $(DESTDIR)$(BINDIR)/ward
+		$(DESTDIR)$(MANDIR)/man7/ward.7 $(DESTDIR)$(MANDIR)/man8/ward-preload.8 $(DESTDIR)$(BINDIR)/ward \
+		$(DESTDIR)$(SBINDIR)/ward-preload
 
 $(BUILD)/tests/t_%: tests/t_%.c $(wildcard tests/*.h) | $(BUILD)/tests
 	$(CC) $(CFLAGS_TEST) $< -o $@ -ldl
@@ -168,9 +188,10 @@ test-bins: $(TEST_BIN)
 
 # The library and the misuse cases are also built with clang: both compilers
 # must build ward warning-free, and the clang build must pass the same cases.
-# make check also replays every corpus through every harness (t_fuzz_*) and
-# runs each libFuzzer harness for a short seeded session.
-check: all test-bins bench-bins check-clang fuzz-libfuzzer
+# make check also replays every corpus through every harness (t_fuzz_*),
+# runs each libFuzzer harness for a short seeded session, and builds the
+# Debian package first (make deb) for the tests of it and of the whole system.
+check: all test-bins bench-bins check-clang fuzz-libfuzzer deb
 	tests/run.sh $(BUILD)
 # The inner loop, about a minute: the library and the unit programs
 # ($(BUILD)/tests/t_*, the corpus replays t_fuzz_* among them) built with $(CC)
@@ -188,6 +209,12 @@ test: all $(UNIT_BIN) $(BUILD)/tests/misuse_runner
 REAL_TESTS := $(basename $(notdir $(wildcard tests/real/*.sh)))
 check-real: all
 	tests/run.sh $(BUILD) $(REAL_TESTS)
+# The Debian package, set-user-ID programs, ward in /etc/ld.so.preload for
+# real Debian work in a mount namespace (tests/system/*.sh; root), and
+# ward-preload on scratch files (tests/cli/preload.sh); `make check` runs
+# them too.
+check-system: all deb
+	tests/run.sh $(BUILD) deb setuid system cli-preload
 check-clang:
 	$(MAKE) CC=clang CXX=clang++ BUILD=$(BUILD)/clang all $(BUILD)/clang/tests/misuse_runner
 

@@ -5,7 +5,8 @@
 #
 #   - `make install DESTDIR=<tmp>` puts the versioned library (soname
 #     libward.so.0), its links, libward.a, ward.h, ward.pc, the man pages
-#     (and the ward launcher when it is built) under <tmp>/usr/local;
+#     (and the ward launcher and ward-preload when they are built) under
+#     <tmp>/usr/local;
 #   - a C and a C++ program built with `pkg-config --cflags --libs ward`
 #     (PKG_CONFIG_PATH into <tmp>, PKG_CONFIG_SYSROOT_DIR=<tmp>), shared and
 #     `-static` (`pkg-config --static`), run and prove ward is their allocator
@@ -64,12 +65,15 @@ lib=$dest$prefix/lib
 files_ok() {
     local f missing=
     for f in lib/libward.so.0.1.0 lib/libward.a include/ward.h lib/pkgconfig/ward.pc \
-        share/man/man1/ward.1 share/man/man3/ward.3 share/man/man7/ward.7; do
+        share/man/man1/ward.1 share/man/man3/ward.3 share/man/man7/ward.7 share/man/man8/ward-preload.8; do
         [ -f "$dest$prefix/$f" ] || missing="$missing $f"
     done
     [ "$(readlink "$lib/libward.so.0")" = libward.so.0.1.0 ] || missing="$missing libward.so.0->libward.so.0.1.0"
     [ "$(readlink "$lib/libward.so")" = libward.so.0 ] || missing="$missing libward.so->libward.so.0"
     if [ -x "$build/ward" ] && [ ! -x "$dest$prefix/bin/ward" ]; then missing="$missing bin/ward"; fi
+    if [ -x "$build/ward-preload" ] && [ ! -x "$dest$prefix/sbin/ward-preload" ]; then
+        missing="$missing sbin/ward-preload"
+    fi
     [ -z "$missing" ] || { echo "missing:$missing"; return 1; }
 }
 check files files_ok
@@ -212,7 +216,7 @@ man_ok() {
     err=$(MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null) || { echo "man -l failed: $err"; return 1; }
     [ -z "$err" ] || { echo "man -l: $err"; return 1; }
 }
-for page in "$dest$prefix"/share/man/man*/ward.*; do
+for page in "$dest$prefix"/share/man/man*/ward*.*; do
     [ -f "$page" ] || continue
     check "man-$(basename "$page")" man_ok "$page"
 done
@@ -229,6 +233,16 @@ if [ -x "$dest$prefix/bin/ward" ]; then
         grep -q "ward: double free:" <<<"$out" || { echo "no report: $out"; return 1; }
     }
     [ -x "$tmp/app" ] && check launcher launcher_ok
+fi
+
+# ---- ward-preload names the installed library ------------------------------
+if [ -x "$dest$prefix/sbin/ward-preload" ]; then
+    preload_ok() {
+        grep -q "^default_lib='$prefix/lib/libward.so.0'\$" "$dest$prefix/sbin/ward-preload" ||
+            { echo "$(grep '^default_lib=' "$dest$prefix/sbin/ward-preload"), want $prefix/lib/libward.so.0"; return 1; }
+        "$dest$prefix/sbin/ward-preload" --version | grep -q "^ward-preload 0" || return 1
+    }
+    check ward-preload preload_ok
 fi
 
 # ---- make uninstall --------------------------------------------------------

@@ -8,6 +8,11 @@
 #   - a few of them again with BUILD_DIR/libward-light.so (make light);
 #   - every tests/real/*.sh with WARD_LIB exported (the same absolute path);
 #     exit 77 from one of them is a skip;
+#   - tests/cli/*.sh (the launcher, ward-preload, ...) with WARD_BUILD;
+#   - tests/system/*.sh with WARD_LIB and WARD_BUILD: the Debian package
+#     (deb), set-user-ID programs ignoring WARD_OPTIONS (setuid), and real
+#     Debian work with ward in /etc/ld.so.preload in a mount namespace
+#     (system); each of their PASS/FAIL NAME/CASE lines counts as a test;
 #   - tests/docs.sh BUILD_DIR: README.md and man/ward.7 list every option
 #     with the default the library has (the test "docs");
 #   - BUILD_DIR/tests/misuse_runner (and BUILD_DIR/clang/tests/misuse_runner,
@@ -109,6 +114,46 @@ classify() {
         fi
         ;;
     esac
+}
+
+# run_cases NAME CMD...: a script whose lines "PASS NAME/CASE", "FAIL
+# NAME/CASE: reason" (the reason on the indented lines after it) and "SKIP
+# NAME/CASE: why" each count as one test; its exit status must agree (77
+# with no case run: the whole script is a skip)
+run_cases() {
+    local name=$1 line case_name nbad=0 ncases=0 crc
+    shift
+    run_one "$name" "$@"
+    crc=$rc
+    while IFS= read -r line; do
+        case "$line" in
+        "PASS $name/"*)
+            ncases=$((ncases + 1))
+            report "${line#PASS }" PASS
+            ;;
+        "SKIP $name/"*)
+            ncases=$((ncases + 1))
+            case_name=${line#SKIP }
+            report "${case_name%%:*}" SKIP "${case_name#*: }"
+            ;;
+        "FAIL $name/"*)
+            ncases=$((ncases + 1))
+            case_name=${line#FAIL }
+            case_name=${case_name%%:*}
+            nbad=$((nbad + 1))
+            # the reason: the FAIL line and the indented lines after it
+            awk -v l="$line" '$0 == l { on = 1; print; next } on && /^    / { print; next } { on = 0 }' \
+                "$logs/$name.log" | sed 's/^/    /'
+            report "$case_name" FAIL "see above"
+            ;;
+        esac
+    done <"$logs/$name.log"
+    if [ "$crc" -eq 77 ] && [ "$ncases" -eq 0 ]; then
+        report "$name" SKIP "$(tail -n 1 "$logs/$name.log")"
+    elif [ "$crc" -ne 0 ] && [ "$nbad" -eq 0 ]; then
+        classify "$crc"
+        report "$name" FAIL "$note"
+    fi
 }
 
 if [ ! -f "$lib" ]; then
@@ -226,6 +271,17 @@ if selected docs; then
     fi
 fi
 
+# 2d. the Debian package make deb built, set-user-ID programs and ward in
+#     /etc/ld.so.preload for every process (tests/system/*.sh: deb, setuid,
+#     system; each "PASS NAME/CASE" line counts as one test; those that need
+#     root or a mount namespace skip without them)
+for s in "$tests_dir"/system/*.sh; do
+    [ -f "$s" ] || continue
+    name=$(basename "$s" .sh)
+    selected "$name" || continue
+    run_cases "$name" bash "$s"
+done
+
 # 3. the misuse cases: each line PASS/FAIL misuse/CASE of the runner counts
 #    as one test; the runner's exit status must agree with them
 run_misuse() { # NAME RUNNER LIB
@@ -262,27 +318,7 @@ run_misuse misuse-clang "$build/clang/tests/misuse_runner" "$build/clang/libward
 #    static, the exported symbols, the man pages, make uninstall; each line
 #    PASS/FAIL install/CASE counts as one test
 if selected install && [ -f "$lib" ]; then
-    run_one install bash "$tests_dir/install.sh" "$build"
-    irc=$rc
-    nbad_install=0
-    while IFS= read -r line; do
-        case "$line" in
-        "PASS install/"*) report "${line#PASS }" PASS ;;
-        "FAIL install/"*)
-            case_name=${line#FAIL }
-            case_name=${case_name%%:*}
-            nbad_install=$((nbad_install + 1))
-            # the reason: the FAIL line and the indented lines after it
-            awk -v l="$line" '$0 == l { on = 1; print; next } on && /^    / { print; next } { on = 0 }' \
-                "$logs/install.log" | sed 's/^/    /'
-            report "$case_name" FAIL "see above"
-            ;;
-        esac
-    done <"$logs/install.log"
-    if [ "$irc" -ne 0 ] && [ "$nbad_install" -eq 0 ]; then
-        classify "$irc"
-        report install FAIL "$note"
-    fi
+    run_cases install bash "$tests_dir/install.sh" "$build"
 fi
 
 # 5. a short seeded libFuzzer session per harness (make check builds them in
