@@ -72,7 +72,9 @@ $(BUILD)/libward.so: $(BUILD)/libward.so.$(SOVERSION)
 	ln -sf libward.so.$(VERSION) $@
 # libward.a's C++ operators refer to libstdc++'s new-handler and throw
 # functions strongly (see src/cxx.c)
-OBJ_A := $(filter-out $(BUILD)/obj/cxx.o,$(OBJ)) $(BUILD)/obj/cxx-strong.o
+# and it leaves out sandbox.c's prctl and syscall, which a static link
+# would take from libc.a as well
+OBJ_A := $(filter-out $(BUILD)/obj/cxx.o $(BUILD)/obj/sandbox.o,$(OBJ)) $(BUILD)/obj/cxx-strong.o
 $(BUILD)/obj/cxx-strong.o: src/cxx.c $(HDRS) | $(BUILD)/obj
 	$(CC) $(CFLAGS_LIB) -DWARD_EXPORT_LIBC -DWARD_CXX_STRONG -c $< -o $@
 $(BUILD)/libward.a: $(OBJ_A)

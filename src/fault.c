@@ -6,6 +6,7 @@
  * that was there before (or the default action), as if ward were not
  * there. */
 #include "state.h"
+#include "os.h"
 #include "report.h"
 #include "tier.h"
 
@@ -35,7 +36,7 @@ static void pass_on(int sig, siginfo_t *si, void *uc)
 /* The detecting stack of a fault starts at the faulting instruction. */
 struct ward_stack fault_access_stack(uintptr_t *pcs, int cap, uintptr_t pc)
 {
-    int n = unw_backtrace((void **)pcs, cap), first = 0;
+    int n = os_unwind_ok() ? unw_backtrace((void **)pcs, cap) : 0, first = 0;
     while (first < n && pcs[first] != pc && pcs[first] != pc + 1)
         first++;
     if (first == n)

@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <string.h>
 #include <unistd.h>
 
 #ifndef PR_SET_VMA
@@ -189,11 +190,66 @@ void os_release(void *p, size_t size)
         os_fail(CALL_MADVISE, p, size, errno);
 }
 
+/* ---- processes under a seccomp filter (sandbox.c) ----
+ * 0: not known yet, 1: no filter, 2: a filter (or it cannot be told):
+ * mincore and prctl(PR_SET_VMA) are not called. */
+static int sandbox_state;
+
+void os_sandboxed(void) { __atomic_store_n(&sandbox_state, 2, __ATOMIC_RELEASE); }
+
+/* "Seccomp:\t0" in /proc/self/status: no filter.  Read with open/read into a
+ * stack buffer (no allocation); a file that cannot be read (a sandbox that
+ * denies open) counts as a filter. */
+static COLD bool probe_sandbox(void)
+{
+    char buf[4096];
+    int e = errno;
+    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    ssize_t n = -1;
+    if (fd >= 0) {
+        size_t got = 0;
+        while (got < sizeof buf - 1 && (n = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
+            got += (size_t)n;
+        close(fd);
+        n = (ssize_t)got;
+    }
+    errno = e;
+    int st = 2;
+    if (n > 0) {
+        buf[n] = '\0';
+        const char *s = strstr(buf, "\nSeccomp:");
+        if (s) {
+            s += 10;
+            while (*s == ' ' || *s == '\t')
+                s++;
+            if (*s == '0')
+                st = 1;
+        }
+    }
+    int zero = 0; /* a mark made meanwhile (sandbox.c) wins */
+    __atomic_compare_exchange_n(&sandbox_state, &zero, st, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+    return __atomic_load_n(&sandbox_state, __ATOMIC_ACQUIRE) == 2;
+}
+
+static inline bool sandboxed(void)
+{
+    int st = __atomic_load_n(&sandbox_state, __ATOMIC_ACQUIRE);
+    return st == 2 || (st == 0 && probe_sandbox());
+}
+
+/* libunwind checks with mincore each stack page it has not seen before
+ * (its memory validation), so under a filter no stack is taken. */
+bool os_unwind_ok(void) { return !sandboxed(); }
+
+bool os_is_sandboxed(void) { return sandboxed(); }
+
+/* A forked child keeps its parent's filters and state; nothing to do. */
+
 /* Which pages of [p, p+size) are resident (vec[i] & 1), page-aligned p;
  * false when the kernel cannot say. */
 bool os_resident(void *p, size_t size, unsigned char *vec)
 {
-    return mincore(p, size, vec) == 0;
+    return !sandboxed() && mincore(p, size, vec) == 0;
 }
 
 void *os_map(size_t size)
@@ -262,7 +318,7 @@ void os_name(void *p, size_t size, const char *name)
     /* Shows "[anon:ward ...]" in /proc/PID/maps; kernels before 5.17 (or
      * built without CONFIG_ANON_VMA_NAME) say EINVAL, and then we stop
      * asking.  The kernel copies the name. */
-    if (__atomic_load_n(&naming_unsupported, __ATOMIC_RELAXED))
+    if (__atomic_load_n(&naming_unsupported, __ATOMIC_RELAXED) || sandboxed())
         return;
     int e = errno;
     if (prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)p, size, (unsigned long)name) != 0 &&

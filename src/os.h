@@ -13,7 +13,16 @@ void *os_reserve_try(size_t size) INTERNAL;      /* PROT_NONE; NULL on any failu
 bool os_commit(void *p, size_t size) INTERNAL;   /* make read-write */
 void os_decommit(void *p, size_t size) INTERNAL; /* back to PROT_NONE, memory freed */
 void os_release(void *p, size_t size) INTERNAL;
-bool os_resident(void *p, size_t size, unsigned char *vec) INTERNAL; /* mincore */  /* give the pages back, keep the range */
+bool os_resident(void *p, size_t size, unsigned char *vec) INTERNAL;
+/* The process is, or may soon be, under a seccomp filter (sandbox.c):
+ * from now on no mincore (os_resident says it cannot tell) and no
+ * PR_SET_VMA naming. */
+void os_sandboxed(void) INTERNAL;
+bool os_is_sandboxed(void) INTERNAL;
+/* A stack may be taken with libunwind (false under a seccomp filter:
+ * libunwind calls mincore as it reads the stack; reports and records then
+ * have no stack). */
+bool os_unwind_ok(void) INTERNAL; /* mincore */  /* give the pages back, keep the range */
 void *os_map(size_t size) INTERNAL;              /* read-write anonymous; NULL on ENOMEM */
 void os_unmap(void *p, size_t size) INTERNAL;
 void os_protect_none(void *p, size_t size) INTERNAL;

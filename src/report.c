@@ -469,6 +469,8 @@ static void emit_text_rest(const struct report_text *r)
     }
     if (r->stacks)
         sym_print_text();
+    if (G.opt.backtrace && !os_unwind_ok())
+        ward_printf("ward: no backtrace: the process is under a seccomp filter (libunwind would call mincore)\n");
 }
 
 static _Noreturn void fatal_v(enum ward_bug bug, enum ward_call op, const void *ptr, int tier, size_t csize,
@@ -521,7 +523,7 @@ static _Noreturn void fatal_v(enum ward_bug bug, enum ward_call op, const void *
             ns += trace_stacks((uintptr_t)ptr, tier, st + ns); /* stacks=1: the depot's records */
     } else {
         if (G.opt.backtrace || suppress_active()) {
-            int nb = unw_backtrace(bt, 64);
+            int nb = os_unwind_ok() ? unw_backtrace(bt, 64) : 0;
             st[ns++] = (struct ward_named_stack){"backtrace", {(const uintptr_t *)bt, nb, 0}, false, false};
         }
         ns +=

@@ -82,7 +82,7 @@ static __attribute__((noinline)) int capture(uintptr_t *pcs, int cap)
     unw_context_t uc;
     unw_cursor_t c;
     int n = 0;
-    if (unw_getcontext(&uc) != 0 || unw_init_local(&c, &uc) != 0)
+    if (!os_unwind_ok() || unw_getcontext(&uc) != 0 || unw_init_local(&c, &uc) != 0)
         return 0;
     while (n < cap && unw_step(&c) > 0) {
         unw_word_t ip;

@@ -16,6 +16,7 @@
  * (suppress.c) and printed as text or JSON from the same names. */
 #include "state.h"
 #include "report.h"
+#include "os.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -95,6 +96,10 @@ static long now_ms(void)
  * their func and loc. */
 static void resolve_module(struct frame *fr, const int *idx, int k, const char *mod)
 {
+    /* a seccomp filter may kill on vfork or execve (OpenSSH's does): the
+     * frames keep their module and offset */
+    if (os_is_sandboxed())
+        return;
     static char addrs[ALL_FRAMES][20];
     char *argv[6 + ALL_FRAMES + 1];
     int a = 0;

@@ -97,7 +97,7 @@ uint32_t trace_capture(void)
         return 0;
     in_trace = 1;
     void *pcs[TRACE_FRAMES];
-    int n = unw_backtrace(pcs, TRACE_FRAMES);
+    int n = os_unwind_ok() ? unw_backtrace(pcs, TRACE_FRAMES) : 0;
     uint32_t id = n > 0 ? depot_put((uintptr_t *)pcs, (uint32_t)n) : 0;
     in_trace = 0;
     return id;
