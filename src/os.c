@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sodium.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -127,9 +128,22 @@ static bool heap_commit_allowed(uintptr_t p, size_t size)
 {
     if (p - G.heap_lo >= G.heap_hi - G.heap_lo)
         return true; /* outside the reservation: the kernel counts it */
+    /* under a seccomp filter getrlimit (prlimit64) may be what kills:
+     * the limit read before it went on, if any */
+    static long cached = -1; /* -1: none read; LONG_MAX: no limit */
     struct rlimit rl;
-    if (getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
-        return true;
+    if (os_is_sandboxed()) {
+        long c = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+        if (c < 0 || c == LONG_MAX)
+            return true;
+        rl.rlim_cur = (rlim_t)c;
+    } else {
+        if (getrlimit(RLIMIT_AS, &rl) != 0)
+            return true;
+        __atomic_store_n(&cached, rl.rlim_cur == RLIM_INFINITY ? LONG_MAX : (long)rl.rlim_cur, __ATOMIC_RELAXED);
+        if (rl.rlim_cur == RLIM_INFINITY)
+            return true;
+    }
     long pages = statm_pages();
     if (pages < 0)
         return true;

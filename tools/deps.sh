@@ -3,7 +3,7 @@
 set -euo pipefail
 pkgs=(make gcc g++ clang libc6-dev libsodium-dev libunwind-dev libclang-rt-14-dev llvm-14 afl++ zip python3 git sqlite3 xz-utils coreutils binutils time cmake
     pkgconf man-db groff-base liblzma-dev perl redis-server redis-tools libpython3.11-testsuite python3-jsonschema
-    dpkg-dev debhelper fakeroot lintian sudo)
+    dpkg-dev debhelper fakeroot lintian sudo openssh-server openssh-client)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
