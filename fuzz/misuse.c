@@ -150,7 +150,7 @@ static void faults_done(void) { fault_lo = fault_hi = 0; }
 
 static void put(size_t i, void *p, size_t n, size_t align, unsigned char fill, unsigned char tier)
 {
-    s[i] = (struct blk){p, n, align, 0, tier};
+    s[i] = (struct blk){p, n, align, 0, tier, 0};
     check_new(s, SLOTS, i, "prelude");
     total += n;
     stamp(&s[i], fill);
@@ -367,10 +367,26 @@ static void commit(struct in *in, int bug)
         faults_done();
         if (faults)
             finding("write after free of a %s block did not fault", sample_bug ? "sampled" : "large");
-        if (u8(in) & 1)
+        unsigned d = u8(in);
+        if (d & 1) {
             ward_check_heap();
-        else
+        } else if ((d & 2) && tier_of(n) == 0) {
+            /* at reuse: 1100 frees of another class (1.1 MiB) push the
+             * chunk out of the quarantine into the thread's cache, where it
+             * is the newest of its class: the next allocation of its size
+             * takes it, and must verify it first */
+            static unsigned char *push[1100];
+            size_t other = n <= 1000 - 16 ? 1008 : 496;
+            for (int k = 0; k < 1100; k++)
+                if (!(push[k] = ward_malloc(other)))
+                    finding("malloc(%zu) failed", other);
+            for (int k = 0; k < 1100; k++)
+                ward_free(push[k]);
+            for (int k = 0; k < 64; k++)
+                ARMED(ward_malloc(n));
+        } else {
             ward_malloc_trim(0);
+        }
         break;
     }
     case B_DOUBLE: {
@@ -509,10 +525,18 @@ static void commit(struct in *in, int bug)
             v[off - 16] = (unsigned char)(u8(in) | 1);
             stage = 1;
             want("write after free", NULL, NULL);
-            if (u8(in) & 1)
+            unsigned d = u8(in);
+            /* where a merge looks (the first and last 256 bytes of its
+             * body: check_edges in medium.c) */
+            int edge = off < 32 + 256 || off >= csize - 16 - 256;
+            if (d & 1) {
                 ward_check_heap();
-            else
+            } else if ((d & 2) && edge) { /* B freed and drained merges V from behind */
+                ARMED(ward_free(b));
+                ward_malloc_trim(0);
+            } else {
                 ARMED(ward_realloc(a, na + csize - 64));
+            }
             break;
         }
         field %= 4;

@@ -164,7 +164,7 @@ one() {
     local killers= r h o
     for r in "${REPLAYS[@]}"; do
         h=${r%%:*} o=${r#*:}
-        if ! replay "$dir" "$h" "$o"; then
+        if ! { replay "$dir" "$h" "$o"; } 2>/dev/null; then
             killers="$killers${killers:+ }$h${o:+($o)}"
             [ "${MUTANT_FIRST:-0}" = 1 ] && break
         fi

@@ -72,6 +72,7 @@ static void grow(size_t n, size_t to)
 static void fork_place(size_t n)
 {
     uintptr_t got[2];
+    xfree(xmalloc(n)); /* the parent has a thread cache and has used the tier */
     for (int c = 0; c < 2; c++) {
         int fd[2];
         if (pipe(fd))
