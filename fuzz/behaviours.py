@@ -58,6 +58,10 @@ ops["reuse-large-uncached"] = edge(0, 27) + free(0) + edge(1, 27, 0x22) + free(1
 ops["reuse-burst-small"] = small(0, 64) + free(0) + burst(255, 0, 64) + small(1, 64)
 ops["reuse-burst-medium"] = malloc(0, 0xA0, 300) + free(0) + burst(200, 0xA0, 300)
 ops["reuse-sampled"] = b"".join(sample_next() + small(i % 2, 64, i) + free(i % 2) for i in range(24))
+# small chunks through the classes' shared caches: 512 frees of 64
+# bytes quarantined, 1.5 MiB of 1008-byte frees push them out into the
+# thread's cache, which passes them on to the shared cache; then taken back
+ops["shared-cache-refill"] = burst(255, 0, 64) + burst(255, 0, 1008) * 3 + burst(255, 0, 64) + burst(255, 0, 48)
 # realloc of a large block past what its mapping holds: must move
 ops["realloc-large-grow"] = malloc(0, 0xE0, 8192) + realloc(0, 0xE0, 8193) + realloc(0, 0xE0, 8300)
 ops["realloc-large-edges"] = edge(0, 24) + realloc(0, 0x60, 25) + edge(1, 19) + realloc(1, 0x60, 20)
@@ -73,6 +77,7 @@ ops["edge-exit-quarantine-medium"] = step3(0, 4) + u16(5000)
 ops["edge-exit-quarantine-big"] = step3(0, 4) + u16(60000)
 ops["edge-exit-cache"] = step3(0, 5) + u16(48)
 ops["edge-exit-thread"] = step3(0, 6) + u16(48)
+ops["edge-exit-thread-trim"] = step3(0, 9) + u16(48)
 ops["edge-fork"] = small(1, 100) + malloc(2, 0xA0, 300) + step3(0, 7)
 ops["edge-thread-exit"] = small(1, 100) + step3(0, 8, 0) + u16(64) + small(2, 100) + step3(3, 8, 0xA0) + u16(300)
 
@@ -94,6 +99,12 @@ misuse["overflow1-small-944"] = bytes([0, 0xFF, 0xFF, 0, 0]) + u16(944) + bytes(
 # and B; B freed and drained merges V: the merge must look at V's body
 misuse["plant-body-merge-front"] = bytes([6, 0xFF, 0xFF]) + u16(1000) * 3 + bytes([4, 0]) + u16(8) + bytes([0x41, 2])
 misuse["plant-body-merge-back"] = bytes([6, 0xFF, 0xFF]) + u16(1000) * 3 + bytes([4, 0]) + u16(1880) + bytes([0x41, 2])
+
+# a medium chunk's header from before realloc shrank it in place, written
+# back (bug 7, forge, how 1 with the byte's high bit): free, realloc,
+# free_sized, the heap walk and malloc_usable_size must each see it
+for t in range(5):
+    misuse["forge-replay-shrunk-%d" % t] = bytes([7, 0xFF, 0xFF, 0, 0xA0]) + u16(3000) + bytes([0x11, 1, 0x83, t, 0])
 
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "corpus")
 for name, data in sorted(ops.items()):

@@ -568,10 +568,22 @@ static void commit(struct in *in, int bug)
         uint64_t *h = (uint64_t *)(b->p - 16);
         unsigned how = u8(in) % 4;
         uint64_t old0 = h[0], old1 = h[1];
+        unsigned x = how == 1 ? u8(in) : 0;
         if (how == 0) { /* a bigger size */
             h[0] += (uint64_t)(1 + u8(in)) << 8;
+        } else if (how == 1 && x >= 0x80 && b->tier == 1 && b->n >= 8192) {
+            /* the header the chunk had before realloc shrank it in place
+             * (its tail given back), written back: it verifies, but its
+             * size disagrees with where the chunks begin */
+            size_t n = b->n - 4096 - 16 * (x & 7);
+            if (pat_bad(b->p, n, b->fill) != (size_t)-1 || ward_realloc(b->p, n) != b->p)
+                finding("forge: realloc(%p, %zu) did not shrink in place", (void *)b->p, n);
+            total -= b->n - n;
+            b->n = n;
+            h[0] = old0, h[1] = old1;
+            old1 = ~old1; /* the same bytes, on purpose */
         } else if (how == 1) { /* a smaller one */
-            h[0] -= (uint64_t)(1 + u8(in) % 2) << 8;
+            h[0] -= (uint64_t)(1 + x % 2) << 8;
         } else if (how == 2) { /* another state */
             static const unsigned char st[] = {0x9E, 0xF3, 0xE5, 0x00};
             h[0] = (h[0] & ~0xffull) | st[u8(in) % 4];
@@ -587,7 +599,12 @@ static void commit(struct in *in, int bug)
         }
         if (h[0] == old0 && h[1] == old1)
             h[1] ^= 2;
-        want("corrupted chunk header", NULL, NULL);
+        /* the heap walk reads a written-back header's size first, and then
+         * the canary where that size puts it */
+        if (how == 1 && x >= 0x80 && old1 != h[1])
+            want("corrupted chunk header", "heap buffer overflow", NULL);
+        else
+            want("corrupted chunk header", NULL, NULL);
         stage = 1;
         trigger(in, b, 1);
         break;

@@ -40,12 +40,13 @@ static size_t total;
 static unsigned long refused; /* ward_testing_os_failures() when the step began */
 static int armed;             /* the next allocating call may be sampled */
 static const char *child_expects; /* in a forked child: the report it must end with */
+static int child_any_call;        /* ... from any call, not only at exit */
 
 static void on_report(const struct ward_report *r, void *arg)
 {
     (void)arg;
     if (child_expects) { /* a forked child (exit_step): the bug it committed, reported at exit */
-        if (!strcmp(r->kind, child_expects) && !strcmp(r->call, "exit"))
+        if (!strcmp(r->kind, child_expects) && (child_any_call || !strcmp(r->call, "exit")))
             _exit(42);
         fprintf(stderr, "FINDING: in the child: %s\n", r->text);
         _exit(43);
@@ -174,6 +175,8 @@ static void exit_step(struct in *in, unsigned how)
     if (opt.quarantine_bytes <= 0 || opt.exit_check_off || opt.sample)
         return; /* nothing waits in a quarantine; or the block may be sampled (its page faults) */
     size_t n = 16 + (u16(in) % (how == 0 ? 65536 : 1000));
+    static const char *const where[] = {"quarantined", "in the thread cache", "an ended thread's quarantine",
+                                        "an ended thread's quarantine, then malloc_trim"};
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0)
@@ -181,6 +184,7 @@ static void exit_step(struct in *in, unsigned how)
     if (pid == 0) {
         child_expects = "write after free";
         ward_testing_quiet(1);
+        ward_testing_fail_os(0, 0); /* a refused call would make a small request medium, or drain */
         if (how == 0) { /* in this thread's quarantine */
             unsigned char *p = ward_malloc(n);
             if (!p)
@@ -201,6 +205,10 @@ static void exit_step(struct in *in, unsigned how)
             pthread_t t;
             if (pthread_create(&t, NULL, exit_thread, (void *)n) || pthread_join(t, NULL))
                 _exit(44);
+            if (how == 3) { /* malloc_trim drains what ended threads left: it verifies it */
+                child_any_call = 1;
+                ward_malloc_trim(0);
+            }
         }
         /* libFuzzer takes exit() from inside the target for a crash unless
          * the sanitizers' crash state is taken first */
@@ -214,8 +222,7 @@ static void exit_step(struct in *in, unsigned how)
         finding("waitpid");
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 42)
         finding("exit check: a write after free (%s, %zu bytes) left for exit was not reported at exit (status 0x%x)",
-                how == 0 ? "quarantined" : how == 1 ? "in the thread cache" : "an ended thread's quarantine", n,
-                st);
+                where[how], n, st);
 }
 
 /* Two forked children allocate the same blocks: each tier must place them
@@ -282,7 +289,7 @@ static void *ending_thread(void *arg)
 /* op 3 (realloc to zero) on an empty slot i: one of the edge steps. */
 static void edge_step(struct in *in, size_t i)
 {
-    unsigned w = u8(in) % 9;
+    unsigned w = u8(in) % 10;
     size_t j = (i + 1) % SLOTS, k = (i + 2) % SLOTS, l = (i + 3) % SLOTS;
     switch (w) {
     case 0: case 1: { /* A, B, C in a row; B freed; A grown to what A and B make, +-16 and 32 */
@@ -364,6 +371,9 @@ static void edge_step(struct in *in, size_t i)
         break;
     case 7:
         fork_step();
+        break;
+    case 9:
+        exit_step(in, 3);
         break;
     default: { /* a thread frees a block of this one's, allocates and frees, and ends */
         struct thread_arg ta = {s[j], size_of(in)};
