@@ -95,17 +95,19 @@ static void oracle_reset(void)
     nrec = rec_next = 0;
 }
 
-/* Every promise of the quarantines ends (malloc_trim, memory refused). */
+/* Every promise of the quarantines ends (malloc_trim, memory refused);
+ * a block that may have been sampled was perhaps quarantined instead: its
+ * record goes too. */
 static void oracle_drained(void)
 {
     for (size_t i = 0; i < nrec; i++)
-        rec[i].q = rec[i].l = 0;
+        rec[i].p = 0;
 }
 
 /* Whether the chunk of r is still held back. */
 static int held(const struct freed *r)
 {
-    if (!r->p || !(r->q || r->s || r->l))
+    if (!r->p)
         return 0;
     if (r->q && !(r->frees_since + r->held_then / 32 + 1 < Q_ENTRIES &&
                   r->held_then + r->bytes_since <= (size_t)opt.quarantine_bytes))
@@ -180,7 +182,7 @@ static void oracle_alloc(const void *p, size_t n, int sampled, const char *what)
         return;
     for (size_t i = 0; i < nrec; i++) {
         struct freed *r = &rec[i];
-        if (a < r->p + r->n && r->p < e && held(r))
+        if (r->p && a < r->p + r->n && r->p < e && held(r))
             finding("%s: %p (%zu bytes) reuses the freed block %p (%zu bytes) too early: %zu bytes in %zu frees "
                     "(%zu large, %zu sampled blocks) since it was freed; quarantine_bytes %ld",
                     what, p, n, (void *)r->p, r->n, r->bytes_since, r->frees_since, r->large_since,
