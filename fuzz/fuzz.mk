@@ -99,3 +99,11 @@ FUZZ_SECONDS ?= 0
 .PHONY: mutants
 mutants: all test-bins $(if $(filter-out 0,$(FUZZ_SECONDS)),fuzz-libfuzzer)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) nice -n 10 fuzz/mutants.sh $(BUILD) $(MUTANTS)
+
+# make fuzz-merge [FROM="DIR..."]: new inputs from longer sessions
+# ($(BUILD)/fuzz/corpus-<h> of make fuzz-run, and each DIR: AFL++ queues,
+# ClusterFuzzLite's batch corpora) folded into corpus/<h> with libFuzzer's
+# -merge=1, then replayed (fuzz/merge.sh)
+.PHONY: fuzz-merge
+fuzz-merge: fuzz-libfuzzer $(addprefix $(BUILD)/tests/t_fuzz_,$(FUZZERS))
+	fuzz/merge.sh $(BUILD) $(FROM)
