@@ -46,7 +46,8 @@ static void on_report(const struct ward_report *r, void *arg)
 {
     (void)arg;
     if (child_expects) { /* a forked child (exit_step): the bug it committed, reported at exit */
-        if (!strcmp(r->kind, child_expects) && (child_any_call || !strcmp(r->call, "exit")))
+        if (!strcmp(r->kind, child_expects) &&
+            (child_any_call || !strcmp(r->call, "exit") || (opt.exit_check_heap && !strcmp(r->call, "ward_check_heap"))))
             _exit(42);
         fprintf(stderr, "FINDING: in the child: %s\n", r->text);
         _exit(43);
@@ -359,10 +360,11 @@ static void edge_step(struct in *in, size_t i)
             size_t a = (size_t)16 << e, at = (i + e - first) % SLOTS;
             vacate(at);
             void *p = ward_memalign(a, n);
+            int smp = a <= 16 ? maybe_sampled(n, &armed) : 0;
             if (!p)
                 failed("edge: memalign", n, errno);
             else
-                take(at, p, n, a, 0, (unsigned char)u8(in), "edge: memalign");
+                take_as(at, p, n, a, 0, (unsigned char)u8(in), "edge: memalign", smp, -1);
         }
         break;
     }
@@ -520,10 +522,11 @@ static void step(struct in *in)
                 finding("alignment %zu accepted, or refused without EINVAL", a);
             break;
         }
+        int smp = a <= 16 ? maybe_sampled(n, &armed) : 0; /* an alignment of 16 or less is malloc's */
         if (!p)
             failed("aligned allocation", n, op == 4 ? rc : errno);
         else
-            take(i, p, n, a, 0, (unsigned char)u8(in), "aligned allocation");
+            take_as(i, p, n, a, 0, (unsigned char)u8(in), "aligned allocation", smp, -1);
         break;
     }
     case 7: case 8: { /* valloc, pvalloc */

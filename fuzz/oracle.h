@@ -25,8 +25,10 @@
  * for the next 32 large frees (quarantine_large), so no new block may
  * overlap it before.  A sampled block's page goes to the back of the
  * sampling pool's FIFO: it may not come back before 16 more sampled
- * blocks are handed out.  The options that change the promise are read
- * from WARD_OPTIONS (quarantine_bytes, quarantine_large, large_cache_bytes;
+ * blocks are handed out (with sample_slots of 64 pages or more: the
+ * harness holds at most 44 blocks).  The options that change the promise
+ * are read from WARD_OPTIONS (quarantine_bytes, quarantine_large,
+ * large_cache_bytes, sample_slots;
  * sample=N makes every block up to 4080 bytes possibly sampled, so those
  * are not held to the quarantine's promise). */
 #ifndef WARD_FUZZ_ORACLE_H
@@ -52,8 +54,8 @@ static struct freed rec[R_MAX];
 static size_t nrec, rec_next;
 
 struct opts {
-    long quarantine_bytes, quarantine_large, large_cache_bytes, sample;
-    int quarantine_max_set, exit_check_off;
+    long quarantine_bytes, quarantine_large, large_cache_bytes, sample, sample_slots;
+    int quarantine_max_set, exit_check_off, exit_check_heap;
 };
 static struct opts opt;
 
@@ -86,8 +88,10 @@ static void oracle_options(void)
     opt.quarantine_large = opt_size(o, "quarantine_large", 32);
     opt.large_cache_bytes = opt_size(o, "large_cache_bytes", 32 << 20);
     opt.sample = opt_size(o, "sample", 0);
+    opt.sample_slots = opt_size(o, "sample_slots", 512);
     opt.quarantine_max_set = o && strstr(o, "quarantine_max_chunk=") != NULL;
     opt.exit_check_off = o && (strstr(o, "exit_check=off") || strstr(o, "exit_check=0"));
+    opt.exit_check_heap = o && strstr(o, "exit_check=heap"); /* the exit check is then the heap walk */
 }
 
 static void oracle_reset(void)
@@ -114,7 +118,9 @@ static int held(const struct freed *r)
         return 0;
     if (r->l && r->large_since >= (size_t)opt.quarantine_large)
         return 0;
-    if (r->s && r->sampled_since >= 16)
+    /* the harness holds at most 44 blocks (32 slots, a burst's 8, the edge
+     * steps' 4): with 64 pages or more, 16 free ones are ahead of it */
+    if (r->s && (r->sampled_since >= 16 || opt.sample_slots < 64))
         return 0;
     return 1;
 }
