@@ -371,19 +371,31 @@ static void commit(struct in *in, int bug)
         if (d & 1) {
             ward_check_heap();
         } else if ((d & 2) && tier_of(n) == 0) {
-            /* at reuse: 1100 frees of another class (1.1 MiB) push the
-             * chunk out of the quarantine into the thread's cache, where it
-             * is the newest of its class: the next allocation of its size
-             * takes it, and must verify it first */
-            static unsigned char *push[1100];
-            size_t other = n <= 1000 - 16 ? 1008 : 496;
-            for (int k = 0; k < 1100; k++)
-                if (!(push[k] = ward_malloc(other)))
-                    finding("malloc(%zu) failed", other);
-            for (int k = 0; k < 1100; k++)
-                ward_free(push[k]);
-            for (int k = 0; k < 64; k++)
-                ARMED(ward_malloc(n));
+            /* at reuse: frees of another class push the chunk out of the
+             * quarantine into the thread's cache.  A new entry takes the
+             * place of a random one of the ring's newer half (which goes to
+             * the back), so the chunk leaves only once it is in the older
+             * half: 48 rounds of 1000 x 1 KiB make that certain but for
+             * about 1 in 10^9 (each ring's worth of frees sends it back with
+             * a chance of 1 - 1/e).  It waits with a few others of its class
+             * (those the trades put behind it): allocations of its size
+             * take it within a few dozen, and must verify it first. */
+            static unsigned char *push[1000];
+            size_t other = n <= 944 ? 1008 : 496;
+            for (int round = 0; round < 48; round++) {
+                for (int k = 0; k < 1000; k++)
+                    if (!(push[k] = ward_malloc(other)))
+                        finding("malloc(%zu) failed", other);
+                for (int k = 0; k < 1000; k++)
+                    ward_free(push[k]);
+            }
+            for (int k = 0; k < 2400; k++) { /* the cache, then the shared cache it may have passed p to */
+                cont_ok = 1;
+                unsigned char *q = ward_malloc(n);
+                cont_ok = 0;
+                if (q == p)
+                    break;
+            }
         } else {
             ward_malloc_trim(0);
         }
@@ -578,9 +590,7 @@ static void commit(struct in *in, int bug)
             size_t n = b->n - 4096 - 16 * (x & 7);
             if (pat_bad(b->p, n, b->fill) != (size_t)-1 || ward_realloc(b->p, n) != b->p)
                 finding("forge: realloc(%p, %zu) did not shrink in place", (void *)b->p, n);
-            total -= b->n - n;
-            b->n = n;
-            h[0] = old0, h[1] = old1;
+            h[0] = old0, h[1] = old1; /* b->n stays what the header says */
             old1 = ~old1; /* the same bytes, on purpose */
         } else if (how == 1) { /* a smaller one */
             h[0] -= (uint64_t)(1 + x % 2) << 8;
@@ -602,7 +612,7 @@ static void commit(struct in *in, int bug)
         /* the heap walk reads a written-back header's size first, and then
          * the canary where that size puts it */
         if (how == 1 && x >= 0x80 && old1 != h[1])
-            want("corrupted chunk header", "heap buffer overflow", NULL);
+            want("corrupted chunk header", "heap buffer overflow", "allocator state corrupted");
         else
             want("corrupted chunk header", NULL, NULL);
         stage = 1;

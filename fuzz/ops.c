@@ -193,14 +193,20 @@ static void exit_step(struct in *in, unsigned how)
             ward_free(p);
             p[n - 1] = 0x5a;
         } else if (how == 1) { /* out of the quarantine, in the thread's cache */
-            unsigned char *p = ward_malloc(n), *push[1100];
+            static unsigned char *push[1000];
+            unsigned char *p = ward_malloc(n);
             if (!p)
                 _exit(44);
-            for (int k = 0; k < 1100; k++) /* another class: 1100 x 1040 bytes push p out */
-                push[k] = ward_malloc(1008 + 16 * (n <= 1008 - 16));
             ward_free(p);
-            for (int k = 0; k < 1100; k++)
-                ward_free(push[k]);
+            /* another class pushes p out (see fuzz/misuse.c, B_WAF: the
+             * quarantine's trades make it certain only after many rings) */
+            size_t other = n <= 944 ? 1008 : 496;
+            for (int round = 0; round < 48; round++) {
+                for (int k = 0; k < 1000; k++)
+                    push[k] = ward_malloc(other);
+                for (int k = 0; k < 1000; k++)
+                    ward_free(push[k]);
+            }
             p[0] = 0x5a;
         } else { /* in the quarantine of a thread that has ended */
             pthread_t t;
