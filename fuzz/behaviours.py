@@ -78,6 +78,9 @@ ops["edge-exit-quarantine-big"] = step3(0, 4) + u16(60000)
 ops["edge-exit-cache"] = step3(0, 5) + u16(48)
 ops["edge-exit-thread"] = step3(0, 6) + u16(48)
 ops["edge-exit-thread-trim"] = step3(0, 9) + u16(48)
+# the shared caches full of chunks of the classes the fork step takes
+ops["edge-fork-shared-cache"] = (burst(255, 0, 64) + burst(255, 0, 200) + burst(255, 0, 500) + burst(255, 0, 1000) +
+                                 burst(255, 0, 1008) * 3 + step3(0, 7))
 ops["edge-fork"] = small(1, 100) + malloc(2, 0xA0, 300) + step3(0, 7)
 ops["edge-thread-exit"] = small(1, 100) + step3(0, 8, 0) + u16(64) + small(2, 100) + step3(3, 8, 0xA0) + u16(300)
 
