@@ -256,6 +256,9 @@ static void fork_step(void)
             return;
         pid_t pid = fork();
         if (pid == 0) {
+            ward_testing_fail_os(0, 0); /* the kernel refusing calls would leave blocks NULL, alike */
+            if (armed)
+                ward_free(ward_malloc(1));
             uintptr_t a[NS + NM + 1];
             for (int k = 0; k < NS; k++) /* 8 of 80-byte slots, 8 of 224 */
                 a[k] = (uintptr_t)ward_malloc(k < NS / 2 ? 64 : 200);
@@ -273,6 +276,9 @@ static void fork_step(void)
         if (r != (ssize_t)sizeof got[c])
             return; /* the child could not allocate (memory refused): nothing to compare */
     }
+    for (int k = 0; k < NS + NM + 1; k++)
+        if (!got[0][k] || !got[1][k])
+            return; /* out of memory in a child: nothing to compare */
     /* 8 slots drawn at random in each child: alike by chance about once
      * in 73^8 */
     for (int c = 0; c < 2; c++)
