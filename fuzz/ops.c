@@ -204,6 +204,10 @@ static void exit_step(struct in *in, unsigned how)
         ward_testing_fail_os(0, 0); /* a refused call would make a small request medium, or drain */
         if (armed) /* the next allocation is to be sampled (its page faults when written after free) */
             ward_free(ward_malloc(1));
+        /* a clean slate: nothing of the parent's in the quarantine or the
+         * caches, whose chunks leaving later could push ours on to its
+         * slab (verified then, before the write), which no exit check sees */
+        ward_malloc_trim(0);
         if (how == 0) { /* in this thread's quarantine */
             unsigned char *p = ward_malloc(n);
             if (!p)
@@ -243,7 +247,10 @@ static void exit_step(struct in *in, unsigned how)
         exit(0);
     }
     int st;
-    if (waitpid(pid, &st, 0) != pid)
+    pid_t w;
+    while ((w = waitpid(pid, &st, 0)) < 0 && errno == EINTR) /* libFuzzer's timer, every second */
+        ;
+    if (w != pid)
         finding("waitpid");
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 42)
         finding("exit check: a write after free (%s, %zu bytes) left for exit was not reported at exit (status 0x%x)",
@@ -279,11 +286,13 @@ static void fork_step(void)
             _exit(write(fd[1], a, sizeof a) == (ssize_t)sizeof a ? 0 : 1);
         }
         close(fd[1]);
-        ssize_t r = pid > 0 ? read(fd[0], got[c], sizeof got[c]) : -1;
+        ssize_t r = -1;
+        while (pid > 0 && (r = read(fd[0], got[c], sizeof got[c])) < 0 && errno == EINTR)
+            ;
         close(fd[0]);
         int st;
-        if (pid > 0)
-            waitpid(pid, &st, 0);
+        while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
         if (r != (ssize_t)sizeof got[c])
             return; /* the child could not allocate (memory refused): nothing to compare */
     }
