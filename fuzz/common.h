@@ -99,7 +99,8 @@ struct blk {
     size_t n;       /* bytes asked for (pvalloc: rounded up to pages) */
     size_t align;   /* alignment asked for (16: none) */
     unsigned char fill;
-    unsigned char tier; /* misuse: 0 small, 1 medium, 2 large */
+    unsigned char tier; /* misuse: 0 small, 1 medium, 2 large; ops: tier_for() */
+    unsigned char sampled; /* ops: the block may be a sampled one */
 };
 
 /* The tier ward serves a new request from (api.c): small up to 1 KiB

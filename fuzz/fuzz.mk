@@ -81,3 +81,29 @@ $(BUILD)/cov/%: fuzz/%.c fuzz/main.c $(FUZZ_DEPS) $(BUILD)/cov-lib/libward-prefi
 		$< fuzz/main.c $(BUILD)/cov-lib/libward-prefixed.a -o $@ $(LIBS)
 coverage: $(addprefix $(BUILD)/cov/,$(FUZZERS))
 	LLVM_BIN=$(LLVM_BIN) fuzz/coverage.sh $(BUILD) $(FUZZERS)
+
+# make mutants [FUZZ_SECONDS=n] [MUTANTS="name..."]: mutation testing of the
+# harnesses (fuzz/mutants.sh, fuzz/mutants/list): each mutant built from a
+# copy of src/, its witness run, every corpus replayed against it (and with
+# FUZZ_SECONDS, each libFuzzer harness run from an empty corpus); the kill
+# table goes to $(BUILD)/mutants/table.md.  make check runs the replay part
+# (the test "mutants").  The flags each mutant is built with:
+MUT_FUZZ_LIB_CFLAGS = $(subst $(CFLAGS),,$(CFLAGS_LIB)) -fsanitize=fuzzer-no-link -fno-sanitize-coverage=trace-cmp $(FUZZ_UBSAN)
+$(BUILD)/mutants/env: Makefile fuzz/fuzz.mk
+	@mkdir -p $(@D)
+	@printf '%s\n' "CC='$(CC)'" "CFLAGS_LIB='$(CFLAGS_LIB)'" "LDFLAGS_LIB='$(LDFLAGS_LIB)'" \
+		"CFLAGS_TEST='$(CFLAGS_TEST)'" "LIBS='$(LIBS)'" "FUZZ_LIB_CFLAGS='$(MUT_FUZZ_LIB_CFLAGS)'" \
+		"FUZZ_CFLAGS='$(FUZZ_CFLAGS)'" "FUZZ_UBSAN='$(FUZZ_UBSAN)'" >$@
+test-bins: $(BUILD)/mutants/env
+FUZZ_SECONDS ?= 0
+.PHONY: mutants
+mutants: all test-bins $(if $(filter-out 0,$(FUZZ_SECONDS)),fuzz-libfuzzer)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) nice -n 10 fuzz/mutants.sh $(BUILD) $(MUTANTS)
+
+# make fuzz-merge [FROM="DIR..."]: new inputs from longer sessions
+# ($(BUILD)/fuzz/corpus-<h> of make fuzz-run, and each DIR: AFL++ queues,
+# ClusterFuzzLite's batch corpora) folded into corpus/<h> with libFuzzer's
+# -merge=1, then replayed (fuzz/merge.sh)
+.PHONY: fuzz-merge
+fuzz-merge: fuzz-libfuzzer $(addprefix $(BUILD)/tests/t_fuzz_,$(FUZZERS))
+	fuzz/merge.sh $(BUILD) $(FROM)

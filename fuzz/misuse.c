@@ -150,7 +150,7 @@ static void faults_done(void) { fault_lo = fault_hi = 0; }
 
 static void put(size_t i, void *p, size_t n, size_t align, unsigned char fill, unsigned char tier)
 {
-    s[i] = (struct blk){p, n, align, 0, tier};
+    s[i] = (struct blk){p, n, align, 0, tier, 0};
     check_new(s, SLOTS, i, "prelude");
     total += n;
     stamp(&s[i], fill);
@@ -367,10 +367,38 @@ static void commit(struct in *in, int bug)
         faults_done();
         if (faults)
             finding("write after free of a %s block did not fault", sample_bug ? "sampled" : "large");
-        if (u8(in) & 1)
+        unsigned d = u8(in);
+        if (d & 1) {
             ward_check_heap();
-        else
+        } else if ((d & 2) && tier_of(n) == 0) {
+            /* at reuse: frees of another class push the chunk out of the
+             * quarantine into the thread's cache.  A new entry takes the
+             * place of a random one of the ring's newer half (which goes to
+             * the back), so the chunk leaves only once it is in the older
+             * half: 48 rounds of 1000 x 1 KiB make that certain but for
+             * about 1 in 10^9 (each ring's worth of frees sends it back with
+             * a chance of 1 - 1/e).  It waits with a few others of its class
+             * (those the trades put behind it): allocations of its size
+             * take it within a few dozen, and must verify it first. */
+            static unsigned char *push[1000];
+            size_t other = n <= 944 ? 1008 : 496;
+            for (int round = 0; round < 48; round++) {
+                for (int k = 0; k < 1000; k++)
+                    if (!(push[k] = ward_malloc(other)))
+                        finding("malloc(%zu) failed", other);
+                for (int k = 0; k < 1000; k++)
+                    ward_free(push[k]);
+            }
+            for (int k = 0; k < 2400; k++) { /* the cache, then the shared cache it may have passed p to */
+                cont_ok = 1;
+                unsigned char *q = ward_malloc(n);
+                cont_ok = 0;
+                if (q == p)
+                    break;
+            }
+        } else {
             ward_malloc_trim(0);
+        }
         break;
     }
     case B_DOUBLE: {
@@ -509,10 +537,18 @@ static void commit(struct in *in, int bug)
             v[off - 16] = (unsigned char)(u8(in) | 1);
             stage = 1;
             want("write after free", NULL, NULL);
-            if (u8(in) & 1)
+            unsigned d = u8(in);
+            /* where a merge looks (the first and last 256 bytes of its
+             * body: check_edges in medium.c) */
+            int edge = off < 32 + 256 || off >= csize - 16 - 256;
+            if (d & 1) {
                 ward_check_heap();
-            else
+            } else if ((d & 2) && edge) { /* B freed and drained merges V from behind */
+                ARMED(ward_free(b));
+                ward_malloc_trim(0);
+            } else {
                 ARMED(ward_realloc(a, na + csize - 64));
+            }
             break;
         }
         field %= 4;
@@ -544,10 +580,20 @@ static void commit(struct in *in, int bug)
         uint64_t *h = (uint64_t *)(b->p - 16);
         unsigned how = u8(in) % 4;
         uint64_t old0 = h[0], old1 = h[1];
+        unsigned x = how == 1 ? u8(in) : 0;
         if (how == 0) { /* a bigger size */
             h[0] += (uint64_t)(1 + u8(in)) << 8;
+        } else if (how == 1 && x >= 0x80 && b->tier == 1 && b->n >= 8192) {
+            /* the header the chunk had before realloc shrank it in place
+             * (its tail given back), written back: it verifies, but its
+             * size disagrees with where the chunks begin */
+            size_t n = b->n - 4096 - 16 * (x & 7);
+            if (pat_bad(b->p, n, b->fill) != (size_t)-1 || ward_realloc(b->p, n) != b->p)
+                finding("forge: realloc(%p, %zu) did not shrink in place", (void *)b->p, n);
+            h[0] = old0, h[1] = old1; /* b->n stays what the header says */
+            old1 = ~old1; /* the same bytes, on purpose */
         } else if (how == 1) { /* a smaller one */
-            h[0] -= (uint64_t)(1 + u8(in) % 2) << 8;
+            h[0] -= (uint64_t)(1 + x % 2) << 8;
         } else if (how == 2) { /* another state */
             static const unsigned char st[] = {0x9E, 0xF3, 0xE5, 0x00};
             h[0] = (h[0] & ~0xffull) | st[u8(in) % 4];
@@ -563,7 +609,12 @@ static void commit(struct in *in, int bug)
         }
         if (h[0] == old0 && h[1] == old1)
             h[1] ^= 2;
-        want("corrupted chunk header", NULL, NULL);
+        /* the heap walk reads a written-back header's size first, and then
+         * the canary where that size puts it */
+        if (how == 1 && x >= 0x80 && old1 != h[1])
+            want("corrupted chunk header", "heap buffer overflow", "allocator state corrupted");
+        else
+            want("corrupted chunk header", NULL, NULL);
         stage = 1;
         trigger(in, b, 1);
         break;

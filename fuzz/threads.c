@@ -104,7 +104,7 @@ static void put_free(struct blk *b, unsigned how)
 static void new_block(struct blk *b, unsigned char *p, size_t n, size_t align, int zeroed, unsigned char fill,
                       const char *what)
 {
-    *b = (struct blk){p, n, align, 0, 0};
+    *b = (struct blk){p, n, align, 0, 0, 0};
     if ((uintptr_t)p % (align < 16 ? 16 : align))
         finding("%s: %p is not aligned to %zu", what, (void *)p, align);
     if (zeroed && !all_zero(p, n))

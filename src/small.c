@@ -998,18 +998,31 @@ static void small_paths_init(void)
     G.small = paths[!profile ? PATH_OPTIONS : G.avx2 ? PATH_PROFILE_AVX2 : PATH_PROFILE];
 }
 
-static size_t small_trim(void)
+/* The shared caches' chunks go back to their slabs, verified: at
+ * malloc_trim, and in a forked child, whose first allocations of each size
+ * would otherwise take the same chunks as every other child of its parent,
+ * in the same order (the thread's own cache is drained the same way). */
+void small_drain_shared(enum ward_call op)
 {
-    size_t released = 0;
     for (unsigned c = 0; c < NCLASSES; c++) {
         struct sclass *k = &classes[c];
         pthread_mutex_lock(&k->lock);
-        /* the shared cache's chunks go back to their slabs, verified */
         for (uint32_t i = 0; i < k->nxfer; i++) {
-            cached_to_free(k, xfer[c][i], CALL_MALLOC_TRIM);
+            cached_to_free(k, xfer[c][i], op);
             slab_put(k, xfer[c][i]);
         }
         k->nxfer = 0;
+        pthread_mutex_unlock(&k->lock);
+    }
+}
+
+static size_t small_trim(void)
+{
+    size_t released = 0;
+    small_drain_shared(CALL_MALLOC_TRIM);
+    for (unsigned c = 0; c < NCLASSES; c++) {
+        struct sclass *k = &classes[c];
+        pthread_mutex_lock(&k->lock);
         for (uint32_t i = 0; i < k->nslabs; i++) {
             struct slab *s = &k->slabs[i];
             if (s->nfree != k->per_slab || s->released)

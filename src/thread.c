@@ -263,6 +263,7 @@ void ward_reinit_locks_child(void)
         me->tid = os_tid();
         fresh_placement(me);
     }
+    small_drain_shared(CALL_FREE); /* its slots are taken at random too */
     sample_fork_child();
     large_fork_child();
     report_fork_child();

@@ -53,6 +53,7 @@ void small_check_quarantined(uintptr_t p, enum ward_call op) INTERNAL;
 /* Verifies a live small chunk, returns its request size and class. */
 size_t small_live(uintptr_t p, enum ward_call op) INTERNAL;
 void small_drain_cache(struct tcache *tc) INTERNAL;
+void small_drain_shared(enum ward_call op) INTERNAL;
 static inline bool small_cached(const struct tcache *tc)
 {
     for (unsigned c = 0; c < NCLASSES; c++)

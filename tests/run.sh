@@ -5,6 +5,9 @@
 # Runs, each under a timeout and with its output captured to
 # BUILD_DIR/test-logs/NAME.log:
 #   - every BUILD_DIR/tests/t_* program with LD_PRELOAD=<abs BUILD_DIR>/libward.so;
+#   - the corpus replays (t_fuzz_*) again under the option sets that change
+#     ward's paths, and the mutation test of the harnesses (fuzz/mutants.sh:
+#     the test "mutants");
 #   - a few of them again with BUILD_DIR/libward-light.so (make light);
 #   - every tests/real/*.sh with WARD_LIB exported (the same absolute path);
 #     exit 77 from one of them is a skip;
@@ -179,15 +182,36 @@ for t in "$build"/tests/t_*; do
     report "$name" "$status" "$note"
 done
 
-# 1a. the misuse harness's corpus again with foreign pointers ignored
-#     (foreign=warn) and with faults left to the process (fault_handler=0)
-for o in foreign=warn fault_handler=0; do
-    t="$build/tests/t_fuzz_misuse"
-    [ -x "$t" ] && [ -f "$lib" ] && selected "t_fuzz_misuse:$o" || continue
-    run_one "t_fuzz_misuse:$o" env LD_PRELOAD="$lib" WARD_OPTIONS="$o" "$t"
-    classify "$rc"
-    report "t_fuzz_misuse:$o" "$status" "$note"
+# 1a. every corpus through every harness again under the options that
+#     change ward's paths: the misuse harness with foreign pointers ignored
+#     (foreign=warn), faults left to the process (fault_handler=0), the
+#     keyed hash, full poison and recorded stacks (it assumes the default
+#     quarantine and no sampling); ops and threads under all of those and
+#     with no quarantine and every block sampled (sample=1)
+replays="misuse:foreign=warn misuse:fault_handler=0 misuse:checksum=siphash misuse:poison=full misuse:stacks=1"
+for h in ops threads; do
+    for o in checksum=siphash poison=full quarantine_bytes=0 sample=1 stacks=1 foreign=warn fault_handler=0; do
+        replays="$replays $h:$o"
+    done
 done
+for r in $replays; do
+    h=${r%%:*} o=${r#*:}
+    t="$build/tests/t_fuzz_$h"
+    [ -x "$t" ] && [ -f "$lib" ] && selected "t_fuzz_$h:$o" || continue
+    run_one "t_fuzz_$h:$o" env LD_PRELOAD="$lib" WARD_OPTIONS="$o" "$t"
+    classify "$rc"
+    report "t_fuzz_$h:$o" "$status" "$note"
+done
+
+# 1b'. mutation testing (fuzz/mutants.sh, make mutants): every mutant of
+#     fuzz/mutants/list built from a copy of src/, its witness run, the
+#     corpora replayed against it; every mutant must be killed by the
+#     replay (the log names the survivors)
+if selected mutants && [ -f "$build/mutants/env" ] && [ -f "$build/libward-prefixed.a" ]; then
+    MUTANT_FIRST=1 FUZZ_SECONDS=0 run_one mutants nice -n 10 "$tests_dir/../fuzz/mutants.sh" "$build"
+    classify "$rc"
+    report mutants "$status" "$note"
+fi
 
 # 1b. threads and fork again with trace=1 (a stack walk and the depot lock
 #     in every malloc and free, taken across fork too)
