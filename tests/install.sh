@@ -193,11 +193,12 @@ fi
 symbols_ok() {
     local syms bad
     syms=$(nm -D --defined-only "$build/libward.so" | awk '{print $3}')
-    bad=$(grep -Ev '^(malloc|free|calloc|realloc|reallocarray|posix_memalign|aligned_alloc|memalign|valloc|pvalloc|malloc_usable_size|free_sized|free_aligned_sized|mallinfo|mallinfo2|malloc_trim|malloc_stats|malloc_info|mallopt|cfree|__libc_(malloc|free|calloc|realloc|reallocarray|memalign|valloc|pvalloc|mallinfo|mallinfo2|mallopt)|_Z(nw|na)m(RKSt9nothrow_t|St11align_val_t|St11align_val_tRKSt9nothrow_t)?|_Zd[la]Pv(m|RKSt9nothrow_t|St11align_val_t|mSt11align_val_t|St11align_val_tRKSt9nothrow_t)?|ward_[a-z0-9_]+)$' <<<"$syms")
+    bad=$(grep -Ev '^(malloc|free|calloc|realloc|reallocarray|posix_memalign|aligned_alloc|memalign|valloc|pvalloc|malloc_usable_size|free_sized|free_aligned_sized|mallinfo|mallinfo2|malloc_trim|malloc_stats|malloc_info|mallopt|cfree|__libc_(malloc|free|calloc|realloc|reallocarray|memalign|valloc|pvalloc|mallinfo|mallinfo2|mallopt)|_Z(nw|na)m(RKSt9nothrow_t|St11align_val_t|St11align_val_tRKSt9nothrow_t)?|_Zd[la]Pv(m|RKSt9nothrow_t|St11align_val_t|mSt11align_val_t|St11align_val_tRKSt9nothrow_t)?|ward_[a-z0-9_]+|prctl|syscall)$' <<<"$syms")
     [ -z "$bad" ] || { echo "unexpected exports:" $bad; return 1; }
     local s
+    # prctl and syscall: a seccomp filter the program installs (src/sandbox.c)
     for s in malloc free calloc realloc posix_memalign _Znwm _ZdlPvm _ZnamSt11align_val_t ward_check_heap \
-        ward_set_report_callback; do
+        ward_set_report_callback prctl syscall; do
         grep -qx "$s" <<<"$syms" || { echo "$s not exported"; return 1; }
     done
     # unversioned, so they interpose glibc's malloc@GLIBC_2.2.5 under LD_PRELOAD
