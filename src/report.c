@@ -388,24 +388,20 @@ struct report_text {
     const char *note; /* why a matching suppression did not suppress */
 };
 
-void ward_emit_leak(bool indirect, size_t bytes, size_t objects, size_t size, bool stack)
+/* The fields every JSON report ends with: the thread, the process and its
+ * command line, then the stacks loaded in the frame table (none: an empty
+ * list), closing the object and writing it out. */
+static void emit_json_process(void)
 {
     char cmd[600];
     command_line(cmd, sizeof cmd);
-    ward_emit_raw(indirect ? "{\"kind\":\"indirect leak\"" : "{\"kind\":\"direct leak\"");
-    ward_emit_fmt(",\"call\":\"exit\",\"pointer\":null,\"detail\":\"%zu bytes in %zu object%s", bytes, objects,
-                  objects == 1 ? "" : "s");
-    if (size)
-        ward_emit_fmt(" of %zu bytes", size);
-    if (size)
-        ward_emit_fmt("\",\"tier\":null,\"size\":%zu", size);
-    else
-        ward_emit_raw("\",\"tier\":null,\"size\":null");
-    ward_emit_fmt(",\"bytes\":%zu,\"objects\":%zu", bytes, objects);
     ward_emit_fmt(",\"thread\":%d,\"process\":%d,\"command\":", os_tid(), (int)getpid());
     ward_emit_str(cmd, (size_t)-1);
-    ward_emit_raw(",\"suppressed\":false,");
-    if (stack)
+}
+static void emit_json_end(bool stacks)
+{
+    ward_emit_raw(",");
+    if (stacks)
         sym_print_json();
     else
         ward_emit_raw("\"stacks\":[]");
@@ -413,10 +409,23 @@ void ward_emit_leak(bool indirect, size_t bytes, size_t objects, size_t size, bo
     emit_flush();
 }
 
+void ward_emit_leak(bool indirect, size_t bytes, size_t objects, size_t size, bool stack)
+{
+    ward_emit_raw(indirect ? "{\"kind\":\"indirect leak\"" : "{\"kind\":\"direct leak\"");
+    ward_emit_fmt(",\"call\":\"exit\",\"pointer\":null,\"detail\":\"%zu bytes in %zu object%s", bytes, objects,
+                  objects == 1 ? "" : "s");
+    if (size)
+        ward_emit_fmt(" of %zu bytes\",\"tier\":null,\"size\":%zu", size, size);
+    else
+        ward_emit_raw("\",\"tier\":null,\"size\":null");
+    ward_emit_fmt(",\"bytes\":%zu,\"objects\":%zu", bytes, objects);
+    emit_json_process();
+    ward_emit_raw(",\"suppressed\":false");
+    emit_json_end(stack);
+}
+
 static void emit_json(const struct report_text *r)
 {
-    char cmd[600], rule[320];
-    command_line(cmd, sizeof cmd);
     ward_emit_raw("{\"kind\":");
     ward_emit_str(ward_bugs[r->bug].name, (size_t)-1);
     ward_emit_raw(",\"call\":");
@@ -429,10 +438,10 @@ static void emit_json(const struct report_text *r)
         ward_emit_fmt(",\"size\":%zu", r->csize);
     else
         ward_emit_raw(",\"size\":null");
-    ward_emit_fmt(",\"thread\":%d,\"process\":%d,\"command\":", os_tid(), (int)getpid());
-    ward_emit_str(cmd, (size_t)-1);
+    emit_json_process();
     ward_emit_raw(r->suppressed ? ",\"suppressed\":true" : ",\"suppressed\":false");
     if (r->rule >= 0) {
+        char rule[320];
         int line;
         suppress_rule(r->rule, rule, sizeof rule, &line);
         ward_emit_raw(",\"suppression\":");
@@ -443,13 +452,7 @@ static void emit_json(const struct report_text *r)
         ward_emit_raw(",\"note\":");
         ward_emit_str(r->note, (size_t)-1);
     }
-    ward_emit_raw(",");
-    if (r->stacks)
-        sym_print_json();
-    else
-        ward_emit_raw("\"stacks\":[]");
-    ward_emit_raw("}\n");
-    emit_flush();
+    emit_json_end(r->stacks);
 }
 
 /* The text report's lines after its first: a matching suppression, then
