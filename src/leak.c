@@ -378,14 +378,8 @@ static bool blocks_signal(int tid, int sig)
 {
     char path[64], buf[2048];
     ward_snprintf(path, sizeof path, "/proc/self/task/%d/status", tid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (os_read_file(path, buf, sizeof buf) <= 0)
         return false;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return false;
-    buf[n] = '\0';
     const char *s = strstr(buf, "\nSigBlk:");
     if (!s)
         return false;
@@ -448,14 +442,8 @@ static uintptr_t silent_sp(int tid, uintptr_t *futex_word)
     *futex_word = 0;
     char path[64], buf[256];
     ward_snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (os_read_file(path, buf, sizeof buf) <= 0)
         return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
     char *fields[16];
     int nf = 0;
     for (char *s = buf; *s && nf < 16;) {
@@ -487,14 +475,8 @@ static bool thread_ended(int tid)
 {
     char path[64], buf[512];
     ward_snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (os_read_file(path, buf, sizeof buf) <= 0)
         return true;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return true;
-    buf[n] = '\0';
     const char *paren = NULL; /* "tid (name) S ...": the name may hold ')' */
     for (const char *s = buf; *s; s++)
         if (*s == ')')

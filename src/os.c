@@ -104,15 +104,30 @@ void *os_reserve_block_at(size_t size, uintptr_t hint) { return reserve(size, 0,
  * commits only grow (purging gives pages back but keeps them committed). */
 static size_t heap_committed;
 
+ssize_t os_read_file(const char *path, char *buf, size_t cap)
+{
+    int e = errno;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t got = -1;
+    if (fd >= 0) {
+        size_t n = 0;
+        ssize_t r;
+        while (n < cap - 1 && ((r = read(fd, buf + n, cap - 1 - n)) > 0 || (r < 0 && errno == EINTR)))
+            if (r > 0)
+                n += (size_t)r;
+        close(fd);
+        got = (ssize_t)n;
+        buf[n] = '\0';
+    }
+    errno = e;
+    return got;
+}
+
 /* The leading decimal number of a small /proc file (no allocation). */
 static long read_long_file(const char *path)
 {
     char buf[32];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
+    ssize_t n = os_read_file(path, buf, sizeof buf);
     if (n <= 0)
         return -1;
     long v = 0;
@@ -217,20 +232,8 @@ void os_sandboxed(void) { __atomic_store_n(&sandbox_state, 2, __ATOMIC_RELEASE);
 static COLD bool probe_sandbox(void)
 {
     char buf[4096];
-    int e = errno;
-    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-    ssize_t n = -1;
-    if (fd >= 0) {
-        size_t got = 0;
-        while (got < sizeof buf - 1 && (n = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
-            got += (size_t)n;
-        close(fd);
-        n = (ssize_t)got;
-    }
-    errno = e;
     int st = 2;
-    if (n > 0) {
-        buf[n] = '\0';
+    if (os_read_file("/proc/self/status", buf, sizeof buf) > 0) {
         const char *s = strstr(buf, "\nSeccomp:");
         if (s) {
             s += 10;

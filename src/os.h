@@ -5,6 +5,8 @@
 
 #include "settings.h"
 
+#include <sys/types.h>
+
 /* ---- os.c: one thin layer over the kernel -------------------------------- */
 void *os_reserve(size_t size) INTERNAL;          /* PROT_NONE; NULL on ENOMEM */
 void *os_reserve_block(size_t size) INTERNAL;    /* the same, for a large block (os.c says why) */
@@ -14,6 +16,10 @@ bool os_commit(void *p, size_t size) INTERNAL;   /* make read-write */
 void os_decommit(void *p, size_t size) INTERNAL; /* back to PROT_NONE, memory freed */
 void os_release(void *p, size_t size) INTERNAL;
 bool os_resident(void *p, size_t size, unsigned char *vec) INTERNAL;
+/* A small file (/proc) read whole into buf, NUL-terminated, up to cap - 1
+ * bytes: its length, or -1 when it cannot be opened.  No allocation;
+ * errno kept. */
+ssize_t os_read_file(const char *path, char *buf, size_t cap) INTERNAL;
 /* The process is, or may soon be, under a seccomp filter (sandbox.c):
  * from now on no mincore (os_resident says it cannot tell) and no
  * PR_SET_VMA naming. */

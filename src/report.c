@@ -136,6 +136,8 @@ static void write_fd(int fd, const char *s, size_t n)
 }
 
 static int log_fd = -1, log_pid;
+static size_t command_line(char *buf, size_t cap);
+
 static int out_fd(void)
 {
     if (!G.opt.log_path[0] || __atomic_load_n(&ward_ready, __ATOMIC_ACQUIRE) != 2)
@@ -158,16 +160,7 @@ static int out_fd(void)
     /* which process the file is about: its command line, for ward report */
     char line[640];
     size_t n = ward_snprintf(line, sizeof line, "ward: process %d: ", pid);
-    int cfd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-    if (cfd >= 0) {
-        ssize_t got = read(cfd, line + n, sizeof line - n - 1);
-        close(cfd);
-        for (ssize_t i = 0; i < got; i++)
-            if (line[n + (size_t)i] == '\0' || line[n + (size_t)i] == '\n')
-                line[n + (size_t)i] = ' ';
-        if (got > 0)
-            n += (size_t)got;
-    }
+    n += command_line(line + n, sizeof line - n - 1);
     while (n > 0 && line[n - 1] == ' ')
         n--;
     line[n++] = '\n';
@@ -333,12 +326,7 @@ void ward_emit_str(const char *str, size_t n)
 /* /proc/self/cmdline, its arguments joined by spaces */
 static size_t command_line(char *buf, size_t cap)
 {
-    ssize_t got = -1;
-    int cfd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-    if (cfd >= 0) {
-        got = read(cfd, buf, cap - 1);
-        close(cfd);
-    }
+    ssize_t got = os_read_file("/proc/self/cmdline", buf, cap);
     size_t n = got > 0 ? (size_t)got : 0;
     for (size_t i = 0; i < n; i++)
         if (buf[i] == '\0' || buf[i] == '\n')
