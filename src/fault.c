@@ -13,8 +13,6 @@
 #include <errno.h>
 #include <signal.h>
 #include <ucontext.h>
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
 
 static struct sigaction old_segv, old_bus;
 
@@ -36,7 +34,7 @@ static void pass_on(int sig, siginfo_t *si, void *uc)
 /* The detecting stack of a fault starts at the faulting instruction. */
 struct ward_stack fault_access_stack(uintptr_t *pcs, int cap, uintptr_t pc)
 {
-    int n = os_unwind_ok() ? unw_backtrace((void **)pcs, cap) : 0, first = 0;
+    int n = os_backtrace((void **)pcs, cap), first = 0;
     while (first < n && pcs[first] != pc && pcs[first] != pc + 1)
         first++;
     if (first == n)

@@ -7,6 +7,8 @@
 #include "tier.h"
 
 #include <errno.h>
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sodium.h>
@@ -257,6 +259,8 @@ static inline bool sandboxed(void)
 /* libunwind checks with mincore each stack page it has not seen before
  * (its memory validation), so under a filter no stack is taken. */
 bool os_unwind_ok(void) { return !sandboxed(); }
+
+int os_backtrace(void **pcs, int cap) { return os_unwind_ok() ? unw_backtrace(pcs, cap) : 0; }
 
 bool os_is_sandboxed(void) { return sandboxed(); }
 

@@ -14,7 +14,8 @@ void *os_reserve_block_at(size_t size, uintptr_t hint) INTERNAL; /* near hint, i
 void *os_reserve_try(size_t size) INTERNAL;      /* PROT_NONE; NULL on any failure */
 bool os_commit(void *p, size_t size) INTERNAL;   /* make read-write */
 void os_decommit(void *p, size_t size) INTERNAL; /* back to PROT_NONE, memory freed */
-void os_release(void *p, size_t size) INTERNAL;
+void os_release(void *p, size_t size) INTERNAL;  /* give the pages back, keep the range */
+/* which pages are resident (mincore); false when it cannot tell */
 bool os_resident(void *p, size_t size, unsigned char *vec) INTERNAL;
 /* A small file (/proc) read whole into buf, NUL-terminated, up to cap - 1
  * bytes: its length, or -1 when it cannot be opened.  No allocation;
@@ -27,8 +28,10 @@ void os_sandboxed(void) INTERNAL;
 bool os_is_sandboxed(void) INTERNAL;
 /* A stack may be taken with libunwind (false under a seccomp filter:
  * libunwind calls mincore as it reads the stack; reports and records then
- * have no stack). */
-bool os_unwind_ok(void) INTERNAL; /* mincore */  /* give the pages back, keep the range */
+ * have no stack); os_backtrace is unw_backtrace behind that test (0
+ * frames under a filter). */
+bool os_unwind_ok(void) INTERNAL;
+int os_backtrace(void **pcs, int cap) INTERNAL;
 void *os_map(size_t size) INTERNAL;              /* read-write anonymous; NULL on ENOMEM */
 void os_unmap(void *p, size_t size) INTERNAL;
 void os_protect_none(void *p, size_t size) INTERNAL;

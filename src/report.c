@@ -18,8 +18,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <unistd.h>
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
 
 static void put(char *buf, size_t cap, size_t *n, char c)
 {
@@ -514,7 +512,7 @@ static _Noreturn void fatal_v(enum ward_bug bug, enum ward_call op, const void *
             ns += trace_stacks((uintptr_t)ptr, tier, st + ns); /* stacks=1: the depot's records */
     } else {
         if (G.opt.backtrace || suppress_active()) {
-            int nb = os_unwind_ok() ? unw_backtrace(bt, 64) : 0;
+            int nb = os_backtrace(bt, 64);
             st[ns++] = (struct ward_named_stack){"backtrace", {(const uintptr_t *)bt, nb, 0}, false, false};
         }
         ns +=

@@ -13,8 +13,6 @@
 
 #include <dlfcn.h>
 #include <unistd.h>
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
 
 #define TRACE_FRAMES 24
 #define DEPOT_BYTES (256ull << 20)
@@ -97,7 +95,7 @@ uint32_t trace_capture(void)
         return 0;
     in_trace = 1;
     void *pcs[TRACE_FRAMES];
-    int n = os_unwind_ok() ? unw_backtrace(pcs, TRACE_FRAMES) : 0;
+    int n = os_backtrace(pcs, TRACE_FRAMES);
     uint32_t id = n > 0 ? depot_put((uintptr_t *)pcs, (uint32_t)n) : 0;
     in_trace = 0;
     return id;
