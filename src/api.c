@@ -5,6 +5,7 @@
 #include "state.h"
 #include "report.h"
 #include "os.h"
+#include "chunk.h"
 #include "thread.h"
 #include "quarantine.h"
 #include "trace.h"
@@ -66,9 +67,64 @@ static const int *const static_glibc_ref __attribute__((used)) = &ward_static_gl
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread int in_init __attribute__((tls_model("initial-exec")));
 
-static void fork_prepare(void) { ward_lock_all(); }
+/* ---- key epochs (chunk.h's key ring) ---------------------------------------
+ * Before its first fork a process makes the epoch bytes (every chunk's is
+ * 0 then: entry 0's); its children inherit them.  A child draws a fresh
+ * entry of the ring and keys with it from then on; its own children each
+ * draw the next.  Without the mapping (out of memory) or randomness, or past
+ * the ring's last entry, a child keys with its parent's entry. */
+static bool epochs_made;
+
+/* In the parent, all of ward's locks held: forks on two threads made one
+ * after the other. */
+static void epochs_prepare(void)
+{
+    if (epochs_made)
+        return;
+    size_t s = small_epoch_bytes(), m = medium_epoch_bytes();
+    uint8_t *map = os_reserve(s + m);
+    if (!map)
+        return;
+    if (!os_commit(map, s + m)) {
+        os_unmap(map, s + m);
+        return;
+    }
+    os_name(map, s + m, "ward key epochs");
+    small_epoch_attach(map);
+    medium_epoch_attach(map + s);
+    epochs_made = true;
+}
+
+static void epochs_child(void)
+{
+    struct ward_keys fresh;
+    if (!epochs_made || G.epoch + 1 >= KEY_EPOCHS || !os_random_raw(&fresh, sizeof fresh))
+        return;
+    if (!os_commit(&ward_ring, sizeof ward_ring))
+        return;
+    if (!os_commit(&ward_g, sizeof ward_g)) {
+        os_protect_ro(&ward_ring, sizeof ward_ring);
+        return;
+    }
+    ward_ring.r.k[G.epoch + 1] = fresh;
+    G.epoch++;
+    small_paths_choose();
+    os_protect_ro(&ward_g, sizeof ward_g);
+    os_protect_ro(&ward_ring, sizeof ward_ring);
+    explicit_bzero(&fresh, sizeof fresh);
+}
+
+static void fork_prepare(void)
+{
+    ward_lock_all();
+    epochs_prepare();
+}
 static void fork_parent(void) { ward_unlock_all(); }
-static void fork_child(void) { ward_reinit_locks_child(); }
+static void fork_child(void)
+{
+    epochs_child();
+    ward_reinit_locks_child();
+}
 
 static bool reserve_heap(size_t class_region, size_t arena_region)
 {
@@ -117,7 +173,7 @@ void ward_init_slow(void)
      * paid only where its other functions could be used */
     if (G.opt.checksum == CHECKSUM_SIPHASH && sodium_init() < 0)
         ward_die("libsodium failed to start");
-    os_random(&G.keys, sizeof G.keys);
+    os_random(K0, sizeof *K0);
     os_random(&G.guard0, sizeof G.guard0);
     G.guard1 = ~G.guard0;
     /* 2 GiB of address space per size class and 4 GiB per arena (80 GiB,
@@ -148,6 +204,7 @@ void ward_init_slow(void)
     fault_init();
     /* secrets and options are read-only from here on */
     os_protect_ro(&ward_g, sizeof ward_g);
+    os_protect_ro(&ward_ring, sizeof ward_ring);
     __atomic_store_n(&ward_ready, 2, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&init_lock);
     in_init = 0;

@@ -7,18 +7,20 @@
 #include <sched.h>
 #include <sodium.h>
 
-uint64_t ward_siphash2(uint64_t a, uint64_t b)
+union ward_ring_pages ward_ring __attribute__((aligned(4096)));
+
+uint64_t ward_siphash2(const struct ward_keys *K, uint64_t a, uint64_t b)
 {
     unsigned char in[16], out[crypto_shorthash_BYTES];
     uint64_t r;
     memcpy(in, &a, 8);
     memcpy(in + 8, &b, 8);
-    crypto_shorthash(out, in, sizeof in, G.keys.sipkey);
+    crypto_shorthash(out, in, sizeof in, K->sipkey);
     memcpy(&r, out, 8);
     return r;
 }
 
-int hdr_load_shared(uintptr_t chunk, uint64_t *meta, int max_tries)
+int hdr_load_shared(uintptr_t chunk, uint64_t *meta, int max_tries, const uint8_t *ep)
 {
     const struct hdr *h = (const struct hdr *)chunk;
     uint64_t busy = hdr_busy_of(chunk);
@@ -28,7 +30,7 @@ int hdr_load_shared(uintptr_t chunk, uint64_t *meta, int max_tries)
         uint64_t c2 = __atomic_load_n(&h->check, __ATOMIC_ACQUIRE);
         *meta = m;
         if (c1 == c2 && c1 != busy)
-            return c1 == hdr_check_of(chunk, m); /* all zero: 0, the caller tells never-used apart */
+            return c1 == hdr_check_of(keys_at(ep), chunk, m); /* all zero: 0, the caller tells never-used apart */
         if (tries >= max_tries)
             return -1;
         if (tries > 20)

@@ -8,6 +8,50 @@
 
 #include "state.h"
 
+/* ---- the key ring ---------------------------------------------------------
+ * Entry 0 holds the secrets drawn at start-up.  A forked child draws a fresh
+ * entry at its own depth (G.epoch, one more than its parent's), so what it
+ * allocates is keyed with secrets no sibling shares, and keeps its
+ * ancestors' entries for the chunks they made.  Which entry keyed a chunk
+ * is kept outside the heap, in an epoch byte per small slot and per medium
+ * chunk start (and in a large chunk's record): a header or canary written
+ * back from an ancestor's days is checked with the entry the byte names,
+ * not the one it was made with.  The epoch bytes exist only once the
+ * process has forked (G.epoch > 0): before that every chunk is entry 0's,
+ * and the tiers pass NULL for the byte.  Past KEY_EPOCHS generations a
+ * child keeps its parent's entry.  The busy mark is always entry 0's: a
+ * transition cut short by a fork leaves it behind, and every descendant
+ * must still read it as busy. */
+#define KEY_EPOCHS 64
+struct ward_ring {
+    struct ward_keys k[KEY_EPOCHS];
+};
+union ward_ring_pages {
+    struct ward_ring r;
+    char pad[(sizeof(struct ward_ring) + 4095) & ~(size_t)4095];
+};
+extern union ward_ring_pages ward_ring INTERNAL;
+#define K0 (&ward_ring.r.k[0])
+
+/* The entry this process keys with (the large tier keeps it in its records). */
+static inline const struct ward_keys *keys_now(void) { return &ward_ring.r.k[G.epoch]; }
+
+/* The entry a chunk was keyed with, from its epoch byte (NULL: entry 0). */
+static inline const struct ward_keys *keys_at(const uint8_t *ep)
+{
+    return ep ? &ward_ring.r.k[__atomic_load_n(ep, __ATOMIC_ACQUIRE) & (KEY_EPOCHS - 1)] : K0;
+}
+/* The entry this process keys with, after marking the chunk's epoch byte
+ * with it: called while the chunk's header is busy (or before the chunk
+ * can be reached), before the check word that ends the transition. */
+static inline const struct ward_keys *keys_stamp(uint8_t *ep)
+{
+    if (!ep)
+        return K0;
+    __atomic_store_n(ep, G.epoch, __ATOMIC_RELAXED);
+    return &ward_ring.r.k[G.epoch];
+}
+
 /* ---- the keyed check ------------------------------------------------------ */
 
 static inline uint64_t wmix(uint64_t a, uint64_t b)
@@ -16,21 +60,22 @@ static inline uint64_t wmix(uint64_t a, uint64_t b)
     return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
-uint64_t ward_siphash2(uint64_t a, uint64_t b) INTERNAL;
+uint64_t ward_siphash2(const struct ward_keys *K, uint64_t a, uint64_t b) INTERNAL;
 
 /* A keyed 64-bit hash of (address, value): two rounds of a 128-bit multiply
  * mix by default, SipHash-2-4 (libsodium's crypto_shorthash) when
  * checksum=siphash.  Not a MAC in the fast mode: see SECURITY.md. */
-static inline uint64_t keyed2_with(uint64_t addr, uint64_t v, uint64_t k0, uint64_t k1, bool sip)
+static inline uint64_t keyed2_with(const struct ward_keys *K, uint64_t addr, uint64_t v, uint64_t k0, uint64_t k1,
+                                   bool sip)
 {
     if (unlikely(sip))
-        return ward_siphash2(addr ^ k0, v ^ k1);
+        return ward_siphash2(K, addr ^ k0, v ^ k1);
     uint64_t h = wmix(addr ^ k0, v ^ k1);
     return wmix(h ^ k1, (addr + v) ^ k0 ^ 0x9e3779b97f4a7c15ull);
 }
-static inline uint64_t keyed2(uint64_t addr, uint64_t v, uint64_t k0, uint64_t k1)
+static inline uint64_t keyed2(const struct ward_keys *K, uint64_t addr, uint64_t v, uint64_t k0, uint64_t k1)
 {
-    return keyed2_with(addr, v, k0, k1, G.opt.checksum == CHECKSUM_SIPHASH);
+    return keyed2_with(K, addr, v, k0, k1, G.opt.checksum == CHECKSUM_SIPHASH);
 }
 
 /* ---- chunk header ---------------------------------------------------------
@@ -66,14 +111,14 @@ static inline size_t meta_unused(uint64_t m) { return (size_t)(m >> 40); }
 
 /* The *_with forms take checksum=siphash as an argument: a caller that
  * knows it (the small tier's fast paths) lets the test fold away. */
-static inline uint64_t hdr_check_with(uintptr_t at, uint64_t meta, bool sip)
+static inline uint64_t hdr_check_with(const struct ward_keys *K, uintptr_t at, uint64_t meta, bool sip)
 {
-    uint64_t c = keyed2_with(at, meta, G.keys.hk0, G.keys.hk1, sip);
+    uint64_t c = keyed2_with(K, at, meta, K->hk0, K->hk1, sip);
     return c ? c : 1;
 }
-static inline uint64_t hdr_check_of(uintptr_t at, uint64_t meta)
+static inline uint64_t hdr_check_of(const struct ward_keys *K, uintptr_t at, uint64_t meta)
 {
-    return hdr_check_with(at, meta, G.opt.checksum == CHECKSUM_SIPHASH);
+    return hdr_check_with(K, at, meta, G.opt.checksum == CHECKSUM_SIPHASH);
 }
 
 /* The check word of a header whose owner is rewriting it ("busy"): a keyed
@@ -84,41 +129,58 @@ static inline uint64_t hdr_check_of(uintptr_t at, uint64_t meta)
 #define BUSY_DOMAIN 0xb05b05b05b05b05bull
 static inline uint64_t hdr_busy_with(uintptr_t at, bool sip)
 {
-    uint64_t b = keyed2_with(at, BUSY_DOMAIN, G.keys.bk0, G.keys.bk1, sip);
+    uint64_t b = keyed2_with(K0, at, BUSY_DOMAIN, K0->bk0, K0->bk1, sip);
     return b ? b : 2;
 }
 static inline uint64_t hdr_busy_of(uintptr_t at) { return hdr_busy_with(at, G.opt.checksum == CHECKSUM_SIPHASH); }
 
-static inline void hdr_store(uintptr_t chunk, size_t size, size_t unused, unsigned state)
+/* Writes a header keyed with this process's entry, its epoch byte `ep`
+ * (NULL before the process forked) marked under the busy mark. */
+static inline void hdr_store(uintptr_t chunk, size_t size, size_t unused, unsigned state, uint8_t *ep)
 {
     struct hdr *h = (struct hdr *)chunk;
     uint64_t m = meta_pack(size, unused, state);
-    uint64_t c = hdr_check_of(chunk, m);
+    __atomic_store_n(&h->check, hdr_busy_of(chunk), __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    uint64_t c = hdr_check_of(keys_stamp(ep), chunk, m);
+    __atomic_store_n(&h->meta, m, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->check, c, __ATOMIC_RELEASE);
+}
+
+/* The same, keyed with the entry K the chunk already has (its other keyed
+ * values, a free chunk's footer and links, stay as they are). */
+static inline void hdr_store_as(uintptr_t chunk, size_t size, size_t unused, unsigned state, const struct ward_keys *K)
+{
+    struct hdr *h = (struct hdr *)chunk;
+    uint64_t m = meta_pack(size, unused, state);
+    uint64_t c = hdr_check_of(K, chunk, m);
     __atomic_store_n(&h->check, hdr_busy_of(chunk), __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_RELEASE);
     __atomic_store_n(&h->meta, m, __ATOMIC_RELAXED);
     __atomic_store_n(&h->check, c, __ATOMIC_RELEASE);
 }
 
-/* Loads the header at `chunk`; true (and *meta) when it verifies. */
-static inline bool hdr_load_with(uintptr_t chunk, uint64_t *meta, bool sip)
+/* Loads the header at `chunk`; true (and *meta) when it verifies with the
+ * key ring's entry its epoch byte `ep` names (read after the check word:
+ * a writer marks the byte before the check word that ends its write). */
+static inline bool hdr_load_with(uintptr_t chunk, uint64_t *meta, const uint8_t *ep, bool sip)
 {
     const struct hdr *h = (const struct hdr *)chunk;
     uint64_t m = __atomic_load_n(&h->meta, __ATOMIC_RELAXED);
     uint64_t c = __atomic_load_n(&h->check, __ATOMIC_ACQUIRE);
     *meta = m;
-    return c == hdr_check_with(chunk, m, sip);
+    return c == hdr_check_with(keys_at(ep), chunk, m, sip);
 }
-static inline bool hdr_load(uintptr_t chunk, uint64_t *meta)
+static inline bool hdr_load(uintptr_t chunk, uint64_t *meta, const uint8_t *ep)
 {
-    return hdr_load_with(chunk, meta, G.opt.checksum == CHECKSUM_SIPHASH);
+    return hdr_load_with(chunk, meta, ep, G.opt.checksum == CHECKSUM_SIPHASH);
 }
 
 /* The same for a header another thread may be rewriting right now: 1 when it
  * verifies, 0 when it does not (or is all zero: never written), -1 when it
  * stays busy (the keyed busy mark: its owner is mid-transition, or, in a
  * forked child, was when the fork came). */
-int hdr_load_shared(uintptr_t chunk, uint64_t *meta, int tries) INTERNAL;
+int hdr_load_shared(uintptr_t chunk, uint64_t *meta, int tries, const uint8_t *ep) INTERNAL;
 
 /* A header never written (or wiped): both words zero.  A header with
  * either word non-zero that does not verify is corrupted, whatever the
@@ -148,11 +210,12 @@ static inline void hdr_begin_with(uintptr_t chunk, bool sip)
 }
 static inline void hdr_begin(uintptr_t chunk) { hdr_begin_with(chunk, G.opt.checksum == CHECKSUM_SIPHASH); }
 
-/* Ends a transition hdr_begin started: the fields, then their check. */
-static inline void hdr_end_with(uintptr_t chunk, uint64_t meta, bool sip)
+/* Ends a transition hdr_begin started: the fields, then their check, keyed
+ * with K (keys_stamp's, or the entry the chunk had, to put it back). */
+static inline void hdr_end_with(uintptr_t chunk, uint64_t meta, const struct ward_keys *K, bool sip)
 {
     struct hdr *h = (struct hdr *)chunk;
-    uint64_t c = hdr_check_with(chunk, meta, sip);
+    uint64_t c = hdr_check_with(K, chunk, meta, sip);
     __atomic_store_n(&h->meta, meta, __ATOMIC_RELAXED);
     __atomic_store_n(&h->check, c, __ATOMIC_RELEASE);
 }
@@ -173,13 +236,13 @@ static inline void hdr_wipe(uintptr_t chunk)
  * (the common off-by-one) always changes it. */
 
 #define CANARY_DOMAIN 0xca4a27ca4a27ca4aull
-static inline uint64_t canary_pattern_with(uintptr_t user, bool sip)
+static inline uint64_t canary_pattern_with(const struct ward_keys *K, uintptr_t user, bool sip)
 {
-    return keyed2_with(user, CANARY_DOMAIN, G.keys.ck0, G.keys.ck1, sip) | 0x8080808080808080ull;
+    return keyed2_with(K, user, CANARY_DOMAIN, K->ck0, K->ck1, sip) | 0x8080808080808080ull;
 }
-static inline uint64_t canary_pattern(uintptr_t user)
+static inline uint64_t canary_pattern(const struct ward_keys *K, uintptr_t user)
 {
-    return canary_pattern_with(user, G.opt.checksum == CHECKSUM_SIPHASH);
+    return canary_pattern_with(K, user, G.opt.checksum == CHECKSUM_SIPHASH);
 }
 /* The canary runs from the request's end to the next 8-byte boundary at
  * least CANARY_MAX bytes on (or to the chunk's end, when sooner): the user
@@ -192,11 +255,11 @@ static inline size_t canary_end(size_t req, size_t unused)
     size_t e = (req + CANARY_MAX + 7) & ~(size_t)7;
     return req + unused < e ? req + unused : e;
 }
-static inline void canary_write(uintptr_t user, size_t req, size_t unused)
+static inline void canary_write(const struct ward_keys *K, uintptr_t user, size_t req, size_t unused)
 {
     if (!G.opt.canary || unused == 0)
         return;
-    uint64_t pat = canary_pattern(user);
+    uint64_t pat = canary_pattern(K, user);
     size_t k = req & ~(size_t)7, end = canary_end(req, unused);
     uint64_t *w = (uint64_t *)(user + k);
     if (req & 7) { /* the request's last bytes share this word: keep them */
@@ -208,11 +271,11 @@ static inline void canary_write(uintptr_t user, size_t req, size_t unused)
         *w++ = pat;
 }
 
-static inline bool canary_ok(uintptr_t user, size_t req, size_t unused)
+static inline bool canary_ok(const struct ward_keys *K, uintptr_t user, size_t req, size_t unused)
 {
     if (!G.opt.canary || unused == 0)
         return true;
-    uint64_t pat = canary_pattern(user), diff = 0;
+    uint64_t pat = canary_pattern(K, user), diff = 0;
     size_t k = req & ~(size_t)7, end = canary_end(req, unused);
     const uint64_t *w = (const uint64_t *)(user + k);
     if (req & 7) {
@@ -293,18 +356,21 @@ size_t zero_resident(uintptr_t p, size_t n) INTERNAL;
 /* ---- free-list links: masked with the secret and the slot's own address,
  * with a 16-bit check in the top bits. */
 #define LINK_DOMAIN 0x1111c0de1111c0deull
-static inline uint64_t link_mask(uintptr_t slot) { return keyed2(slot, LINK_DOMAIN, G.keys.lm0, G.keys.lm1); }
-static inline uint64_t link_encode(uintptr_t slot, uintptr_t target)
+static inline uint64_t link_mask(const struct ward_keys *K, uintptr_t slot)
 {
-    uint64_t tag = keyed2(slot, target, G.keys.lt0, G.keys.lt1) >> 48;
-    return ((uint64_t)target | (tag << 48)) ^ link_mask(slot);
+    return keyed2(K, slot, LINK_DOMAIN, K->lm0, K->lm1);
 }
-static inline bool link_decode(uintptr_t slot, uint64_t enc, uintptr_t *target)
+static inline uint64_t link_encode(const struct ward_keys *K, uintptr_t slot, uintptr_t target)
 {
-    uint64_t x = enc ^ link_mask(slot);
+    uint64_t tag = keyed2(K, slot, target, K->lt0, K->lt1) >> 48;
+    return ((uint64_t)target | (tag << 48)) ^ link_mask(K, slot);
+}
+static inline bool link_decode(const struct ward_keys *K, uintptr_t slot, uint64_t enc, uintptr_t *target)
+{
+    uint64_t x = enc ^ link_mask(K, slot);
     uintptr_t t = (uintptr_t)(x & 0xffffffffffffull);
     *target = t;
-    return (x >> 48) == (keyed2(slot, t, G.keys.lt0, G.keys.lt1) >> 48);
+    return (x >> 48) == (keyed2(K, slot, t, K->lt0, K->lt1) >> 48);
 }
 
 #endif

@@ -21,6 +21,7 @@ struct lrec {
     size_t map_size;
     size_t n;           /* requested bytes */
     uint32_t alloc_id;  /* trace=1: where it was allocated */
+    uint8_t epoch;      /* the key ring entry its canaries are keyed with (chunk.h) */
 };
 
 struct fring {
@@ -197,11 +198,11 @@ static inline size_t front_len(uintptr_t map, uintptr_t p)
     return room < HDR ? room : HDR;
 }
 
-static void front_write(uintptr_t map, uintptr_t p)
+static void front_write(const struct ward_keys *K, uintptr_t map, uintptr_t p)
 {
     size_t k = front_len(map, p);
     if (k)
-        canary_write(p - k, 0, k);
+        canary_write(K, p - k, 0, k);
 }
 
 /* A page-aligned address between 1 TiB and 64 TiB (x86-64 and arm64 user
@@ -213,10 +214,10 @@ static uintptr_t random_hint(size_t total)
     return (lo + ward_rand_global() % span) & ~(uintptr_t)(G.page - 1);
 }
 
-static bool front_ok(uintptr_t map, uintptr_t p)
+static bool front_ok(const struct ward_keys *K, uintptr_t map, uintptr_t p)
 {
     size_t k = front_len(map, p);
-    return !k || canary_ok(p - k, 0, k);
+    return !k || canary_ok(K, p - k, 0, k);
 }
 
 void *large_alloc(size_t n, size_t align, bool zero)
@@ -260,8 +261,8 @@ void *large_alloc(size_t n, size_t align, bool zero)
      * zero, and stays untouched: no fault, no memory) */
     if (reused)
         zero_resident(p, n);
-    canary_write(p, n, end - p - n);
-    front_write(map, p);
+    canary_write(keys_now(), p, n, end - p - n);
+    front_write(keys_now(), map, p);
     pthread_mutex_lock(&large.lock);
     if ((large.count + 1) * 2 > large.cap && !table_grow()) {
         pthread_mutex_unlock(&large.lock);
@@ -271,7 +272,7 @@ void *large_alloc(size_t n, size_t align, bool zero)
     size_t j = slot_of(p, large.cap);
     while (large.tab[j].p)
         j = (j + 1) & (large.cap - 1);
-    large.tab[j] = (struct lrec){p, map, total, n, G.opt.stacks ? trace_capture() : 0};
+    large.tab[j] = (struct lrec){p, map, total, n, G.opt.stacks ? trace_capture() : 0, G.epoch};
     large.count++;
     large.bytes += total;
     pthread_mutex_unlock(&large.lock);
@@ -304,10 +305,11 @@ static struct lrec *verify_live(uintptr_t p, enum ward_call op, bool full)
     if (unlikely(!r))
         not_live(p, op);
     uintptr_t end = r->map + r->map_size - G.page;
-    if (full && unlikely(!front_ok(r->map, p)))
+    const struct ward_keys *K = &ward_ring.r.k[r->epoch];
+    if (full && unlikely(!front_ok(K, r->map, p)))
         ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_LARGE, r->map_size,
                    "the bytes before the chunk were overwritten (underflow)");
-    if (full && unlikely(!canary_ok(p, r->n, end - p - r->n)))
+    if (full && unlikely(!canary_ok(K, p, r->n, end - p - r->n)))
         ward_fatal(BUG_HEAP_BUFFER_OVERFLOW, op, (void *)p, TIER_LARGE, r->map_size,
                    "canary after the %zu requested bytes was overwritten", r->n);
     return r;
@@ -386,7 +388,11 @@ bool large_realloc(uintptr_t p, size_t n, size_t *old)
     bool ok = n <= end - p && n >= (end - p) / 2;
     if (ok) {
         r->n = n;
-        canary_write(p, n, end - p - n);
+        if (r->epoch != G.epoch) { /* keyed anew, front too, with this process's entry */
+            r->epoch = G.epoch;
+            front_write(keys_now(), r->map, p);
+        }
+        canary_write(keys_now(), p, n, end - p - n);
     }
     pthread_mutex_unlock(&large.lock);
     return ok;

@@ -37,6 +37,8 @@ struct arena {
     uint64_t *starts;       /* 1 bit per 16 bytes: a chunk starts here */
     uint64_t *freed;        /* 1 bit per 16 bytes: a chunk started here and was freed and merged */
     uint64_t *live;         /* 1 bit per 16 bytes: a chunk starts here and is handed out */
+    uint8_t *epoch;         /* once the process forked, 1 byte per 32: the key ring entry of the chunk
+                               starting there (chunks start at least MED_MIN_CHUNK apart) */
     uintptr_t bins[NBINS];  /* list heads: out of the heap, so stored plainly */
     uint64_t binmap[NBINS / 64];
     size_t dirty;           /* free bytes not given back since the last purge */
@@ -100,6 +102,14 @@ static bool bits_any(const uint64_t *map, size_t lo, size_t hi)
     return any != 0;
 }
 
+/* The epoch byte of the chunk starting at c (chunk.h's key ring): NULL
+ * before the process forked. */
+_Static_assert(MED_MIN_CHUNK > 32, "no two chunk starts share an epoch byte");
+static inline uint8_t *chunk_ep(struct arena *a, uintptr_t c)
+{
+    return G.epoch ? &a->epoch[(c - a->base) >> 5] : NULL;
+}
+
 /* ---- errors ------------------------------------------------------------- */
 
 static COLD _Noreturn void corrupt(struct arena *a, enum ward_bug bug, enum ward_call op, uintptr_t p,
@@ -111,37 +121,43 @@ static COLD _Noreturn void corrupt(struct arena *a, enum ward_bug bug, enum ward
 
 /* ---- footers and links -------------------------------------------------- */
 
-static inline uint64_t foot_check(uintptr_t f, size_t size)
+/* A free chunk's footer and links are keyed with the entry its header is
+ * (the chunk's epoch byte, marked when its header was written). */
+static inline uint64_t foot_check(const struct ward_keys *K, uintptr_t f, size_t size)
 {
-    uint64_t c = keyed2(f, size | FOOT_MAGIC, G.keys.fk0, G.keys.fk1);
+    uint64_t c = keyed2(K, f, size | FOOT_MAGIC, K->fk0, K->fk1);
     return c ? c : 1;
 }
 
-static inline void foot_store(uintptr_t c, size_t size)
+static inline void foot_store(struct arena *a, uintptr_t c, size_t size)
 {
     uint64_t *f = (uint64_t *)(c + size - 16);
     f[0] = size | FOOT_MAGIC;
-    f[1] = foot_check((uintptr_t)f, size);
+    f[1] = foot_check(keys_at(chunk_ep(a, c)), (uintptr_t)f, size);
 }
 
-static inline bool foot_load(uintptr_t f, size_t *size)
+/* The footer at f, of the chunk it says ends there. */
+static inline bool foot_load(struct arena *a, uintptr_t f, size_t *size)
 {
     const uint64_t *w = (const uint64_t *)f;
     if ((w[0] & 0xffff000000000000ull) != FOOT_MAGIC)
         return false;
     *size = (size_t)(w[0] & ~FOOT_MAGIC);
-    return w[1] == foot_check(f, *size);
+    if (*size < MED_MIN_CHUNK || *size > f + 16 - a->base)
+        return false;
+    return w[1] == foot_check(keys_at(chunk_ep(a, f + 16 - *size)), f, *size);
 }
 
-static inline void link_set(uintptr_t slot, uintptr_t target)
+/* The link at offset off of the free chunk c. */
+static inline void link_set(struct arena *a, uintptr_t c, unsigned off, uintptr_t target)
 {
-    *(uint64_t *)slot = link_encode(slot, target);
+    *(uint64_t *)(c + off) = link_encode(keys_at(chunk_ep(a, c)), c + off, target);
 }
 
 static inline uintptr_t link_get(struct arena *a, uintptr_t c, unsigned off, enum ward_call op)
 {
     uintptr_t t;
-    if (unlikely(!link_decode(c + off, *(const uint64_t *)(c + off), &t) ||
+    if (unlikely(!link_decode(keys_at(chunk_ep(a, c)), c + off, *(const uint64_t *)(c + off), &t) ||
                  (t && (t < a->base || t >= a->end || (t & 15)))))
         corrupt(a, BUG_CORRUPTED_LINK, op, c + HDR, 0,
                 "a link stored in a free chunk does not verify (written after free, or forged)");
@@ -152,7 +168,7 @@ static inline uintptr_t link_get(struct arena *a, uintptr_t c, unsigned off, enu
 static inline uint64_t free_meta(struct arena *a, uintptr_t c, enum ward_call op)
 {
     uint64_t m;
-    if (unlikely(!hdr_load(c, &m) || meta_state(m) != ST_FREE || !bit_get(a->starts, bit_of(a, c))))
+    if (unlikely(!hdr_load(c, &m, chunk_ep(a, c)) || meta_state(m) != ST_FREE || !bit_get(a->starts, bit_of(a, c))))
         corrupt(a, BUG_CORRUPTED_HEADER, op, c + HDR, 0, "a free chunk's header does not verify");
     return m;
 }
@@ -250,16 +266,16 @@ static void bin_insert(struct arena *a, uintptr_t c, size_t size, bool dirty, si
             next = link_get(a, next, L_NEXT, op);
         }
     }
-    hdr_store(c, size, (pages << 1) | (dirty ? F_DIRTY : 0), ST_FREE);
-    foot_store(c, size);
-    link_set(c + L_NEXT, next);
-    link_set(c + L_PREV, prev);
+    hdr_store(c, size, (pages << 1) | (dirty ? F_DIRTY : 0), ST_FREE, chunk_ep(a, c));
+    foot_store(a, c, size);
+    link_set(a, c, L_NEXT, next);
+    link_set(a, c, L_PREV, prev);
     if (prev)
-        link_set(prev + L_NEXT, c);
+        link_set(a, prev, L_NEXT, c);
     else
         a->bins[b] = c;
     if (next)
-        link_set(next + L_PREV, c);
+        link_set(a, next, L_PREV, c);
     a->binmap[b / 64] |= 1ull << (b % 64);
     a->free_bytes += size;
     a->nfree++;
@@ -276,11 +292,11 @@ static void bin_unlink(struct arena *a, uintptr_t c, uint64_t meta, enum ward_ca
                  (prev ? link_get(a, prev, L_NEXT, op) != c : a->bins[b] != c)))
         corrupt(a, BUG_CORRUPTED_LINK, op, c + HDR, size, "free-list neighbours do not point back at this chunk");
     if (prev)
-        link_set(prev + L_NEXT, next);
+        link_set(a, prev, L_NEXT, next);
     else
         a->bins[b] = next;
     if (next)
-        link_set(next + L_PREV, prev);
+        link_set(a, next, L_PREV, prev);
     if (!a->bins[b])
         a->binmap[b / 64] &= ~(1ull << (b % 64));
     a->free_bytes -= size;
@@ -344,10 +360,10 @@ static void coalesce_insert(struct arena *a, uintptr_t c, size_t size, bool dirt
                             enum ward_call op)
 {
     size_t psize;
-    if (c > a->base && foot_load(c - 16, &psize) && psize >= MED_MIN_CHUNK && psize <= c - a->base) {
+    if (c > a->base && foot_load(a, c - 16, &psize) && psize >= MED_MIN_CHUNK && psize <= c - a->base) {
         uintptr_t pc = c - psize;
         uint64_t pm;
-        if (!bit_get(a->starts, bit_of(a, pc)) || !hdr_load(pc, &pm) || meta_state(pm) != ST_FREE ||
+        if (!bit_get(a->starts, bit_of(a, pc)) || !hdr_load(pc, &pm, chunk_ep(a, pc)) || meta_state(pm) != ST_FREE ||
             meta_size(pm) != psize)
             corrupt(a, BUG_CORRUPTED_HEADER, op, c + HDR, size, "the previous chunk's footer and header disagree");
         bin_unlink(a, pc, pm, op);
@@ -364,7 +380,7 @@ static void coalesce_insert(struct arena *a, uintptr_t c, size_t size, bool dirt
     }
     uintptr_t nc = c + size;
     uint64_t nm;
-    int ok = hdr_load_shared(nc, &nm, 200);
+    int ok = hdr_load_shared(nc, &nm, 200, chunk_ep(a, nc));
     if (!ok)
         corrupt(a, BUG_HEAP_BUFFER_OVERFLOW, op, c + HDR, size, "the next chunk's header was overwritten");
     if (ok < 0 && busy_forged(nc))
@@ -403,7 +419,8 @@ static size_t purge(struct arena *a, size_t keep)
             os_release((void *)lo, hi - lo);
             released += hi - lo;
             a->dirty -= m_pages(m) * G.page;
-            hdr_store(c, s, meta_unused(m) & F_DIRTY, ST_FREE);
+            /* keyed as it was: its footer and links keep theirs */
+            hdr_store_as(c, s, meta_unused(m) & F_DIRTY, ST_FREE, keys_at(chunk_ep(a, c)));
         }
     return released;
 }
@@ -432,10 +449,10 @@ static bool extend(struct arena *a, size_t need)
     }
     if (old != a->base) {
         uint64_t m;
-        if (!hdr_load(old, &m) || meta_state(m) != ST_SENTINEL)
+        if (!hdr_load(old, &m, chunk_ep(a, old)) || meta_state(m) != ST_SENTINEL)
             corrupt(a, BUG_HEAP_BUFFER_OVERFLOW, CALL_MALLOC, old, 0, "the arena's end sentinel was overwritten");
     }
-    hdr_store(new_end, HDR, 0, ST_SENTINEL);
+    hdr_store(new_end, HDR, 0, ST_SENTINEL, chunk_ep(a, new_end));
     __atomic_store_n(&a->end, new_end, __ATOMIC_RELEASE);
     bit_set(a->starts, bit_of(a, old));
     hdr_wipe(old);
@@ -480,8 +497,8 @@ static uintptr_t carve(struct arena *a, uintptr_t c, uint64_t cm, size_t need, s
     (void)zero; /* all of it is zero: verified, or cleared */
     bits_clear_range(a->freed, bit_of(a, s), bit_of(a, s + take));
     bit_set(a->live, bit_of(a, s));
-    hdr_store(s, take, take - HDR - n, ST_ALLOC);
-    canary_write(s + HDR, n, take - HDR - n);
+    hdr_store(s, take, take - HDR - n, ST_ALLOC, chunk_ep(a, s));
+    canary_write(keys_at(chunk_ep(a, s)), s + HDR, n, take - HDR - n);
     if (unlikely(G.opt.stacks))
         trace_alloc(s);
     a->live_bytes += take;
@@ -511,6 +528,16 @@ void medium_init(void)
         a->freed = a->starts + bits / 8;
         a->live = a->starts + 2 * bits / 8;
     }
+}
+
+/* The epoch bytes (chunk.h's key ring): one per 32 bytes of each arena, in
+ * one mapping made when the process first forks. */
+size_t medium_epoch_bytes(void) { return NARENAS * (G.arena_region / 32); }
+
+void medium_epoch_attach(uint8_t *map)
+{
+    for (int i = 0; i < NARENAS; i++)
+        arenas[i].epoch = map + (size_t)i * (G.arena_region / 32);
 }
 
 /* In a forked child, where the chunk starts within the free chunk it is cut
@@ -577,11 +604,11 @@ static uint64_t verify_live(struct arena *a, uintptr_t p, enum ward_call op)
     }
     uint64_t m;
     if (unlikely(!bit_get(a->live, bit_of(a, c)))) {
-        bool quarantined = hdr_load(c, &m) && meta_state(m) == ST_QUAR;
+        bool quarantined = hdr_load(c, &m, chunk_ep(a, c)) && meta_state(m) == ST_QUAR;
         ward_fatal(freed_class(op), op, (void *)p, TIER_MEDIUM, quarantined ? meta_size(m) : 0,
                    quarantined ? "chunk is already free (in quarantine)" : "chunk is already free");
     }
-    if (unlikely(!hdr_load(c, &m)))
+    if (unlikely(!hdr_load(c, &m, chunk_ep(a, c))))
         ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_MEDIUM, 0,
                    "header check failed (underflow of this chunk, overflow of the one before, or a forged chunk)");
     unsigned st = meta_state(m);
@@ -603,10 +630,10 @@ static void check_overflow(struct arena *a, uintptr_t p, enum ward_call op, uint
 {
     size_t size = meta_size(m), unused = meta_unused(m), req = size - HDR - unused;
     uint64_t nm;
-    if (unlikely(!canary_ok(p, req, unused)))
+    if (unlikely(!canary_ok(keys_at(chunk_ep(a, p - HDR)), p, req, unused)))
         ward_fatal(BUG_HEAP_BUFFER_OVERFLOW, op, (void *)p, TIER_MEDIUM, size,
                    "canary after the %zu requested bytes was overwritten", req);
-    int ok = hdr_load_shared(p - HDR + size, &nm, 200);
+    int ok = hdr_load_shared(p - HDR + size, &nm, 200, chunk_ep(a, p - HDR + size));
     if (unlikely(!ok))
         ward_fatal(BUG_HEAP_BUFFER_OVERFLOW, op, (void *)p, TIER_MEDIUM, size,
                    "the header of the next chunk was overwritten (write past the %zu requested bytes)", req);
@@ -615,7 +642,6 @@ static void check_overflow(struct arena *a, uintptr_t p, enum ward_call op, uint
                    "the header of the next chunk holds a busy mark no call is making (written past the %zu "
                    "requested bytes)",
                    req);
-    (void)a;
 }
 
 /* The request size of a live chunk (ownership and header verified). */
@@ -645,7 +671,7 @@ void medium_free(uintptr_t p, enum ward_call op)
     pthread_mutex_unlock(&a->lock);
     size_t pages;
     unsigned flag = scrub(p, size - HDR, &pages);
-    hdr_store(p - HDR, size, (unsigned)(pages << 1) | flag, ST_QUAR);
+    hdr_store(p - HDR, size, (unsigned)(pages << 1) | flag, ST_QUAR, chunk_ep(a, p - HDR));
     struct tcache *tc = tcache_get();
     if (tc && G.opt.quarantine_bytes && (long)(size - HDR) <= G.opt.quarantine_max_chunk) {
         quarantine_push(tc, p, size);
@@ -660,7 +686,7 @@ static uint64_t verify_quarantined(struct arena *a, uintptr_t p, enum ward_call 
 {
     uintptr_t bad;
     uint64_t m;
-    if (unlikely(!hdr_load(p - HDR, &m) || meta_state(m) != ST_QUAR))
+    if (unlikely(!hdr_load(p - HDR, &m, chunk_ep(a, p - HDR)) || meta_state(m) != ST_QUAR))
         corrupt(a, BUG_CORRUPTED_HEADER, op, p, 0, "the header of a quarantined chunk was overwritten");
     size_t size = meta_size(m);
     if (unlikely(!m_dirty(m) && !poison_ok(p, size - HDR, &bad)))
@@ -722,14 +748,15 @@ void *medium_realloc(uintptr_t p, size_t n, size_t *old)
             size = need;
         }
         if (size - HDR - n < (1u << 24)) {
-            hdr_store(c, size, size - HDR - n, ST_ALLOC);
-            canary_write(p, n, size - HDR - n);
+            hdr_store(c, size, size - HDR - n, ST_ALLOC, chunk_ep(a, c));
+            canary_write(keys_at(chunk_ep(a, c)), p, n, size - HDR - n);
             r = (void *)p;
         }
     } else {
         uintptr_t nc = c + size, bad;
         uint64_t nm;
-        if (hdr_load_shared(nc, &nm, 200) > 0 && meta_state(nm) == ST_FREE && size + meta_size(nm) >= need) {
+        if (hdr_load_shared(nc, &nm, 200, chunk_ep(a, nc)) > 0 && meta_state(nm) == ST_FREE &&
+            size + meta_size(nm) >= need) {
             size_t nsize = meta_size(nm), total = size + nsize, take = need;
             bool dirty = m_dirty(nm);
             bin_unlink(a, nc, nm, CALL_REALLOC);
@@ -747,8 +774,8 @@ void *medium_realloc(uintptr_t p, size_t n, size_t *old)
                 bin_insert(a, c + take, total - take, dirty, m_pages(nm), CALL_REALLOC);
             }
             a->live_bytes += take - size;
-            hdr_store(c, take, take - HDR - n, ST_ALLOC);
-            canary_write(p, n, take - HDR - n);
+            hdr_store(c, take, take - HDR - n, ST_ALLOC, chunk_ep(a, c));
+            canary_write(keys_at(chunk_ep(a, c)), p, n, take - HDR - n);
             r = (void *)p;
         }
     }
@@ -814,7 +841,7 @@ static void medium_check(void)
             uint64_t m;
             if (!bit_get(a->starts, bit_of(a, c)))
                 corrupt(a, BUG_STATE_CORRUPTED, op, c + HDR, 0, "chunk start missing from the bitmap");
-            int ok = hdr_load_shared(c, &m, 50);
+            int ok = hdr_load_shared(c, &m, 50, chunk_ep(a, c));
             if (!ok)
                 corrupt(a, BUG_CORRUPTED_HEADER, op, c + HDR, 0, "header check failed");
             size_t size = meta_size(m);
@@ -832,7 +859,7 @@ static void medium_check(void)
                 nlive++;
                 if (!bit_get(a->live, bit_of(a, c)))
                     corrupt(a, BUG_CORRUPTED_HEADER, op, c + HDR, size, "a live chunk's header over a chunk that is not live");
-                if (un > size - HDR || !canary_ok(c + HDR, size - HDR - un, un))
+                if (un > size - HDR || !canary_ok(keys_at(chunk_ep(a, c)), c + HDR, size - HDR - un, un))
                     corrupt(a, BUG_HEAP_BUFFER_OVERFLOW, op, c + HDR, size, "canary after the request was overwritten");
             } else if (st == ST_QUAR) {
                 if (!m_dirty(m) && !poison_ok(c + HDR, size - HDR, &bad))
@@ -841,7 +868,7 @@ static void medium_check(void)
                 size_t fs;
                 if (prev_free)
                     corrupt(a, BUG_STATE_CORRUPTED, op, c + HDR, size, "two free chunks side by side");
-                if (!foot_load(c + size - 16, &fs) || fs != size)
+                if (!foot_load(a, c + size - 16, &fs) || fs != size)
                     corrupt(a, BUG_CORRUPTED_HEADER, op, c + HDR, size, "free chunk's footer does not verify");
                 (void)link_get(a, c, L_NEXT, op);
                 (void)link_get(a, c, L_PREV, op);
@@ -857,7 +884,7 @@ static void medium_check(void)
         }
         if (a->end != a->base) {
             uint64_t m;
-            if (c != a->end || !hdr_load(a->end, &m) || meta_state(m) != ST_SENTINEL)
+            if (c != a->end || !hdr_load(a->end, &m, chunk_ep(a, a->end)) || meta_state(m) != ST_SENTINEL)
                 corrupt(a, BUG_HEAP_BUFFER_OVERFLOW, op, a->end, 0, "the arena's end sentinel was overwritten");
         }
         size_t listed = 0;
@@ -898,7 +925,7 @@ static void medium_count_live(size_t *count, size_t *bytes)
         pthread_mutex_lock(&a->lock);
         for (uintptr_t c = a->base; c < a->end;) {
             uint64_t m;
-            int ok = hdr_load_shared(c, &m, 50);
+            int ok = hdr_load_shared(c, &m, 50, chunk_ep(a, c));
             size_t size = meta_size(m);
             if (!ok || size < MED_MIN_CHUNK || c + size > a->end)
                 break; /* ward_check_heap says what is wrong */
@@ -920,7 +947,7 @@ static void medium_for_each_live(void (*fn)(void *, uintptr_t, size_t, int), voi
         struct arena *a = &arenas[i];
         for (uintptr_t c = a->base; c < a->end;) {
             uint64_t m;
-            int ok = hdr_load_shared(c, &m, 0);
+            int ok = hdr_load_shared(c, &m, 0, chunk_ep(a, c));
             size_t size = meta_size(m);
             if (!ok || size < MED_MIN_CHUNK || c + size > a->end)
                 break; /* ward_check_heap says what is wrong */

@@ -22,7 +22,7 @@ void quarantine_evict(struct tcache *tc)
         small_release(tc, p);
     } else {
         uint64_t m;
-        (void)hdr_load(p - HDR, &m); /* verified again, under the arena lock */
+        (void)hdr_load(p - HDR, &m, NULL); /* its size: verified again, under the arena lock */
         size = meta_size(m);
         medium_release(p);
     }

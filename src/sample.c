@@ -66,7 +66,7 @@ void sample_fork_child(void) { sample_rng = (struct rng){{0, 0}}; }
 static uint64_t rnd(void)
 {
     if (!rnd_seeded()) {
-        sample_rng.s[0] = G.keys.rk ^ ((uint64_t)os_tid() * 0x9e3779b97f4a7c15ull) ^ (uintptr_t)&sample_rng;
+        sample_rng.s[0] = K0->rk ^ ((uint64_t)os_tid() * 0x9e3779b97f4a7c15ull) ^ (uintptr_t)&sample_rng;
         sample_rng.s[1] = wmix(sample_rng.s[0], 0x2545f4914f6cdd1dull) | 1;
     }
     return rng_next(&sample_rng);

@@ -38,6 +38,7 @@ struct sclass {
      * malloc and free */
     struct slab *slabs __attribute__((aligned(64)));
     uint8_t *live;             /* a byte per slot: 1 while handed out */
+    uint8_t *epoch;            /* a byte per slot once the process forked: its key ring entry */
     uint32_t per_slab;
     uint32_t max_slabs;
     uint32_t xfer_cap;         /* chunks the class's shared cache holds at most */
@@ -75,6 +76,26 @@ static const uint32_t slot_sizes[NCLASSES] = {
 };
 
 static void small_paths_init(void);
+
+/* The epoch bytes (chunk.h's key ring): a byte per slot, as the live bytes,
+ * in one mapping made when the process first forks (small_epoch_attach). */
+size_t small_epoch_bytes(void)
+{
+    size_t n = 0;
+    for (unsigned c = 0; c < NCLASSES; c++)
+        n += (size_t)classes[c].max_slabs * classes[c].per_slab;
+    return n;
+}
+
+void small_epoch_attach(uint8_t *map)
+{
+    for (unsigned c = 0; c < NCLASSES; c++) {
+        classes[c].epoch = map;
+        map += (size_t)classes[c].max_slabs * classes[c].per_slab;
+    }
+}
+
+void small_paths_choose(void) { small_paths_init(); }
 
 static uint32_t slots_per_slab(unsigned c)
 {
@@ -151,11 +172,12 @@ static inline v2w keep_mask(size_t r)
     return m;
 }
 
-static inline void small_canary_write(uintptr_t p, size_t req, size_t body, bool canary, bool sip)
+static inline void small_canary_write(const struct ward_keys *K, uintptr_t p, size_t req, size_t body, bool canary,
+                                      bool sip)
 {
     if (!canary || req == body)
         return;
-    uint64_t pat = canary_pattern_with(p, sip);
+    uint64_t pat = canary_pattern_with(K, p, sip);
     v2w vp = {pat, pat};
     v2w *w = (v2w *)(p + (req & ~(size_t)15)), *e = (v2w *)(p + body);
     if (req & 15) {
@@ -167,11 +189,12 @@ static inline void small_canary_write(uintptr_t p, size_t req, size_t body, bool
         *w = vp;
 }
 
-static inline bool small_canary_ok(uintptr_t p, size_t req, size_t body, bool canary, bool sip)
+static inline bool small_canary_ok(const struct ward_keys *K, uintptr_t p, size_t req, size_t body, bool canary,
+                                   bool sip)
 {
     if (!canary || req == body)
         return true;
-    uint64_t pat = canary_pattern_with(p, sip);
+    uint64_t pat = canary_pattern_with(K, p, sip);
     v2w vp = {pat, pat}, diff = {0, 0};
     const v2w *w = (const v2w *)(p + (req & ~(size_t)15)), *e = (const v2w *)(p + body);
     if (req & 15) {
@@ -228,6 +251,14 @@ static inline void live_set(struct sclass *k, size_t idx, bool live)
 }
 static inline size_t slot_index(const struct sclass *k, uintptr_t chunk) { return slot_div(k, chunk - k->base); }
 
+/* The slot's epoch byte (chunk.h's key ring): NULL before the process
+ * forked, and for a slot past the slabs the class can make (where only a
+ * primed header lies, always keyed with entry 0's keys). */
+static inline uint8_t *slot_ep(const struct sclass *k, size_t idx)
+{
+    return G.epoch && idx < (size_t)k->max_slabs * k->per_slab ? &k->epoch[idx] : NULL;
+}
+
 /* The partial list (slabs with a free slot, pages resident) is doubly
  * linked, so an emptied slab can leave it for the released list. */
 static void partial_push(struct sclass *k, uint32_t si)
@@ -267,7 +298,7 @@ static void prime(struct sclass *k, uintptr_t chunk)
     bool fresh = idx >= (size_t)k->nslabs * k->per_slab || /* past the slabs made so far */
                  (live_byte(k, idx) == SLOT_FRESH && !slot_out(k, idx));
     if (fresh || hdr_blank(chunk))
-        hdr_store(chunk, k->slot, 0, ST_FREE);
+        hdr_store(chunk, k->slot, 0, ST_FREE, slot_ep(k, idx));
 }
 
 /* The first header of slab si while the slot before it (the last of slab
@@ -363,7 +394,7 @@ static uintptr_t slab_take(struct sclass *k, uint64_t r)
         uintptr_t chunk = k->base + idx * k->slot;
         /* The header before the bit, so a lock-free reader that sees the bit
          * also sees the header. */
-        hdr_store(chunk, k->slot, 0, ST_FREE);
+        hdr_store(chunk, k->slot, 0, ST_FREE, slot_ep(k, idx));
         __atomic_store_n(&s->bits[w], s->bits[w] | (1ull << (b % 64)), __ATOMIC_RELEASE);
         s->nfree--;
         s->released = 0;
@@ -426,7 +457,7 @@ static void cached_verify(struct sclass *k, uintptr_t chunk, enum ward_call op);
 static void cached_to_free(struct sclass *k, uintptr_t chunk, enum ward_call op)
 {
     cached_verify(k, chunk, op);
-    hdr_store(chunk, k->slot, 0, ST_FREE);
+    hdr_store(chunk, k->slot, 0, ST_FREE, slot_ep(k, slot_index(k, chunk)));
 }
 
 /* The oldest n chunks of a thread's cache leave it (the cache stays a stack
@@ -522,13 +553,16 @@ static inline bool slot_clean(uintptr_t p, size_t body, uintptr_t *bad)
     return slot_clean_with(p, body, bad, G.opt.poison != POISON_OFF, false);
 }
 
-/* The small tier's malloc, free and realloc are compiled twice: once for
+/* The small tier's malloc, free and realloc are compiled three times: for
  * the build's profile (checksum=fast, stacks=0, canary and poison as
  * settings.h's WARD_PROFILE_* say), where every option they ask about is a
- * constant, and once reading the options as they go.  small_init picks one
- * for all three calls; the profile's malloc has a second copy for CPUs with
- * AVX2 (its poison check reads 32 bytes a load). */
-enum small_path { PATH_PROFILE, PATH_PROFILE_AVX2, PATH_OPTIONS };
+ * constant and every chunk is keyed with the key ring's entry 0; the same
+ * for a forked child, which reads each slot's epoch byte; and reading the
+ * options (and epoch bytes) as they go.  small_init picks one for all three
+ * calls, and a forked child moves to the second (small_fork_child); the
+ * profile's malloc has a second copy for CPUs with AVX2 (its poison check
+ * reads 32 bytes a load). */
+enum small_path { PATH_PROFILE, PATH_PROFILE_AVX2, PATH_FORKED, PATH_OPTIONS };
 static inline bool w_sip(enum small_path w) { return w == PATH_OPTIONS && G.opt.checksum == CHECKSUM_SIPHASH; }
 static inline bool w_canary(enum small_path w) { return w == PATH_OPTIONS ? G.opt.canary != 0 : WARD_PROFILE_CANARY; }
 static inline bool w_poison(enum small_path w)
@@ -536,6 +570,10 @@ static inline bool w_poison(enum small_path w)
     return w == PATH_OPTIONS ? G.opt.poison != POISON_OFF : WARD_PROFILE_POISON;
 }
 static inline bool w_stacks(enum small_path w) { return w == PATH_OPTIONS && G.opt.stacks; }
+static inline uint8_t *w_ep(enum small_path w, const struct sclass *k, size_t idx)
+{
+    return w == PATH_FORKED || w == PATH_OPTIONS ? slot_ep(k, idx) : NULL;
+}
 
 /* A chunk in a cache or a slab's free set is never live: one that is was
  * put there twice, or its slot's truth was overwritten. */
@@ -569,14 +607,15 @@ static inline __attribute__((always_inline)) void *small_alloc_with(size_t n, un
     }
     uint64_t m;
     uintptr_t p = chunk + HDR, bad;
+    size_t idx = slot_index(k, chunk);
+    uint8_t *ep = w_ep(w, k, idx);
     /* FREE (from its slab), or QUAR (from the quarantine, through the
      * cache): both zeroed when freed, verified now, before reuse. */
-    if (unlikely(!hdr_load_with(chunk, &m, w_sip(w)) || (m != k->free_meta && m != k->quar_meta)))
+    if (unlikely(!hdr_load_with(chunk, &m, ep, w_sip(w)) || (m != k->free_meta && m != k->quar_meta)))
         ward_fatal(BUG_CORRUPTED_HEADER, CALL_MALLOC, (void *)p, TIER_SMALL, k->slot,
                    "the header of a free chunk was overwritten (underflow of this chunk, or overflow of the one before)");
     /* A slot never handed out holds no freed bytes to verify (and its
      * pages, never touched, need not be read in only to be written) */
-    size_t idx = slot_index(k, chunk);
     uint8_t was = live_byte(k, idx);
     if (unlikely(was == SLOT_LIVE))
         handed_out_live(p, k);
@@ -586,13 +625,14 @@ static inline __attribute__((always_inline)) void *small_alloc_with(size_t n, un
     size_t unused = k->slot - HDR - n;
     hdr_begin_with(chunk, w_sip(w));
     live_set(k, idx, true);
+    const struct ward_keys *K = keys_stamp(ep);
     /* without poison, free left the last owner's bytes: none of the n
      * handed out (malloc_usable_size's n) is one of them */
     if (!w_poison(w))
         slot_zero(p, (n + 15) & ~(size_t)15);
     (void)zero;
-    small_canary_write(p, n, k->slot - HDR, w_canary(w), w_sip(w));
-    hdr_end_with(chunk, k->alloc_meta | (uint64_t)unused << 40, w_sip(w));
+    small_canary_write(K, p, n, k->slot - HDR, w_canary(w), w_sip(w));
+    hdr_end_with(chunk, k->alloc_meta | (uint64_t)unused << 40, K, w_sip(w));
     if (unlikely(w_stacks(w)))
         trace_alloc(chunk);
     return (void *)p;
@@ -608,6 +648,10 @@ __attribute__((target("avx2"))) static void *alloc_profile_avx2(size_t n, unsign
     return small_alloc_with(n, cls, zero, PATH_PROFILE_AVX2);
 }
 #endif
+static void *alloc_forked(size_t n, unsigned cls, bool zero)
+{
+    return small_alloc_with(n, cls, zero, PATH_FORKED);
+}
 static void *alloc_options(size_t n, unsigned cls, bool zero)
 {
     return small_alloc_with(n, cls, zero, PATH_OPTIONS);
@@ -641,7 +685,7 @@ static COLD _Noreturn void not_live(uintptr_t p, enum ward_call op, struct sclas
     if (!slot_out(k, idx) && hdr_blank(chunk))
         ward_fatal(invalid_class(op), op, (void *)p, TIER_SMALL, k->slot,
                    "no chunk was ever allocated here (or it was freed and its slab given back)");
-    bool quarantined = hdr_load(chunk, &m) && meta_state(m) == ST_QUAR;
+    bool quarantined = hdr_load(chunk, &m, slot_ep(k, idx)) && meta_state(m) == ST_QUAR;
     ward_fatal(freed_class(op), op, (void *)p, TIER_SMALL, k->slot,
                quarantined ? "chunk is already free (in quarantine)" : "chunk is already free");
 }
@@ -664,11 +708,11 @@ static inline bool live_meta_ok(const struct sclass *k, uint64_t m)
     return (m & META_NO_UNUSED) == k->alloc_meta && meta_unused(m) <= k->slot - HDR;
 }
 
-/* Puts a claimed chunk's header back as it was (not busy): on_error=continue
- * then leaves the chunk alone. */
-static void unclaim(uintptr_t chunk, uint64_t m)
+/* Puts a claimed chunk's header back as it was (not busy), keyed as it was:
+ * on_error=continue then leaves the chunk alone; realloc moving it, too. */
+static void unclaim(struct sclass *k, uintptr_t chunk, uint64_t m)
 {
-    hdr_end_with(chunk, m, G.opt.checksum == CHECKSUM_SIPHASH);
+    hdr_end_with(chunk, m, keys_at(slot_ep(k, slot_index(k, chunk))), G.opt.checksum == CHECKSUM_SIPHASH);
 }
 
 /* live_chunk's slow path: the header did not verify at once, or changed
@@ -681,7 +725,7 @@ static COLD uint64_t live_chunk_slow(uintptr_t p, enum ward_call op, bool take, 
     uintptr_t chunk = p - HDR;
     for (;;) {
         uint64_t m;
-        int ok = hdr_load_shared(chunk, &m, 200);
+        int ok = hdr_load_shared(chunk, &m, 200, slot_ep(k, idx));
         if (!live_get(k, idx))
             not_live(p, op, k, idx);
         if (ok < 0 && busy_forged(chunk))
@@ -695,10 +739,11 @@ static COLD uint64_t live_chunk_slow(uintptr_t p, enum ward_call op, bool take, 
             bad_live_header(p, op, k, ok, m);
         if (!take)
             return m;
-        if (!hdr_claim_with(chunk, hdr_check_of(chunk, m), G.opt.checksum == CHECKSUM_SIPHASH))
+        if (!hdr_claim_with(chunk, hdr_check_of(keys_at(slot_ep(k, idx)), chunk, m),
+                            G.opt.checksum == CHECKSUM_SIPHASH))
             continue; /* changed again: look again */
         if (!live_get(k, idx)) {
-            unclaim(chunk, m);
+            unclaim(k, chunk, m);
             not_live(p, op, k, idx);
         }
         return m;
@@ -715,9 +760,10 @@ static COLD uint64_t live_chunk_slow(uintptr_t p, enum ward_call op, bool take, 
  * verifies and can be claimed, but its slot is not live.  Without `take`
  * the live bit is only read.  Returns the header's meta (the header left
  * busy with `take`: the caller ends the transition) and the slot's index. */
-static inline __attribute__((always_inline)) uint64_t live_chunk(uintptr_t p, enum ward_call op, bool sip, bool take,
-                                                                 size_t *idx)
+static inline __attribute__((always_inline)) uint64_t live_chunk(uintptr_t p, enum ward_call op, enum small_path w,
+                                                                 bool take, size_t *idx)
 {
+    bool sip = w_sip(w);
     struct sclass *k = class_of_ptr(p);
     uintptr_t rel = p - HDR - k->base, chunk = p - HDR;
     __uint128_t q = (__uint128_t)k->recip * rel; /* slot_div and slot_mod's product */
@@ -728,7 +774,8 @@ static inline __attribute__((always_inline)) uint64_t live_chunk(uintptr_t p, en
     const struct hdr *h = (const struct hdr *)chunk;
     uint64_t m = __atomic_load_n(&h->meta, __ATOMIC_RELAXED);
     uint64_t c = __atomic_load_n(&h->check, __ATOMIC_ACQUIRE);
-    if (unlikely(c != hdr_check_with(chunk, m, sip) || !live_meta_ok(k, m)))
+    const struct ward_keys *K = keys_at(w_ep(w, k, *idx));
+    if (unlikely(c != hdr_check_with(K, chunk, m, sip) || !live_meta_ok(k, m)))
         return live_chunk_slow(p, op, take, *idx);
     if (!take) {
         if (unlikely(!live_get(k, *idx)))
@@ -738,7 +785,7 @@ static inline __attribute__((always_inline)) uint64_t live_chunk(uintptr_t p, en
     if (unlikely(!hdr_claim_with(chunk, c, sip)))
         return live_chunk_slow(p, op, take, *idx);
     if (unlikely(!live_get(k, *idx))) {
-        hdr_end_with(chunk, m, sip);
+        hdr_end_with(chunk, m, K, sip);
         not_live(p, op, k, *idx);
     }
     return m;
@@ -752,13 +799,14 @@ static COLD void next_header_slow(uintptr_t p, enum ward_call op, struct sclass 
     bool in_slabs = idx + 1 < (size_t)k->max_slabs * k->per_slab;
     bool out = in_slabs && slot_out(k, idx + 1);
     uint64_t nm;
-    int ok = hdr_load_shared(p - HDR + k->slot, &nm, 200);
+    uint8_t *nep = slot_ep(k, idx + 1);
+    int ok = hdr_load_shared(p - HDR + k->slot, &nm, 200, nep);
     if (ok < 0 && !out) {
         /* A slot in its slab is busy only while a refill writes its
          * header, under the lock: look again holding it. */
         pthread_mutex_lock(&k->lock);
         out = in_slabs && slot_out(k, idx + 1);
-        ok = hdr_load_shared(p - HDR + k->slot, &nm, 0);
+        ok = hdr_load_shared(p - HDR + k->slot, &nm, 0, nep);
         pthread_mutex_unlock(&k->lock);
         if (ok < 0 && !out)
             ok = 0;
@@ -772,16 +820,16 @@ static COLD void next_header_slow(uintptr_t p, enum ward_call op, struct sclass 
     if (ok == 0 && hdr_blank(p - HDR + k->slot) && !out && !same_slab) {
         pthread_mutex_lock(&k->lock);
         out = in_slabs && slot_out(k, idx + 1);
-        ok = hdr_load_shared(p - HDR + k->slot, &nm, 0);
+        ok = hdr_load_shared(p - HDR + k->slot, &nm, 0, nep);
         pthread_mutex_unlock(&k->lock);
     }
     if (ok == 0) {
-        unclaim(p - HDR, m); /* on_error=continue leaves the chunk as it was */
+        unclaim(k, p - HDR, m); /* on_error=continue leaves the chunk as it was */
         ward_fatal(BUG_HEAP_BUFFER_OVERFLOW, op, (void *)p, TIER_SMALL, k->slot,
                    "the header of the next chunk was overwritten (write past the %zu requested bytes)", req);
     }
     if (ok < 0 && busy_forged(p - HDR + k->slot)) {
-        unclaim(p - HDR, m);
+        unclaim(k, p - HDR, m);
         ward_fatal(BUG_HEAP_BUFFER_OVERFLOW, op, (void *)p, TIER_SMALL, k->slot,
                    "the header of the next chunk holds a busy mark no call is making (written past the %zu "
                    "requested bytes)",
@@ -791,16 +839,17 @@ static COLD void next_header_slow(uintptr_t p, enum ward_call op, struct sclass 
 
 static COLD _Noreturn void canary_failed(uintptr_t p, enum ward_call op, struct sclass *k, size_t req, uint64_t m)
 {
-    unclaim(p - HDR, m); /* on_error=continue leaves the chunk as it was */
+    unclaim(k, p - HDR, m); /* on_error=continue leaves the chunk as it was */
     ward_fatal(BUG_HEAP_BUFFER_OVERFLOW, op, (void *)p, TIER_SMALL, k->slot,
                "canary after the %zu requested bytes was overwritten", req);
 }
 
 static inline __attribute__((always_inline)) void check_overflow_with(uintptr_t p, enum ward_call op,
-                                                                      struct sclass *k, uint64_t m, enum small_path w)
+                                                                      struct sclass *k, size_t idx, uint64_t m,
+                                                                      enum small_path w)
 {
     size_t unused = meta_unused(m), req = k->slot - HDR - unused;
-    if (unlikely(!small_canary_ok(p, req, k->slot - HDR, w_canary(w), w_sip(w))))
+    if (unlikely(!small_canary_ok(keys_at(w_ep(w, k, idx)), p, req, k->slot - HDR, w_canary(w), w_sip(w))))
         canary_failed(p, op, k, req, m);
     /* The next slot's header: an overflow past the slack lands there.  Slots
      * past the last slab but in committed memory have never been used: their
@@ -813,7 +862,7 @@ static inline __attribute__((always_inline)) void check_overflow_with(uintptr_t 
         const struct hdr *h = (const struct hdr *)next;
         uint64_t c = __atomic_load_n(&h->check, __ATOMIC_ACQUIRE);
         uint64_t nm = __atomic_load_n(&h->meta, __ATOMIC_RELAXED);
-        if (unlikely(c != hdr_check_with(next, nm, w_sip(w))))
+        if (unlikely(c != hdr_check_with(keys_at(w_ep(w, k, idx + 1)), next, nm, w_sip(w))))
             next_header_slow(p, op, k, req, m);
     }
 }
@@ -823,7 +872,7 @@ size_t small_live(uintptr_t p, enum ward_call op)
 {
     struct sclass *k = class_of_ptr(p);
     size_t idx;
-    uint64_t m = live_chunk(p, op, G.opt.checksum == CHECKSUM_SIPHASH, false, &idx);
+    uint64_t m = live_chunk(p, op, PATH_OPTIONS, false, &idx);
     return k->slot - HDR - meta_unused(m);
 }
 
@@ -860,17 +909,18 @@ static inline __attribute__((always_inline)) void small_free_with(uintptr_t p, e
 {
     struct sclass *k = class_of_ptr(p);
     size_t idx;
-    uint64_t m = live_chunk(p, op, w_sip(w), true, &idx);
-    check_overflow_with(p, op, k, m, w);
+    uint64_t m = live_chunk(p, op, w, true, &idx);
+    check_overflow_with(p, op, k, idx, m, w);
     uintptr_t chunk = p - HDR;
     live_set(k, idx, false);
+    const struct ward_keys *K = keys_stamp(w_ep(w, k, idx));
     if (unlikely(w_stacks(w)))
         trace_free(chunk);
     if (w_poison(w))
         slot_zero(p, k->slot - HDR);
     struct tcache *tc = tcache_get();
     if (tc && k->quarantined) {
-        hdr_end_with(chunk, k->quar_meta, w_sip(w));
+        hdr_end_with(chunk, k->quar_meta, K, w_sip(w));
         if (tc->qlen == Q_SLOTS)
             evict_oldest(tc);
         quarantine_add(tc, p, k->slot);
@@ -878,13 +928,17 @@ static inline __attribute__((always_inline)) void small_free_with(uintptr_t p, e
             evict_oldest(tc);
         return;
     }
-    hdr_end_with(chunk, k->free_meta, w_sip(w));
+    hdr_end_with(chunk, k->free_meta, K, w_sip(w));
     to_cache(tc, k, chunk);
 }
 
 static void free_profile(uintptr_t p, enum ward_call op)
 {
     small_free_with(p, op, PATH_PROFILE);
+}
+static void free_forked(uintptr_t p, enum ward_call op)
+{
+    small_free_with(p, op, PATH_FORKED);
 }
 static void free_options(uintptr_t p, enum ward_call op)
 {
@@ -897,7 +951,7 @@ void small_check_quarantined(uintptr_t p, enum ward_call op)
     struct sclass *k = class_of_ptr(p);
     uintptr_t bad;
     uint64_t m;
-    if (unlikely(!hdr_load(p - HDR, &m) || m != meta_pack(k->slot, 0, ST_QUAR)))
+    if (unlikely(!hdr_load(p - HDR, &m, slot_ep(k, slot_index(k, p - HDR))) || m != meta_pack(k->slot, 0, ST_QUAR)))
         ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_SMALL, k->slot,
                    "the header of a quarantined chunk was overwritten");
     if (unlikely(!slot_clean(p, k->slot - HDR, &bad)))
@@ -919,7 +973,7 @@ static void cached_verify(struct sclass *k, uintptr_t chunk, enum ward_call op)
 {
     uintptr_t p = chunk + HDR, bad;
     uint64_t m;
-    if (unlikely(!hdr_load(chunk, &m) || (m != k->free_meta && m != k->quar_meta)))
+    if (unlikely(!hdr_load(chunk, &m, slot_ep(k, slot_index(k, chunk))) || (m != k->free_meta && m != k->quar_meta)))
         ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_SMALL, k->slot,
                    "the header of a free chunk was overwritten (underflow of this chunk, or overflow of the one before)");
     if (unlikely(!slot_clean(p, k->slot - HDR, &bad)))
@@ -956,23 +1010,29 @@ static inline __attribute__((always_inline)) void *small_realloc_with(uintptr_t 
 {
     struct sclass *k = class_of_ptr(p);
     size_t idx;
-    uint64_t m = live_chunk(p, CALL_REALLOC, w_sip(w), true, &idx);
-    check_overflow_with(p, CALL_REALLOC, k, m, w);
+    uint64_t m = live_chunk(p, CALL_REALLOC, w, true, &idx);
+    check_overflow_with(p, CALL_REALLOC, k, idx, m, w);
     *old = k->slot - HDR - meta_unused(m);
     if (n > SMALL_MAX || &classes[small_class(n)] != k) {
-        unclaim(p - HDR, m); /* it moves: the free after the copy takes it back */
+        unclaim(k, p - HDR, m); /* it moves: the free after the copy takes it back */
         return NULL;
     }
     size_t unused = k->slot - HDR - n;
     /* the chunk is this call's while it is rewritten (busy, not live): a
-     * free racing it waits, then frees the resized chunk */
-    small_canary_write(p, n, k->slot - HDR, w_canary(w), w_sip(w));
-    hdr_end_with(p - HDR, k->alloc_meta | (uint64_t)unused << 40, w_sip(w));
+     * free racing it waits, then frees the resized chunk; the canary and
+     * header are keyed anew, with this process's entry */
+    const struct ward_keys *K = keys_stamp(w_ep(w, k, idx));
+    small_canary_write(K, p, n, k->slot - HDR, w_canary(w), w_sip(w));
+    hdr_end_with(p - HDR, k->alloc_meta | (uint64_t)unused << 40, K, w_sip(w));
     return (void *)p;
 }
 static void *realloc_profile(uintptr_t p, size_t n, size_t *old)
 {
     return small_realloc_with(p, n, old, PATH_PROFILE);
+}
+static void *realloc_forked(uintptr_t p, size_t n, size_t *old)
+{
+    return small_realloc_with(p, n, old, PATH_FORKED);
 }
 static void *realloc_options(uintptr_t p, size_t n, size_t *old)
 {
@@ -991,11 +1051,12 @@ static void small_paths_init(void)
 #else
         [PATH_PROFILE_AVX2] = {alloc_profile, free_profile, realloc_profile},
 #endif
+        [PATH_FORKED] = {alloc_forked, free_forked, realloc_forked},
         [PATH_OPTIONS] = {alloc_options, free_options, realloc_options},
     };
     bool profile = G.opt.checksum == CHECKSUM_FAST && !G.opt.stacks && (G.opt.canary != 0) == WARD_PROFILE_CANARY &&
                    (G.opt.poison != POISON_OFF) == WARD_PROFILE_POISON;
-    G.small = paths[!profile ? PATH_OPTIONS : G.avx2 ? PATH_PROFILE_AVX2 : PATH_PROFILE];
+    G.small = paths[!profile ? PATH_OPTIONS : G.epoch ? PATH_FORKED : G.avx2 ? PATH_PROFILE_AVX2 : PATH_PROFILE];
 }
 
 /* The shared caches' chunks go back to their slabs, verified: at
@@ -1084,7 +1145,7 @@ static void small_check(void)
             uint64_t m;
             out += is_out;
             for (int tries = 0;; tries++) {
-                int ok = hdr_load_shared(chunk, &m, 50);
+                int ok = hdr_load_shared(chunk, &m, 50, slot_ep(k, idx));
                 enum ward_bug bug = BUG_COUNT;
                 const char *why = NULL;
                 if (ok < 0) {
@@ -1105,7 +1166,7 @@ static void small_check(void)
                         bug = BUG_STATE_CORRUPTED, why = "live chunk in a slab's free set";
                     else if (!live_get(k, idx))
                         bug = BUG_CORRUPTED_HEADER, why = "a live chunk's header over a chunk that is not live";
-                    else if (un > k->slot - HDR || !canary_ok(p, k->slot - HDR - un, un))
+                    else if (un > k->slot - HDR || !canary_ok(keys_at(slot_ep(k, idx)), p, k->slot - HDR - un, un))
                         bug = BUG_HEAP_BUFFER_OVERFLOW, why = "canary after the request was overwritten";
                 } else if (meta_state(m) == ST_FREE || meta_state(m) == ST_QUAR) {
                     if (live_get(k, idx))
@@ -1118,7 +1179,7 @@ static void small_check(void)
                 if (!why)
                     break;
                 uint64_t m2;
-                if (tries < 3 && (hdr_load_shared(chunk, &m2, 50) != 1 || m2 != m || is_out != slot_out(k, idx) ||
+                if (tries < 3 && (hdr_load_shared(chunk, &m2, 50, slot_ep(k, idx)) != 1 || m2 != m || is_out != slot_out(k, idx) ||
                                   live_get(k, idx) != (meta_state(m) == ST_ALLOC)))
                     continue; /* changed under us: its owner is using it */
                 if (tries < 3)
@@ -1133,7 +1194,7 @@ static void small_check(void)
         uintptr_t past = k->base + slots * k->slot;
         if (slots && past + HDR <= k->base + k->committed) {
             uint64_t m;
-            if (hdr_load_shared(past, &m, 50) == 0 && !hdr_blank(past))
+            if (hdr_load_shared(past, &m, 50, slot_ep(k, slots)) == 0 && !hdr_blank(past))
                 ward_fatal(BUG_HEAP_BUFFER_OVERFLOW, CALL_CHECK_HEAP, (void *)(past - k->slot + HDR), TIER_SMALL,
                            k->slot, "the memory after the last slab's last chunk was written");
         }
@@ -1154,7 +1215,7 @@ static void small_count_live(size_t *count, size_t *bytes)
         size_t slots = (size_t)k->nslabs * k->per_slab;
         for (size_t idx = 0; idx < slots; idx++) {
             uint64_t m;
-            if (slot_out(k, idx) && hdr_load_shared(k->base + idx * k->slot, &m, 50) == 1 &&
+            if (slot_out(k, idx) && hdr_load_shared(k->base + idx * k->slot, &m, 50, slot_ep(k, idx)) == 1 &&
                 meta_state(m) == ST_ALLOC) {
                 (*count)++;
                 *bytes += k->slot - HDR - meta_unused(m);
@@ -1177,7 +1238,7 @@ static void small_for_each_live(void (*fn)(void *, uintptr_t, size_t, int), void
             uintptr_t chunk = k->base + idx * k->slot;
             uint64_t m;
             size_t n = k->slot - HDR;
-            if (hdr_load_shared(chunk, &m, 0) == 1 && meta_state(m) == ST_ALLOC && meta_unused(m) <= n)
+            if (hdr_load_shared(chunk, &m, 0, slot_ep(k, idx)) == 1 && meta_state(m) == ST_ALLOC && meta_unused(m) <= n)
                 n -= meta_unused(m);
             fn(ctx, chunk + HDR, n, TIER_SMALL);
         }

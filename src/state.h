@@ -20,8 +20,9 @@ struct small_paths {
 
 struct ward_report;
 
-/* The per-process secrets, filled by one call to the random source at
- * start-up; a forked child keeps them (its chunks were keyed with them). */
+/* A set of secrets, filled by one call to the random source: the
+ * process's own at start-up (epoch 0), and a fresh set in each forked child
+ * (chunk.h's key ring), which keeps its ancestors' for the chunks they made. */
 struct ward_keys {
     /* two keys for each keyed value: no two kinds of value share a key */
     uint64_t hk0, hk1;           /* header check word */
@@ -37,7 +38,7 @@ struct ward_keys {
 struct ward_ro {
     uint64_t guard0;
     struct ward_options opt;
-    struct ward_keys keys;
+    uint8_t epoch;               /* the key ring's entry this process keys with: its fork depth */
     size_t page;
     uintptr_t heap_lo, heap_hi;  /* the whole reservation */
     uintptr_t pool_lo, pool_hi;  /* sample.c's pages (empty with sample=0) */

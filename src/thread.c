@@ -125,8 +125,8 @@ struct tcache *tcache_create(void)
      * none); the rest is this thread's. */
     tc->next = tc->prev = NULL;
     tc->tid = os_tid();
-    tc->rng.s[0] = wmix(G.keys.rk ^ n ^ fork_salt, 0x9e3779b97f4a7c15ull) | 1;
-    tc->rng.s[1] = wmix(G.keys.rk + (uint64_t)tc->tid, n ^ fork_salt ^ 0xd1b54a32d192ed03ull);
+    tc->rng.s[0] = wmix(K0->rk ^ n ^ fork_salt, 0x9e3779b97f4a7c15ull) | 1;
+    tc->rng.s[1] = wmix(K0->rk + (uint64_t)tc->tid, n ^ fork_salt ^ 0xd1b54a32d192ed03ull);
     tc->arena = (int)(n % NARENAS);
     pthread_mutex_lock(&reg_lock);
     tc->next = registry;
@@ -176,7 +176,7 @@ void thread_exit_check(enum ward_call op)
 uint64_t ward_rand_global(void)
 {
     uint64_t n = __atomic_add_fetch(&thread_counter, 1, __ATOMIC_RELAXED);
-    return wmix(G.keys.rk ^ n ^ fork_salt, 0x2545f4914f6cdd1dull);
+    return wmix(K0->rk ^ n ^ fork_salt, 0x2545f4914f6cdd1dull);
 }
 
 void thread_init(void)

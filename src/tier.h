@@ -37,6 +37,11 @@ static inline enum ward_tier tier_of(uintptr_t p)
 
 /* ---- small.c: size classes carved from slabs, a cache per thread ----------- */
 void small_init(void) INTERNAL;
+/* chunk.h's key ring: the bytes of every slot's epoch byte, their mapping
+ * (made at the first fork), and the paths for a forked child */
+size_t small_epoch_bytes(void) INTERNAL;
+void small_epoch_attach(uint8_t *map) INTERNAL;
+void small_paths_choose(void) INTERNAL;
 /* the size class of a request of n bytes (n <= SMALL_MAX) */
 static inline unsigned small_class(size_t n) { return G.class_of16[(n + HDR + 15) >> 4]; }
 /* malloc, free and realloc: the paths small_init chose (G is read-only once
@@ -64,6 +69,8 @@ static inline bool small_cached(const struct tcache *tc)
 
 /* ---- medium.c: boundary-tag arenas, free lists by size -------------------- */
 void medium_init(void) INTERNAL;
+size_t medium_epoch_bytes(void) INTERNAL; /* the same for every chunk start's epoch byte */
+void medium_epoch_attach(uint8_t *map) INTERNAL;
 void *medium_alloc(size_t n, size_t align, bool zero) INTERNAL;
 void medium_free(uintptr_t p, enum ward_call op) INTERNAL;
 void medium_release(uintptr_t p) INTERNAL; /* QUAR -> free */
