@@ -410,7 +410,7 @@ static uintptr_t slab_take(struct sclass *k, uint64_t r)
 }
 
 /* Gives one slot back to its slab; lock held.  Its header stays a valid
- * FREE header and its memory is zero (or the slab is released). */
+ * FREE or QUAR header and its memory is zero (or the slab is released). */
 static void slab_put(struct sclass *k, uintptr_t chunk)
 {
     size_t idx = slot_div(k, chunk - k->base);
@@ -453,11 +453,13 @@ static COLD bool refill(struct tcache *tc, unsigned cls)
 
 static void cached_verify(struct sclass *k, uintptr_t chunk, enum ward_call op);
 
-/* A cached chunk on its way back to its slab: verified, then FREE. */
+/* A cached chunk on its way back to its slab: verified.  Its header stays
+ * as it is (FREE, or QUAR: a slot in its slab may have either; the next
+ * hand-out writes a FREE one), so the chunk's memory is only read: in a
+ * forked child, which drains its caches, a write would copy the page. */
 static void cached_to_free(struct sclass *k, uintptr_t chunk, enum ward_call op)
 {
     cached_verify(k, chunk, op);
-    hdr_store(chunk, k->slot, 0, ST_FREE, slot_ep(k, slot_index(k, chunk)));
 }
 
 /* The oldest n chunks of a thread's cache leave it (the cache stays a stack
@@ -477,7 +479,7 @@ static COLD void drain(struct tcache *tc, unsigned cls, uint32_t n, bool share)
         if (room)
             goto out;
     }
-    /* A slot back in its slab is FREE and zero, verified: a chunk that came
+    /* A slot back in its slab is FREE or QUAR and zero, verified: a chunk that came
      * from the quarantine was not checked on its way into the cache (its
      * next malloc checks it), so it is checked here, before its slab can
      * give its pages back.  Their memory is cold: all of it is asked
