@@ -240,7 +240,7 @@ include fuzz/fuzz.mk
 # The benchmark suite (bench/README.md): every workload under every
 # allocator, interleaved and repeated; the report goes to bench/results/.
 BENCH_WL := benchtime larson xmalloc cache_scratch cache_thrash churn realloc_grow thread_churn \
-	large_alloc pairs gen_big_c startup
+	large_alloc pairs gen_big_c startup fork_server
 BENCH_BIN := $(patsubst %,$(BUILD)/bench/%,$(BENCH_WL)) $(BUILD)/bench/glibc_shim.so
 CFLAGS_BENCH := $(CSTD) $(WARN) -O2 -g -pthread $(CFLAGS)
 $(BUILD)/bench:

@@ -68,6 +68,8 @@ MICRO = [
     # the start-up every exec pays (extra arguments: the command to run)
     ("startup", "startup", 1, "2,000 runs of /bin/true"),
     ("python-start", "startup", 1, "100 runs of python3 -c pass", "/usr/bin/python3", "-c", "pass"),
+    # what a forking server or a shell pays per fork
+    ("fork", "fork_server", 1, "500 children of a 20,000-block heap"),
 ]
 REAL = ["python", "python-malloc", "sqlite", "gcc", "redis"]
 
