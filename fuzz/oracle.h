@@ -136,12 +136,12 @@ static int held(const struct freed *r)
 
 /* Whether a block of n bytes from an allocating call (malloc, calloc,
  * realloc that moves, reallocarray) may be sampled: the harness asked for
- * the next one (*armed, which the call uses up when n > 0), or sample=N. */
+ * the next one (*armed, which the call uses up, also with n = 0: api.c's
+ * alloc counts every call down before it looks at n), or sample=N. */
 static int maybe_sampled(size_t n, int *armed)
 {
     int s = (*armed || opt.sample) && n && n <= F_PAGE - 16;
-    if (n)
-        *armed = 0;
+    *armed = 0;
     return s;
 }
 
