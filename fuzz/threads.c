@@ -70,8 +70,9 @@ static struct blk mailbox[MAILBOX];
  * frees late_free makes in a thread's destructors, which reach ward after
  * its own destructor (a thread that never took a cache takes one there,
  * and may take over an ended thread's ring).  malloc_trim drains the
- * caller's ring and the stocked ones: it forgets the caller's and every
- * ended ring (taken over or not).
+ * caller's ring and the stocked ones: before it starts, the caller's and
+ * every ended ring (taken over or not) are forgotten, and so is one that
+ * ends while it runs.
  *
  * A freed large block must be inaccessible when free returns: the free and
  * its probe hold big_lock for writing, every allocating call holds it for
@@ -81,7 +82,7 @@ static pthread_rwlock_t big_lock;
 static __thread unsigned me_ring;         /* 0: the main thread; t + 1: worker t */
 static __thread int armed;                /* this thread's next malloc or calloc is sampled */
 static uint32_t created, ended, adopters[NT_MAX + 1];
-static unsigned nended;
+static unsigned nended, trimming;
 
 /* The rings a free by this thread counts on: its own, and every ended one
  * it may have taken over.  o_lock held. */
@@ -136,7 +137,7 @@ static void o_after_free(struct freed *r, const unsigned char *p, int freed)
 static void o_thread_ends(void)
 {
     pthread_mutex_lock(&o_lock);
-    if (nended >= 4) { /* TC_POOL_KEEP: maybe drained */
+    if (nended >= 4 || trimming) { /* TC_POOL_KEEP: maybe drained; or by a malloc_trim */
         oracle_forget(1u << me_ring);
     } else {
         ended |= 1u << me_ring;
@@ -316,13 +317,19 @@ static void run_step(struct worker *me, const struct step *st)
         break;
     case 8:
         if (st->arg < 32) {
-            ward_malloc_trim(0);
-            /* this thread's ring and the stocked ones drained: forgotten, and
-             * every ended one, which some thread may have taken over */
+            /* this thread's ring and the stocked ones drained: forgotten
+             * before (another thread may get a chunk back before trim
+             * returns), with every ended one, which some thread may have
+             * taken over, and a ring that ends while it runs */
             pthread_mutex_lock(&o_lock);
             oracle_forget(1u << me_ring | ended);
             ended = 0;
             nended = 0;
+            trimming++;
+            pthread_mutex_unlock(&o_lock);
+            ward_malloc_trim(0);
+            pthread_mutex_lock(&o_lock);
+            trimming--;
             created |= 1u << me_ring;
             pthread_mutex_unlock(&o_lock);
         } else if (st->arg < 64) { /* this thread's next malloc or calloc (up to 4080 bytes) is sampled */
@@ -400,6 +407,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_start(on_report, NULL);
         pthread_key_create(&late_key, late_free);
         oracle_options();
+        /* up to 56 blocks live (the slots, the mailbox, late_free's) and
+         * three threads mid-allocation: a freed sampled page has 16 free
+         * ones ahead of it only with 128 pages or more */
+        if (opt.sample_slots < 128)
+            opt.sample_slots = 0;
         pthread_rwlockattr_t ra;
         pthread_rwlockattr_init(&ra);
         pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
