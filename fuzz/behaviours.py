@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """fuzz/behaviours.py: writes the corpus inputs kept by behaviour
 (corpus/<harness>/b-NAME), one small input per oracle, tier and edge
-step, decoded as fuzz/ops.c reads its input.  Coverage-guided merges keep
+step, decoded as fuzz/ops.c, fuzz/misuse.c and fuzz/threads.c read their
+input.  Coverage-guided merges keep
 inputs by edges; these keep what the oracles need (the reuse oracle, the
 exit and fork steps, the exact fits of realloc in place), so that the
 replay in make check carries them whatever a merge drops.  Run it after
@@ -109,6 +110,30 @@ misuse["plant-body-merge-back"] = bytes([6, 0xFF, 0xFF]) + u16(1000) * 3 + bytes
 for t in range(5):
     misuse["forge-replay-shrunk-%d" % t] = bytes([7, 0xFF, 0xFF, 0, 0xA0]) + u16(3000) + bytes([0x11, 1, 0x83, t, 0])
 
+# threads (fuzz/threads.c): [threads] then steps [thread] [op] [slot] [arg]
+# [size: ops 0-4] [fill].  Worker 0 frees a small block and ends: its
+# quarantine holds the block for the next thread that starts.  Worker 1
+# forks first (no ward call that takes a thread cache: it starts in ward
+# after worker 0 has ended, and takes its quarantine over), then allocates
+# blocks of that size: the block must not come back (the reuse oracle, per
+# thread); it would if the quarantine were drained when worker 0 ended or
+# when worker 1 took it over.
+threads = {}
+
+
+def t_step(t, op, slot, arg, n=None, fill=0x11):
+    return bytes([t, op, slot, arg]) + (bytes([0]) + u16(n) if n is not None else b"") + bytes([fill])
+
+
+for n, count in ((64, 40), (1024, 100)):
+    threads["ended-thread-quarantine-%d" % n] = (
+        bytes([0])
+        + t_step(0, 0, 0, 0, n, 1)
+        + t_step(0, 3, 0, 0, n, 2)
+        + b"".join(t_step(1, 8, 0, 250) for _ in range(4))
+        + b"".join(t_step(1, 0, i % 8, 0, n, 4 + i) for i in range(count))
+    )
+
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "corpus")
 for name, data in sorted(ops.items()):
     with open(os.path.join(root, "ops", "b-" + name), "wb") as f:
@@ -116,4 +141,7 @@ for name, data in sorted(ops.items()):
 for name, data in sorted(misuse.items()):
     with open(os.path.join(root, "misuse", "b-" + name), "wb") as f:
         f.write(data)
-print("wrote %d inputs to corpus/ops, %d to corpus/misuse" % (len(ops), len(misuse)))
+for name, data in sorted(threads.items()):
+    with open(os.path.join(root, "threads", "b-" + name), "wb") as f:
+        f.write(data)
+print("wrote %d inputs to corpus/ops, %d to corpus/misuse, %d to corpus/threads" % (len(ops), len(misuse), len(threads)))

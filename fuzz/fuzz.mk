@@ -19,7 +19,7 @@
 #   make coverage                          line/branch coverage of src/ by the corpora
 
 FUZZERS := ops misuse threads
-FUZZ_DEPS := fuzz/common.h include/ward_testing.h
+FUZZ_DEPS := fuzz/common.h fuzz/oracle.h include/ward_testing.h
 FUZZ_UBSAN := -fsanitize=undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -pthread -Iinclude -Ifuzz
 AFL_CC ?= afl-clang-fast

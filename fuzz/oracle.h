@@ -30,7 +30,14 @@
  * are read from WARD_OPTIONS (quarantine_bytes, quarantine_large,
  * large_cache_bytes, sample_slots;
  * sample=N makes every block up to 4080 bytes possibly sampled, so those
- * are not held to the quarantine's promise). */
+ * are not held to the quarantine's promise).
+ *
+ * The quarantine is per thread: each record names the ring its block went
+ * to (ops: all in ring 0, its one thread's), and a free counts only on the
+ * rings it pushes on (oracle_count's mask).  The threads harness
+ * (fuzz/threads.c) keeps a ring per thread, and its own order and locking
+ * around the calls: oracle_count before the free, the record remembered
+ * pending (held to nothing) until the free has returned. */
 #ifndef WARD_FUZZ_ORACLE_H
 #define WARD_FUZZ_ORACLE_H
 
@@ -48,6 +55,8 @@ struct freed {
     unsigned char q, s, l; /* held by: the quarantine, the sampling pool, the large quarantine */
     size_t bytes_since, frees_since, large_since, sampled_since;
     size_t held_then;   /* bytes in the quarantines right after it was freed */
+    unsigned char ring;    /* the quarantine it went to: ops has one (0); threads one per thread */
+    unsigned char pending; /* threads: remembered before its free returned, not yet held to anything */
 };
 
 static struct freed rec[R_MAX];
@@ -102,7 +111,7 @@ static void oracle_reset(void)
 /* Every promise of the quarantines ends (malloc_trim, memory refused);
  * a block that may have been sampled was perhaps quarantined instead: its
  * record goes too. */
-static void oracle_drained(void)
+__attribute__((unused)) static void oracle_drained(void)
 {
     for (size_t i = 0; i < nrec; i++)
         rec[i].p = 0;
@@ -111,7 +120,7 @@ static void oracle_drained(void)
 /* Whether the chunk of r is still held back. */
 static int held(const struct freed *r)
 {
-    if (!r->p)
+    if (!r->p || r->pending)
         return 0;
     if (r->q && !(r->frees_since + r->held_then / 32 + 1 < Q_ENTRIES &&
                   r->held_then + r->bytes_since <= (size_t)opt.quarantine_bytes))
@@ -127,57 +136,105 @@ static int held(const struct freed *r)
 
 /* Whether a block of n bytes from an allocating call (malloc, calloc,
  * realloc that moves, reallocarray) may be sampled: the harness asked for
- * the next one (*armed, which the call uses up when n > 0), or sample=N. */
+ * the next one (*armed, which the call uses up, also with n = 0: api.c's
+ * alloc counts every call down before it looks at n), or sample=N. */
 static int maybe_sampled(size_t n, int *armed)
 {
     int s = (*armed || opt.sample) && n && n <= F_PAGE - 16;
-    if (n)
-        *armed = 0;
+    *armed = 0;
     return s;
 }
 
-/* A block of n bytes at p is freed; tier as tier_for(). */
-static void oracle_free(const void *p, size_t n, unsigned char tier, int sampled)
+/* Whether a freed block of this tier goes to its thread's quarantine. */
+static int oracle_quarantined(unsigned char tier)
+{
+    return tier <= 1 && opt.quarantine_bytes > 0;
+}
+
+/* A free of n bytes (tier as tier_for()) pushes on the quarantines in
+ * `rings` (a bit per ring): the remembered blocks there have that much
+ * more freed behind them; and every large free counts for the large
+ * quarantine, which is one for the process. */
+static void oracle_count(size_t n, unsigned char tier, int sampled, uint32_t rings)
 {
     if (tier == T_ZERO)
         return;
     size_t ub = tier == 0 ? n + 96 : n + 4200;
-    int quarantined = tier <= 1 && opt.quarantine_bytes > 0;
+    int quarantined = oracle_quarantined(tier);
     int large = tier == 2 && !sampled;
     for (size_t i = 0; i < nrec; i++) {
-        if (quarantined) {
+        if (quarantined && (rings >> rec[i].ring & 1)) {
             rec[i].bytes_since += ub;
             rec[i].frees_since++;
         }
         rec[i].large_since += large;
     }
-    if (large && n > F_MEDIUM_MAX) { /* inaccessible at once, cached or not */
-        static int fd[2] = {-1, -1};
-        if (fd[0] < 0 && (pipe(fd) || fcntl(fd[1], F_SETFL, O_NONBLOCK) || fcntl(fd[0], F_SETFL, O_NONBLOCK)))
-            finding("pipe");
-        const unsigned char *b = p;
-        size_t at[3] = {0, n / 2, n - 1};
-        for (int k = 0; k < 3; k++) {
-            char c;
-            errno = 0;
-            if (write(fd[1], b + at[k], 1) == 1 || errno != EFAULT)
-                finding("a freed large block (%p, %zu bytes) is still accessible at offset %zu", p, n, at[k]);
-            while (read(fd[0], &c, 1) == 1)
-                ;
-        }
+}
+
+/* A freed large block must be inaccessible at once (cached or not):
+ * probed with write(2) from it into a pipe, EFAULT and no fault. */
+static void oracle_probe_large(const void *p, size_t n)
+{
+    static int fd[2] = {-1, -1};
+    if (fd[0] < 0 && (pipe(fd) || fcntl(fd[1], F_SETFL, O_NONBLOCK) || fcntl(fd[0], F_SETFL, O_NONBLOCK)))
+        finding("pipe");
+    const unsigned char *b = p;
+    size_t at[3] = {0, n / 2, n - 1};
+    for (int k = 0; k < 3; k++) {
+        char c;
+        errno = 0;
+        if (write(fd[1], b + at[k], 1) == 1 || errno != EFAULT)
+            finding("a freed large block (%p, %zu bytes) is still accessible at offset %zu", p, n, at[k]);
+        while (read(fd[0], &c, 1) == 1)
+            ;
     }
-    struct ward_stats st;
-    ward_get_stats(&st);
-    struct freed r = {(uintptr_t)p, n ? n : 1, 0, 0, 0, 0, 0, 0, 0, st.quarantined};
-    r.q = quarantined && !opt.quarantine_max_set;
+}
+
+/* Remembers the freed block (if anything promises to hold it): ring, the
+ * quarantine it went to, held_then, the bytes the quarantines held right
+ * after.  The record, or NULL. */
+static struct freed *oracle_remember(const void *p, size_t n, unsigned char tier, int sampled, unsigned ring,
+                                     size_t held_then, int pending)
+{
+    if (tier == T_ZERO)
+        return NULL;
+    int large = tier == 2 && !sampled;
+    struct freed r = {(uintptr_t)p, n ? n : 1, 0, 0, 0, 0, 0, 0, 0, held_then, (unsigned char)ring,
+                      (unsigned char)pending};
+    r.q = oracle_quarantined(tier) && !opt.quarantine_max_set;
     r.s = sampled;
     r.l = large && opt.quarantine_large > 0 && n + 2 * F_PAGE > (size_t)opt.large_cache_bytes / 4;
     if (!(r.q || r.s || r.l))
-        return;
-    rec[rec_next] = r;
+        return NULL;
+    struct freed *at = &rec[rec_next];
+    *at = r;
     rec_next = (rec_next + 1) % R_MAX;
     if (nrec < R_MAX)
         nrec++;
+    return at;
+}
+
+/* Forgets the blocks of the quarantines in `rings`: their promise ended
+ * (drained), or may have. */
+__attribute__((unused)) static void oracle_forget(uint32_t rings)
+{
+    for (size_t i = 0; i < nrec; i++)
+        if (rings >> rec[i].ring & 1)
+            rec[i].p = 0;
+}
+
+/* A block of n bytes at p is freed by the one thread (ops); tier as
+ * tier_for(). */
+__attribute__((unused)) static void oracle_free(const void *p, size_t n, unsigned char tier, int sampled)
+{
+    if (tier == T_ZERO)
+        return;
+    oracle_count(n, tier, sampled, 1);
+    if (tier == 2 && !sampled && n > F_MEDIUM_MAX)
+        oracle_probe_large(p, n);
+    struct ward_stats st;
+    ward_get_stats(&st);
+    oracle_remember(p, n, tier, sampled, 0, st.quarantined, 0);
 }
 
 /* A new block: it must not overlap a freed one still held back. */

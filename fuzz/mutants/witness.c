@@ -101,6 +101,45 @@ static void *thread_frees(void *arg)
     return NULL;
 }
 
+/* A thread frees a block of n bytes and ends, leaving its quarantine to
+ * the next thread that starts; whether the block comes back within the
+ * next `tries` allocations of its size, made by that next thread
+ * (`by_next`) or by this one. */
+static char *ended_block;
+static size_t ended_n;
+static void *frees_and_ends(void *arg)
+{
+    (void)arg;
+    ended_block = xmalloc(ended_n);
+    xfree(ended_block);
+    return NULL;
+}
+static void *takes_back(void *arg)
+{
+    int tries = (int)(intptr_t)arg, back = 0;
+    char *keep[4096];
+    for (int i = 0; i < tries && i < 4096; i++)
+        back |= (keep[i] = xmalloc(ended_n)) == ended_block;
+    for (int i = 0; i < tries && i < 4096; i++)
+        xfree(keep[i]);
+    return (void *)(intptr_t)back;
+}
+static void ended_reuse(size_t n, int tries, int by_next)
+{
+    pthread_t t;
+    void *back = 0;
+    ended_n = n;
+    if (pthread_create(&t, NULL, frees_and_ends, NULL) || pthread_join(t, NULL))
+        exit(2);
+    if (by_next) {
+        if (pthread_create(&t, NULL, takes_back, (void *)(intptr_t)tries) || pthread_join(t, &back))
+            exit(2);
+    } else {
+        back = takes_back((void *)(intptr_t)tries);
+    }
+    printf("reused %d\n", back != 0);
+}
+
 int main(int argc, char **argv)
 {
     const char *w = argc > 1 ? argv[1] : "";
@@ -241,7 +280,11 @@ int main(int argc, char **argv)
             xfree(p);
         }
         printf("not reported\n");
-    } else if (!strcmp(w, "sample_reuse")) /* sample=1 */
+    } else if (!strcmp(w, "ended_thread_reuse_next")) /* the next thread takes the ended one's quarantine over */
+        ended_reuse(64, 64, 1);
+    else if (!strcmp(w, "ended_thread_reuse")) /* this thread, which keeps its own quarantine */
+        ended_reuse(64, 1024, 0);
+    else if (!strcmp(w, "sample_reuse")) /* sample=1 */
         reuse(64, 0, 1, 1);
     else if (!strcmp(w, "churn")) { /* every tier, nothing wrong */
         static const size_t sz[] = {16, 48, 200, 1024, 3000, 20000, 300000, 1000005};
