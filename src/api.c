@@ -68,8 +68,9 @@ static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread int in_init __attribute__((tls_model("initial-exec")));
 
 /* ---- key epochs (chunk.h's key ring) ---------------------------------------
- * Before its first fork a process makes the epoch bytes (every chunk's is
- * 0 then: entry 0's); its children inherit them.  A child draws a fresh
+ * Before its first fork a process makes the medium tier's epoch bytes
+ * (every chunk's is 0 then: entry 0's; the small tier keeps its in the
+ * live bytes); its children inherit them.  A child draws a fresh
  * entry of the ring and keys with it from then on; its own children each
  * draw the next.  Without the mapping (out of memory) or randomness, or past
  * the ring's last entry, a child keys with its parent's entry. */
@@ -81,17 +82,16 @@ static void epochs_prepare(void)
 {
     if (epochs_made)
         return;
-    size_t s = small_epoch_bytes(), m = medium_epoch_bytes();
-    uint8_t *map = os_reserve(s + m);
+    size_t m = medium_epoch_bytes();
+    uint8_t *map = os_reserve(m);
     if (!map)
         return;
-    if (!os_commit(map, s + m)) {
-        os_unmap(map, s + m);
+    if (!os_commit(map, m)) {
+        os_unmap(map, m);
         return;
     }
-    os_name(map, s + m, "ward key epochs");
-    small_epoch_attach(map);
-    medium_epoch_attach(map + s);
+    os_name(map, m, "ward key epochs");
+    medium_epoch_attach(map);
     epochs_made = true;
 }
 
@@ -173,7 +173,7 @@ void ward_init_slow(void)
      * paid only where its other functions could be used */
     if (G.opt.checksum == CHECKSUM_SIPHASH && sodium_init() < 0)
         ward_die("libsodium failed to start");
-    os_random(K0, sizeof *K0);
+    os_random(&G.keys, sizeof G.keys);
     os_random(&G.guard0, sizeof G.guard0);
     G.guard1 = ~G.guard0;
     /* 2 GiB of address space per size class and 4 GiB per arena (80 GiB,

@@ -13,12 +13,13 @@
  * entry at its own depth (G.epoch, one more than its parent's), so what it
  * allocates is keyed with secrets no sibling shares, and keeps its
  * ancestors' entries for the chunks they made.  Which entry keyed a chunk
- * is kept outside the heap, in an epoch byte per small slot and per medium
- * chunk start (and in a large chunk's record): a header or canary written
- * back from an ancestor's days is checked with the entry the byte names,
- * not the one it was made with.  The epoch bytes exist only once the
- * process has forked (G.epoch > 0): before that every chunk is entry 0's,
- * and the tiers pass NULL for the byte.  Past KEY_EPOCHS generations a
+ * is kept outside the heap, in an epoch byte per small slot (its live
+ * byte) and per medium chunk start (and in a large chunk's record): a
+ * header or canary written back from an ancestor's days is checked with
+ * the entry the byte names, not the one it was made with.  The tiers pass
+ * the byte only once the process has forked (G.epoch > 0): before that
+ * every chunk is entry 0's, and they pass NULL (the medium tier's bytes
+ * are mapped at the first fork).  Past KEY_EPOCHS generations a
  * child keeps its parent's entry.  The busy mark is always entry 0's: a
  * transition cut short by a fork leaves it behind, and every descendant
  * must still read it as busy. */
@@ -30,16 +31,19 @@ union ward_ring_pages {
     struct ward_ring r;
     char pad[(sizeof(struct ward_ring) + 4095) & ~(size_t)4095];
 };
-extern union ward_ring_pages ward_ring INTERNAL;
-#define K0 (&ward_ring.r.k[0])
+extern union ward_ring_pages ward_ring INTERNAL; /* entries 1 on; entry 0 is G.keys */
+#define K0 (&G.keys)
 
+static inline const struct ward_keys *keys_of(unsigned e) { return e ? &ward_ring.r.k[e] : K0; }
 /* The entry this process keys with (the large tier keeps it in its records). */
-static inline const struct ward_keys *keys_now(void) { return &ward_ring.r.k[G.epoch]; }
+static inline const struct ward_keys *keys_now(void) { return keys_of(G.epoch); }
 
 /* The entry a chunk was keyed with, from its epoch byte (NULL: entry 0). */
+#define EPOCH_SHIFT 2 /* an epoch byte holds the entry in its upper six bits (the low two: the small tier's slot state) */
+_Static_assert(KEY_EPOCHS << EPOCH_SHIFT == 256, "an entry fits its byte");
 static inline const struct ward_keys *keys_at(const uint8_t *ep)
 {
-    return ep ? &ward_ring.r.k[__atomic_load_n(ep, __ATOMIC_ACQUIRE) & (KEY_EPOCHS - 1)] : K0;
+    return ep ? keys_of(__atomic_load_n(ep, __ATOMIC_ACQUIRE) >> EPOCH_SHIFT) : K0;
 }
 /* The entry this process keys with, after marking the chunk's epoch byte
  * with it: called while the chunk's header is busy (or before the chunk
@@ -48,8 +52,9 @@ static inline const struct ward_keys *keys_stamp(uint8_t *ep)
 {
     if (!ep)
         return K0;
-    __atomic_store_n(ep, G.epoch, __ATOMIC_RELAXED);
-    return &ward_ring.r.k[G.epoch];
+    uint8_t low = __atomic_load_n(ep, __ATOMIC_RELAXED) & ((1u << EPOCH_SHIFT) - 1);
+    __atomic_store_n(ep, (uint8_t)(low | G.epoch << EPOCH_SHIFT), __ATOMIC_RELAXED);
+    return keys_now();
 }
 
 /* ---- the keyed check ------------------------------------------------------ */

@@ -305,7 +305,7 @@ static struct lrec *verify_live(uintptr_t p, enum ward_call op, bool full)
     if (unlikely(!r))
         not_live(p, op);
     uintptr_t end = r->map + r->map_size - G.page;
-    const struct ward_keys *K = &ward_ring.r.k[r->epoch];
+    const struct ward_keys *K = keys_of(r->epoch);
     if (full && unlikely(!front_ok(K, r->map, p)))
         ward_fatal(BUG_CORRUPTED_HEADER, op, (void *)p, TIER_LARGE, r->map_size,
                    "the bytes before the chunk were overwritten (underflow)");

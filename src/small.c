@@ -38,7 +38,6 @@ struct sclass {
      * malloc and free */
     struct slab *slabs __attribute__((aligned(64)));
     uint8_t *live;             /* a byte per slot: 1 while handed out */
-    uint8_t *epoch;            /* a byte per slot once the process forked: its key ring entry */
     uint32_t per_slab;
     uint32_t max_slabs;
     uint32_t xfer_cap;         /* chunks the class's shared cache holds at most */
@@ -76,24 +75,6 @@ static const uint32_t slot_sizes[NCLASSES] = {
 };
 
 static void small_paths_init(void);
-
-/* The epoch bytes (chunk.h's key ring): a byte per slot, as the live bytes,
- * in one mapping made when the process first forks (small_epoch_attach). */
-size_t small_epoch_bytes(void)
-{
-    size_t n = 0;
-    for (unsigned c = 0; c < NCLASSES; c++)
-        n += (size_t)classes[c].max_slabs * classes[c].per_slab;
-    return n;
-}
-
-void small_epoch_attach(uint8_t *map)
-{
-    for (unsigned c = 0; c < NCLASSES; c++) {
-        classes[c].epoch = map;
-        map += (size_t)classes[c].max_slabs * classes[c].per_slab;
-    }
-}
 
 void small_paths_choose(void) { small_paths_init(); }
 
@@ -231,32 +212,39 @@ static inline bool slot_out(struct sclass *k, size_t idx)
     return (__atomic_load_n(&s->bits[b / 64], __ATOMIC_ACQUIRE) >> (b % 64)) & 1;
 }
 
-/* The live byte of slot idx is the truth about a handed-out chunk: 1 from
- * the malloc that hands it out to the free that takes it back, 2 after
- * that, 0 while the slot was never handed out.  Only the
- * call that holds the chunk's header busy changes it (malloc, whose chunk
- * no one else can reach, and free or realloc after hdr_claim), and the
- * header is busy whenever the two disagree; a byte of its own needs no
- * locked instruction.  The header is the seal over it: a header written
- * back from the chunk's live days verifies, but its slot is not live. */
-enum { SLOT_FRESH = 0, SLOT_LIVE = 1, SLOT_FREED = 2 }; /* the live byte */
+/* The live byte of slot idx is the truth about a handed-out chunk: its
+ * low two bits are 1 from the malloc that hands it out to the free that
+ * takes it back, 2 after that, 0 while the slot was never handed out.  Only
+ * the call that holds the chunk's header busy changes it (malloc, whose
+ * chunk no one else can reach, and free or realloc after hdr_claim; the
+ * class lock's holder for a slot in its slab), and the header is busy
+ * whenever the two disagree; a byte of its own needs no locked
+ * instruction.  The header is the seal over it: a header written back
+ * from the chunk's live days verifies, but its slot is not live.  The
+ * byte's upper six bits are the slot's epoch (chunk.h's key ring: which
+ * entry keyed its header and canary), always 0 in a process that never
+ * forked: the byte a malloc or free writes anyway carries it, so a forked
+ * child touches no page of its own for it. */
+enum { SLOT_FRESH = 0, SLOT_LIVE = 1, SLOT_FREED = 2, SLOT_STATE = 3 }; /* the live byte's low bits */
 static inline uint8_t live_byte(const struct sclass *k, size_t idx)
 {
-    return __atomic_load_n(&k->live[idx], __ATOMIC_ACQUIRE);
+    return __atomic_load_n(&k->live[idx], __ATOMIC_ACQUIRE) & SLOT_STATE;
 }
 static inline bool live_get(const struct sclass *k, size_t idx) { return live_byte(k, idx) == SLOT_LIVE; }
+/* (marks the slot with this process's epoch too: keys_stamp's store) */
 static inline void live_set(struct sclass *k, size_t idx, bool live)
 {
-    __atomic_store_n(&k->live[idx], live ? SLOT_LIVE : SLOT_FREED, __ATOMIC_RELEASE);
+    __atomic_store_n(&k->live[idx], (uint8_t)((live ? SLOT_LIVE : SLOT_FREED) | G.epoch << EPOCH_SHIFT),
+                     __ATOMIC_RELEASE);
 }
 static inline size_t slot_index(const struct sclass *k, uintptr_t chunk) { return slot_div(k, chunk - k->base); }
 
-/* The slot's epoch byte (chunk.h's key ring): NULL before the process
- * forked, and for a slot past the slabs the class can make (where only a
- * primed header lies, always keyed with entry 0's keys). */
+/* The slot's epoch byte, its live byte (chunk.h's key ring): NULL before
+ * the process forked, and for a slot past the slabs the class can make
+ * (where only a primed header lies, always keyed with entry 0's keys). */
 static inline uint8_t *slot_ep(const struct sclass *k, size_t idx)
 {
-    return G.epoch && idx < (size_t)k->max_slabs * k->per_slab ? &k->epoch[idx] : NULL;
+    return G.epoch && idx < (size_t)k->max_slabs * k->per_slab ? &k->live[idx] : NULL;
 }
 
 /* The partial list (slabs with a free slot, pages resident) is doubly
@@ -572,9 +560,23 @@ static inline bool w_poison(enum small_path w)
     return w == PATH_OPTIONS ? G.opt.poison != POISON_OFF : WARD_PROFILE_POISON;
 }
 static inline bool w_stacks(enum small_path w) { return w == PATH_OPTIONS && G.opt.stacks; }
+static inline bool w_epochs(enum small_path w) { return w == PATH_FORKED || w == PATH_OPTIONS; }
 static inline uint8_t *w_ep(enum small_path w, const struct sclass *k, size_t idx)
 {
-    return w == PATH_FORKED || w == PATH_OPTIONS ? slot_ep(k, idx) : NULL;
+    return w_epochs(w) ? slot_ep(k, idx) : NULL;
+}
+/* The live byte on a path: the profile's run only in a process that never
+ * forked, where its epoch bits are 0 (no mask, no epoch to mark). */
+static inline uint8_t w_live_byte(enum small_path w, const struct sclass *k, size_t idx)
+{
+    return w_epochs(w) ? live_byte(k, idx) : __atomic_load_n(&k->live[idx], __ATOMIC_ACQUIRE);
+}
+static inline void w_live_set(enum small_path w, struct sclass *k, size_t idx, bool live)
+{
+    if (w_epochs(w))
+        live_set(k, idx, live);
+    else
+        __atomic_store_n(&k->live[idx], live ? SLOT_LIVE : SLOT_FREED, __ATOMIC_RELEASE);
 }
 
 /* A chunk in a cache or a slab's free set is never live: one that is was
@@ -609,8 +611,7 @@ static inline __attribute__((always_inline)) void *small_alloc_with(size_t n, un
     }
     uint64_t m;
     uintptr_t p = chunk + HDR, bad;
-    size_t idx = slot_index(k, chunk);
-    uint8_t *ep = w_ep(w, k, idx);
+    uint8_t *ep = w_epochs(w) ? slot_ep(k, slot_index(k, chunk)) : NULL;
     /* FREE (from its slab), or QUAR (from the quarantine, through the
      * cache): both zeroed when freed, verified now, before reuse. */
     if (unlikely(!hdr_load_with(chunk, &m, ep, w_sip(w)) || (m != k->free_meta && m != k->quar_meta)))
@@ -618,7 +619,8 @@ static inline __attribute__((always_inline)) void *small_alloc_with(size_t n, un
                    "the header of a free chunk was overwritten (underflow of this chunk, or overflow of the one before)");
     /* A slot never handed out holds no freed bytes to verify (and its
      * pages, never touched, need not be read in only to be written) */
-    uint8_t was = live_byte(k, idx);
+    size_t idx = slot_index(k, chunk);
+    uint8_t was = w_live_byte(w, k, idx);
     if (unlikely(was == SLOT_LIVE))
         handed_out_live(p, k);
     if (unlikely(was != SLOT_FRESH && !slot_clean_with(p, k->slot - HDR, &bad, w_poison(w), w == PATH_PROFILE_AVX2)))
@@ -626,7 +628,7 @@ static inline __attribute__((always_inline)) void *small_alloc_with(size_t n, un
                    "freed memory was written at offset %zu before it was reused", (size_t)(bad - p));
     size_t unused = k->slot - HDR - n;
     hdr_begin_with(chunk, w_sip(w));
-    live_set(k, idx, true);
+    w_live_set(w, k, idx, true);
     const struct ward_keys *K = keys_stamp(ep);
     /* without poison, free left the last owner's bytes: none of the n
      * handed out (malloc_usable_size's n) is one of them */
@@ -780,13 +782,13 @@ static inline __attribute__((always_inline)) uint64_t live_chunk(uintptr_t p, en
     if (unlikely(c != hdr_check_with(K, chunk, m, sip) || !live_meta_ok(k, m)))
         return live_chunk_slow(p, op, take, *idx);
     if (!take) {
-        if (unlikely(!live_get(k, *idx)))
+        if (unlikely(w_live_byte(w, k, *idx) != SLOT_LIVE))
             not_live(p, op, k, *idx);
         return m;
     }
     if (unlikely(!hdr_claim_with(chunk, c, sip)))
         return live_chunk_slow(p, op, take, *idx);
-    if (unlikely(!live_get(k, *idx))) {
+    if (unlikely(w_live_byte(w, k, *idx) != SLOT_LIVE)) {
         hdr_end_with(chunk, m, K, sip);
         not_live(p, op, k, *idx);
     }
@@ -914,7 +916,7 @@ static inline __attribute__((always_inline)) void small_free_with(uintptr_t p, e
     uint64_t m = live_chunk(p, op, w, true, &idx);
     check_overflow_with(p, op, k, idx, m, w);
     uintptr_t chunk = p - HDR;
-    live_set(k, idx, false);
+    w_live_set(w, k, idx, false);
     const struct ward_keys *K = keys_stamp(w_ep(w, k, idx));
     if (unlikely(w_stacks(w)))
         trace_free(chunk);

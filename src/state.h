@@ -38,6 +38,7 @@ struct ward_keys {
 struct ward_ro {
     uint64_t guard0;
     struct ward_options opt;
+    struct ward_keys keys;       /* the key ring's entry 0 (chunk.h), drawn at start-up */
     uint8_t epoch;               /* the key ring's entry this process keys with: its fork depth */
     size_t page;
     uintptr_t heap_lo, heap_hi;  /* the whole reservation */

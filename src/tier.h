@@ -37,10 +37,7 @@ static inline enum ward_tier tier_of(uintptr_t p)
 
 /* ---- small.c: size classes carved from slabs, a cache per thread ----------- */
 void small_init(void) INTERNAL;
-/* chunk.h's key ring: the bytes of every slot's epoch byte, their mapping
- * (made at the first fork), and the paths for a forked child */
-size_t small_epoch_bytes(void) INTERNAL;
-void small_epoch_attach(uint8_t *map) INTERNAL;
+/* chunk.h's key ring: a forked child's paths (they read epoch bytes) */
 void small_paths_choose(void) INTERNAL;
 /* the size class of a request of n bytes (n <= SMALL_MAX) */
 static inline unsigned small_class(size_t n) { return G.class_of16[(n + HDR + 15) >> 4]; }
