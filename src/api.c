@@ -100,7 +100,9 @@ static void epochs_child(void)
     struct ward_keys fresh;
     if (!epochs_made || G.epoch + 1 >= KEY_EPOCHS || !os_random_raw(&fresh, sizeof fresh))
         return;
-    if (!os_commit(&ward_ring, sizeof ward_ring))
+    /* the ring is read-only from the first child on (the process that
+     * loaded ward keys with G.keys alone: no system call at start-up) */
+    if (G.epoch && !os_commit(&ward_ring, sizeof ward_ring))
         return;
     if (!os_commit(&ward_g, sizeof ward_g)) {
         os_protect_ro(&ward_ring, sizeof ward_ring);
@@ -204,7 +206,6 @@ void ward_init_slow(void)
     fault_init();
     /* secrets and options are read-only from here on */
     os_protect_ro(&ward_g, sizeof ward_g);
-    os_protect_ro(&ward_ring, sizeof ward_ring);
     __atomic_store_n(&ward_ready, 2, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&init_lock);
     in_init = 0;
