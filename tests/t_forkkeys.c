@@ -20,9 +20,7 @@
  *    ancestor in place and freeing some; the deepest frees everything.  No
  *    report, and the integrity walk passes at every level.
  * Under ward only. */
-#include "test_util.h"
-
-#include <sys/wait.h>
+#include "child_util.h"
 
 #define CHILDREN 8
 #define NSIZES 3
@@ -49,38 +47,26 @@ static struct seen look(const unsigned char *p, size_t n, int s)
     return v;
 }
 
+/* in a child: each inherited block resized in place to its size (keyed
+ * anew), then looked at */
+static void rekey(const void *arg, void *out)
+{
+    unsigned char *const *blk = arg;
+    struct seen *v = out;
+    for (int s = 0; s < NSIZES; s++) {
+        if (xr(blk[s], sizes[s]) != blk[s])
+            _exit(2);
+        v[s] = look(blk[s], sizes[s], s);
+    }
+}
+
 static void siblings(unsigned char *blk[NSIZES])
 {
     struct seen parent[NSIZES], got[CHILDREN][NSIZES];
     for (int s = 0; s < NSIZES; s++)
         parent[s] = look(blk[s], sizes[s], s);
-    for (int c = 0; c < CHILDREN; c++) {
-        int pfd[2];
-        if (pipe(pfd))
-            fail("pipe");
-        pid_t pid = fork();
-        if (pid < 0)
-            fail("fork");
-        if (pid == 0) {
-            struct seen v[NSIZES];
-            for (int s = 0; s < NSIZES; s++) {
-                if (xr(blk[s], sizes[s]) != blk[s])
-                    _exit(2);
-                v[s] = look(blk[s], sizes[s], s);
-            }
-            if (write(pfd[1], v, sizeof v) != (ssize_t)sizeof v)
-                _exit(1);
-            _exit(0);
-        }
-        close(pfd[1]);
-        if (read(pfd[0], got[c], sizeof got[c]) != (ssize_t)sizeof got[c])
-            fail("child %d sent nothing", c);
-        close(pfd[0]);
-        int st;
-        waitpid(pid, &st, 0);
-        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-            fail("child %d ended with status 0x%x", c, st);
-    }
+    for (int c = 0; c < CHILDREN; c++)
+        from_forked(rekey, blk, got[c], sizeof got[c]);
     for (int s = 0; s < NSIZES; s++)
         for (int c = 0; c < CHILDREN; c++) {
             if (got[c][s].canary == parent[s].canary)
@@ -99,53 +85,41 @@ static void siblings(unsigned char *blk[NSIZES])
     note("%d children: every header check word and canary their own, in every tier", CHILDREN);
 }
 
-/* In a child, stderr in a pipe: the block of size s keyed anew, the
- * parent's header and canary written back, then freed; the child must die
- * with a report that contains `want`. */
+/* In a child: the block of size *arg keyed anew, the parent's header and
+ * canary (the values before) written back, then freed. */
+static unsigned char **blocks;
+static void write_back(const void *arg)
+{
+    int s = *(const int *)arg;
+    unsigned char *p = blocks[s], old[24];
+    size_t at = s < 2 ? 16 : 0;
+    /* the header (16 bytes before the block) and the canary's first word */
+    if (s < 2)
+        memcpy(old, p - 16, 16);
+    memcpy(old + at, p + sizes[s], 8);
+    if (xr(p, sizes[s]) != p)
+        _exit(2);
+    if (s < 2)
+        memcpy(p - 16, old, 16);
+    memcpy(p + sizes[s], old + at, 8);
+    xf(p);
+}
+
+/* The child must die with a report that contains `want`. */
 static void expect_report(unsigned char *blk[NSIZES], int s, const char *want)
 {
-    int pfd[2];
-    if (pipe(pfd))
-        fail("pipe");
-    pid_t pid = fork();
-    if (pid < 0)
-        fail("fork");
-    if (pid == 0) {
-        dup2(pfd[1], 2);
-        unsigned char *p = blk[s];
-        size_t at = s < 2 ? 16 : 0;
-        unsigned char old[48];
-        /* the header (16 bytes before the block) and the canary's first word */
-        if (s < 2)
-            memcpy(old, p - 16, 16);
-        memcpy(old + at, p + sizes[s], 8);
-        if (xr(p, sizes[s]) != p)
-            _exit(2);
-        if (s < 2)
-            memcpy(p - 16, old, 16);
-        memcpy(p + sizes[s], old + at, 8);
-        xf(p);
-        _exit(0);
-    }
-    close(pfd[1]);
-    char buf[4096];
-    size_t len = 0;
-    ssize_t r;
-    while (len < sizeof buf - 1 && (r = read(pfd[0], buf + len, sizeof buf - 1 - len)) > 0)
-        len += (size_t)r;
-    buf[len] = 0;
-    close(pfd[0]);
-    int st;
-    waitpid(pid, &st, 0);
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+    static struct child_result res;
+    blocks = blk;
+    run_forked(write_back, &s, &res);
+    if (exited0(&res))
         fail("%s block: the parent's header and canary, written back after the child keyed the block anew, "
              "passed free unreported",
              names[s]);
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 2)
+    if (WIFEXITED(res.status) && WEXITSTATUS(res.status) == 2)
         fail("%s block: realloc to the same size moved it", names[s]);
-    if (!strstr(buf, "ward:") || !strstr(buf, want))
-        fail("%s block: the child died (status 0x%x) without the report expected (\"%s\"): %s", names[s], st,
-             want, buf);
+    if (!strstr(res.err, "ward:") || !strstr(res.err, want))
+        fail("%s block: the child died (status 0x%x) without the report expected (\"%s\"): %s", names[s],
+             res.status, want, res.err);
 }
 
 /* One level of the chain: resize every inherited block in place, free one

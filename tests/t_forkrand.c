@@ -4,15 +4,24 @@
  * and generator state, inherited), a crash oracle across children could
  * probe one chunk, and its canary, over and over (SECURITY.md, "Forking
  * server").  Under ward only (glibc's placement is deterministic). */
-#include "test_util.h"
-
-#include <sys/wait.h>
+#include "child_util.h"
 
 #define CHILDREN 48
 #define NSIZES 3
 
 static void *(*volatile xm)(size_t) = malloc;
 static void (*volatile xf)(void *) = free;
+
+static const size_t sizes[NSIZES] = {24, 200, 1000};
+
+/* in a child: a block of each size, their addresses sent back */
+static void allocate(const void *arg, void *out)
+{
+    (void)arg;
+    uintptr_t *a = out;
+    for (int s = 0; s < NSIZES; s++)
+        a[s] = (uintptr_t)xm(sizes[s]);
+}
 
 int main(void)
 {
@@ -21,7 +30,6 @@ int main(void)
         note("glibc places deterministically: nothing to check");
         return 0;
     }
-    static const size_t sizes[NSIZES] = {24, 200, 1000};
     /* the parent's caches hold chunks of each size */
     for (int s = 0; s < NSIZES; s++) {
         void *keep[40];
@@ -31,30 +39,8 @@ int main(void)
             xf(keep[i]);
     }
     uintptr_t got[CHILDREN][NSIZES];
-    for (int c = 0; c < CHILDREN; c++) {
-        int pfd[2];
-        if (pipe(pfd))
-            fail("pipe");
-        pid_t pid = fork();
-        if (pid < 0)
-            fail("fork");
-        if (pid == 0) {
-            uintptr_t a[NSIZES];
-            for (int s = 0; s < NSIZES; s++)
-                a[s] = (uintptr_t)xm(sizes[s]);
-            if (write(pfd[1], a, sizeof a) != (ssize_t)sizeof a)
-                _exit(1);
-            _exit(0);
-        }
-        close(pfd[1]);
-        if (read(pfd[0], got[c], sizeof got[c]) != (ssize_t)sizeof got[c])
-            fail("child %d sent no addresses", c);
-        close(pfd[0]);
-        int st;
-        waitpid(pid, &st, 0);
-        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-            fail("child %d ended with status 0x%x", c, st);
-    }
+    for (int c = 0; c < CHILDREN; c++)
+        from_forked(allocate, NULL, got[c], sizeof got[c]);
     for (int s = 0; s < NSIZES; s++) {
         int distinct = 0;
         for (int c = 0; c < CHILDREN; c++) {
