@@ -8,17 +8,8 @@
 # distinct one (the same kind and stack, or without stacks the same size)
 # once.  leak: lines of a suppressions file silence a leak by its
 # allocation stack.
-set -u
-build=${WARD_BUILD:?WARD_BUILD is not set}
-ward="$build/ward"
+. "$(dirname "$0")/common.bash"
 t="$build/tests/t_leaks"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() {
-    echo "FAIL: $*"
-    fails=$((fails + 1))
-}
 
 dir="$tmp/logs"
 for c in list list single; do
@@ -78,4 +69,4 @@ for f in other kind; do
     grep -q "^ward: Direct leak of 100 bytes in 1 object allocated from:" "$tmp/err" || fail "$f.supp: no leak report"
 done
 
-[ "$fails" -eq 0 ] && echo "ok" || exit 1
+finish

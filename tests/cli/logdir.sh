@@ -5,18 +5,7 @@
 # must be in DIR/ward.<its pid> and on no stderr, the clean process must
 # leave no file, and a bad log_path must fail at start-up with a clear
 # message.
-set -u
-build=${WARD_BUILD:?WARD_BUILD is not set}
-ward="$build/ward"
-bugs="$build/tests/cli_bugs"
-lib="$build/libward.so"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() {
-    echo "FAIL: $*"
-    fails=$((fails + 1))
-}
+. "$(dirname "$0")/common.bash"
 
 echo "a tree of processes under ward --log-dir"
 dir="$tmp/logs/run1" # two levels, made by ward
@@ -91,8 +80,4 @@ WARD_OPTIONS="log_path=$tmp/$long" LD_PRELOAD="$lib" /bin/true 2>"$tmp/err" </de
 [ $? -ne 0 ] || fail "a 300-byte log_path was taken"
 grep -q "log_path is longer than 255 bytes" "$tmp/err" || fail "no clear message: $(cat "$tmp/err")"
 
-if [ "$fails" -ne 0 ]; then
-    echo "logdir: $fails failure(s)"
-    exit 1
-fi
-echo "logdir: all passed"
+finish

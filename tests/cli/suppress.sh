@@ -7,19 +7,7 @@
 # report; the start-up errors must name the file and line.  Then
 # report_format=json must parse with python3's json module, and ward
 # report --sarif must validate against tests/cli/sarif-min.schema.json.
-set -u
-build=${WARD_BUILD:?WARD_BUILD is not set}
-here=$(cd "$(dirname "$0")" && pwd)
-ward="$build/ward"
-bugs="$build/tests/cli_bugs"
-lib="$build/libward.so"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() {
-    echo "FAIL: $*"
-    fails=$((fails + 1))
-}
+. "$(dirname "$0")/common.bash"
 run() { # OPTIONS BUG: runs the bug under ward, stderr in $tmp/err, status in $rc
     WARD_OPTIONS="$1" LD_PRELOAD="$lib" "$bugs" "$2" >"$tmp/out" 2>"$tmp/err" </dev/null
     rc=$?
@@ -172,8 +160,4 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); del d["runs"][0]["r
 python3 "$here/check_reports.py" sarif "$tmp/broken.sarif" "$here/sarif-min.schema.json" >/dev/null &&
     fail "the schema check passed a result without locations"
 
-if [ "$fails" -ne 0 ]; then
-    echo "suppress: $fails failure(s)"
-    exit 1
-fi
-echo "suppress: all passed"
+finish
