@@ -110,7 +110,7 @@ static void epochs_child(void)
     }
     ward_ring.r.k[G.epoch + 1] = fresh;
     G.epoch++;
-    small_paths_choose();
+    small_paths_init();
     os_protect_ro(&ward_g, sizeof ward_g);
     os_protect_ro(&ward_ring, sizeof ward_ring);
     explicit_bzero(&fresh, sizeof fresh);

@@ -360,7 +360,7 @@ static void coalesce_insert(struct arena *a, uintptr_t c, size_t size, bool dirt
                             enum ward_call op)
 {
     size_t psize;
-    if (c > a->base && foot_load(a, c - 16, &psize) && psize >= MED_MIN_CHUNK && psize <= c - a->base) {
+    if (c > a->base && foot_load(a, c - 16, &psize)) { /* its size bounded by foot_load */
         uintptr_t pc = c - psize;
         uint64_t pm;
         if (!bit_get(a->starts, bit_of(a, pc)) || !hdr_load(pc, &pm, chunk_ep(a, pc)) || meta_state(pm) != ST_FREE ||
@@ -498,7 +498,7 @@ static uintptr_t carve(struct arena *a, uintptr_t c, uint64_t cm, size_t need, s
     bits_clear_range(a->freed, bit_of(a, s), bit_of(a, s + take));
     bit_set(a->live, bit_of(a, s));
     hdr_store(s, take, take - HDR - n, ST_ALLOC, chunk_ep(a, s));
-    canary_write(keys_at(chunk_ep(a, s)), s + HDR, n, take - HDR - n);
+    canary_write(keys_now(), s + HDR, n, take - HDR - n);
     if (unlikely(G.opt.stacks))
         trace_alloc(s);
     a->live_bytes += take;
@@ -749,7 +749,7 @@ void *medium_realloc(uintptr_t p, size_t n, size_t *old)
         }
         if (size - HDR - n < (1u << 24)) {
             hdr_store(c, size, size - HDR - n, ST_ALLOC, chunk_ep(a, c));
-            canary_write(keys_at(chunk_ep(a, c)), p, n, size - HDR - n);
+            canary_write(keys_now(), p, n, size - HDR - n);
             r = (void *)p;
         }
     } else {
@@ -775,7 +775,7 @@ void *medium_realloc(uintptr_t p, size_t n, size_t *old)
             }
             a->live_bytes += take - size;
             hdr_store(c, take, take - HDR - n, ST_ALLOC, chunk_ep(a, c));
-            canary_write(keys_at(chunk_ep(a, c)), p, n, take - HDR - n);
+            canary_write(keys_now(), p, n, take - HDR - n);
             r = (void *)p;
         }
     }

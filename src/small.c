@@ -74,9 +74,6 @@ static const uint32_t slot_sizes[NCLASSES] = {
     320, 352, 384, 416, 448, 480, 512, 576, 640, 704, 768, 832, 896, 960, 1024, 1040,
 };
 
-static void small_paths_init(void);
-
-void small_paths_choose(void) { small_paths_init(); }
 
 static uint32_t slots_per_slab(unsigned c)
 {
@@ -628,8 +625,8 @@ static inline __attribute__((always_inline)) void *small_alloc_with(size_t n, un
                    "freed memory was written at offset %zu before it was reused", (size_t)(bad - p));
     size_t unused = k->slot - HDR - n;
     hdr_begin_with(chunk, w_sip(w));
-    w_live_set(w, k, idx, true);
-    const struct ward_keys *K = keys_stamp(ep);
+    w_live_set(w, k, idx, true); /* (with this process's epoch: the key stamp) */
+    const struct ward_keys *K = ep ? keys_now() : K0;
     /* without poison, free left the last owner's bytes: none of the n
      * handed out (malloc_usable_size's n) is one of them */
     if (!w_poison(w))
@@ -916,8 +913,8 @@ static inline __attribute__((always_inline)) void small_free_with(uintptr_t p, e
     uint64_t m = live_chunk(p, op, w, true, &idx);
     check_overflow_with(p, op, k, idx, m, w);
     uintptr_t chunk = p - HDR;
-    w_live_set(w, k, idx, false);
-    const struct ward_keys *K = keys_stamp(w_ep(w, k, idx));
+    w_live_set(w, k, idx, false); /* (with this process's epoch: the key stamp) */
+    const struct ward_keys *K = w_ep(w, k, idx) ? keys_now() : K0;
     if (unlikely(w_stacks(w)))
         trace_free(chunk);
     if (w_poison(w))
@@ -1046,7 +1043,7 @@ static void *realloc_options(uintptr_t p, size_t n, size_t *old)
 /* One selector for the three calls: the profile's paths when the options
  * are the profile's (and this CPU's copy of its malloc), else the paths
  * that read them. */
-static void small_paths_init(void)
+void small_paths_init(void)
 {
     static const struct small_paths paths[] = {
         [PATH_PROFILE] = {alloc_profile, free_profile, realloc_profile},

@@ -37,8 +37,9 @@ static inline enum ward_tier tier_of(uintptr_t p)
 
 /* ---- small.c: size classes carved from slabs, a cache per thread ----------- */
 void small_init(void) INTERNAL;
-/* chunk.h's key ring: a forked child's paths (they read epoch bytes) */
-void small_paths_choose(void) INTERNAL;
+/* picks the small tier's paths for the options, the CPU and, in a forked
+ * child, the key ring (chunk.h: its paths read the slots' epochs) */
+void small_paths_init(void) INTERNAL;
 /* the size class of a request of n bytes (n <= SMALL_MAX) */
 static inline unsigned small_class(size_t n) { return G.class_of16[(n + HDR + 15) >> 4]; }
 /* malloc, free and realloc: the paths small_init chose (G is read-only once
