@@ -257,13 +257,15 @@ for o in poison=off poison=full sample=1 light; do
     report "$tname" "$status" "$note"
 done
 
-# 1f. a forked child's own keys under the other checksum
-for o in checksum=siphash; do
-    t="$build/tests/t_forkkeys"
-    [ -x "$t" ] && [ -f "$lib" ] && selected "t_forkkeys:$o" || continue
-    run_one "t_forkkeys:$o" env LD_PRELOAD="$lib" WARD_OPTIONS="$o" "$t"
+# 1f. a forked child's own keys, and canaries that give no key, under the
+#     other checksum
+for name in t_forkkeys t_canarykeys; do
+    o=checksum=siphash
+    t="$build/tests/$name"
+    [ -x "$t" ] && [ -f "$lib" ] && selected "$name:$o" || continue
+    run_one "$name:$o" env LD_PRELOAD="$lib" WARD_OPTIONS="$o" "$t"
     classify "$rc"
-    report "t_forkkeys:$o" "$status" "$note"
+    report "$name:$o" "$status" "$note"
 done
 
 # 2. real programs, plainly and under ward
