@@ -71,7 +71,7 @@ MICRO = [
     # what a forking server or a shell pays per fork
     ("fork", "fork_server", 1, "500 children of a 20,000-block heap"),
 ]
-REAL = ["python", "python-malloc", "sqlite", "gcc", "redis"]
+REAL = ["python", "python-malloc", "sqlite", "gcc", "g++", "git", "perl", "redis"]
 
 
 def log(*a):
@@ -218,6 +218,33 @@ class Runner:
                            % m["gcc"], cmd=[gcc, "-O2", "-c", src, "-o", obj], product=obj))
         else:
             self.notes.append("gcc skipped: gcc not installed")
+        # the workloads of tests/real/gxx.sh, git.sh and perl.sh (bench/work/)
+        work = os.path.join(ROOT, "bench", "work")
+        gxx = shutil.which("g++")
+        if gxx:
+            obj = os.path.join(self.bdir, "prog.o")
+            wl.append(dict(name="g++", what="g++ -std=c++17 -O2 -c on a template-heavy C++ program",
+                           cmd=[gxx, "-std=c++17", "-O2", "-pthread", "-c",
+                                os.path.join(work, "prog.cc"), "-o", obj], product=obj))
+        else:
+            self.notes.append("g++ skipped: g++ not installed")
+        git, bash = shutil.which("git"), shutil.which("bash")
+        if git and bash:
+            # a fresh empty directory each run (the script makes a repository)
+            wl.append(dict(name="git", what="git: 1,500 files committed, branched, merged, "
+                           "logged, diffed, blamed, grepped, gc'd and fsck'd",
+                           cmd=[bash, "-c", 'd=$(mktemp -d "$1/git.XXXXXX") && cd "$d" && '
+                                'bash "$2"; rc=$?; cd / && rm -rf "$d"; exit $rc',
+                                "git", self.bdir, os.path.join(work, "git.sh")]))
+        else:
+            self.notes.append("git skipped: git not installed")
+        perl = shutil.which("perl")
+        if perl:
+            wl.append(dict(name="perl", what="perl: hashes, regular expressions, sorts, strings",
+                           cmd=[perl, os.path.join(work, "work.pl")],
+                           env={"PERL_HASH_SEED": "0", "PERL_PERTURB_KEYS": "0"}))
+        else:
+            self.notes.append("perl skipped: perl not installed")
         srv, cli, bm = (shutil.which(x) for x in ("redis-server", "redis-cli", "redis-benchmark"))
         if srv and cli and bm:
             wl.append(dict(name="redis", what="redis-server under the allocator, "
@@ -529,7 +556,7 @@ class Runner:
         vers.append("ward src/ at %s%s" % (rev, " + uncommitted changes" if dirty else ""))
         vers.append("gcc %s" % pkg_version("gcc-12") if pkg_version("gcc-12") != "?" else
                     "gcc " + sh("gcc -dumpfullversion"))
-        for p in ("python3", "sqlite3", "redis-server", "valgrind"):
+        for p in ("g++-12", "git", "perl", "python3", "sqlite3", "redis-server", "valgrind"):
             if pkg_version(p) != "?":
                 vers.append("%s %s" % (p, pkg_version(p)))
         L.append("- Versions: " + "; ".join(vers))
