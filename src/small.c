@@ -36,7 +36,7 @@ struct sclass {
     bool quarantined;          /* freed chunks go through the quarantine (options) */
     /* read when slots move between slabs and caches, and (live) on every
      * malloc and free */
-    struct slab *slabs __attribute__((aligned(64)));
+    struct slab *slabs __attribute__((aligned(64))); /* slab 0's record: see slab_at */
     uint8_t *live;             /* a byte per slot: 1 while handed out */
     uint32_t per_slab;
     uint32_t max_slabs;
@@ -55,6 +55,12 @@ _Static_assert(sizeof(struct sclass) == 256, "a class is four cache lines");
 #define META_NO_UNUSED ((1ull << 40) - 1)
 
 static struct sclass classes[NCLASSES];
+
+/* Slab si's record.  The records of every class's slab si sit side by side
+ * (a row of NCLASSES), so the first slabs of all classes share a few pages
+ * of metadata instead of touching a page a class: a program that uses 26
+ * classes faults 3 pages of records in, not 26. */
+static inline struct slab *slab_at(const struct sclass *k, size_t si) { return k->slabs + si * NCLASSES; }
 
 /* Each class's shared cache (under the class lock): batches of freed chunks
  * that a thread's full cache passed on as they were (FREE or QUAR, zero,
@@ -81,11 +87,12 @@ static uint32_t slots_per_slab(unsigned c)
     return per > SLAB_MAX_SLOTS ? SLAB_MAX_SLOTS : per;
 }
 
-/* Bytes of class c's metadata: a record per slab, a live byte per slot. */
-static size_t class_meta(unsigned c)
+static uint32_t max_slabs_of(unsigned c) { return (uint32_t)(G.class_region / ((size_t)slots_per_slab(c) * slot_sizes[c])); }
+
+/* Bytes of class c's live bytes: one per slot. */
+static size_t class_live_bytes(unsigned c)
 {
-    size_t per = slots_per_slab(c), max_slabs = G.class_region / (per * slot_sizes[c]);
-    return (max_slabs * (sizeof(struct slab) + per) + G.page - 1) & ~(G.page - 1);
+    return ((size_t)max_slabs_of(c) * slots_per_slab(c) + G.page - 1) & ~(G.page - 1);
 }
 
 void small_init(void)
@@ -99,16 +106,23 @@ void small_init(void)
     for (unsigned c = 1; c < NCLASSES; c++)
         if (slot_sizes[c] - slot_sizes[c - 1] > CANARY_MAX || slot_sizes[0] - HDR > CANARY_MAX)
             ward_die("size classes too far apart for the small canary");
-    /* every class's metadata (slab records, then live bytes), in one
-     * mapping away from the slots: two system calls, not two a class;
-     * pages are touched only as slabs are made */
-    size_t meta_total = 0;
+    /* every class's metadata in one mapping away from the slots (two
+     * system calls, not two a class): the slab records, a row of NCLASSES
+     * per slab index (slab_at), then each class's live bytes; pages are
+     * touched only as slabs are made */
+    size_t rows = 0;
     for (unsigned c = 0; c < NCLASSES; c++)
-        meta_total += class_meta(c);
+        if (max_slabs_of(c) > rows)
+            rows = max_slabs_of(c);
+    size_t rec_bytes = (rows * NCLASSES * sizeof(struct slab) + G.page - 1) & ~(G.page - 1), meta_total = rec_bytes;
+    for (unsigned c = 0; c < NCLASSES; c++)
+        meta_total += class_live_bytes(c);
     char *meta = os_reserve(meta_total);
     if (!meta || !os_commit(meta, meta_total))
         ward_die("cannot reserve slab metadata");
     os_name(meta, meta_total, "ward slab metadata");
+    struct slab *records = (struct slab *)(void *)meta;
+    meta += rec_bytes;
     for (unsigned c = 0; c < NCLASSES; c++) {
         struct sclass *k = &classes[c];
         uint32_t per = slots_per_slab(c);
@@ -125,9 +139,9 @@ void small_init(void)
         uint32_t cap = XFER_BYTES / k->slot;
         k->xfer_cap = (cap < XFER_MAX ? cap : XFER_MAX) & ~(uint32_t)(TC_BATCH - 1);
         k->max_slabs = (uint32_t)(G.class_region / ((size_t)per * k->slot));
-        k->slabs = (struct slab *)(void *)meta;
-        k->live = (uint8_t *)meta + (size_t)k->max_slabs * sizeof(struct slab);
-        meta += class_meta(c);
+        k->slabs = records + c;
+        k->live = (uint8_t *)meta;
+        meta += class_live_bytes(c);
     }
 }
 
@@ -204,7 +218,7 @@ static inline size_t slot_mod(const struct sclass *k, uint64_t off)
 
 static inline bool slot_out(struct sclass *k, size_t idx)
 {
-    struct slab *s = &k->slabs[idx / k->per_slab];
+    struct slab *s = slab_at(k, idx / k->per_slab);
     size_t b = idx % k->per_slab;
     return (__atomic_load_n(&s->bits[b / 64], __ATOMIC_ACQUIRE) >> (b % 64)) & 1;
 }
@@ -248,24 +262,24 @@ static inline uint8_t *slot_ep(const struct sclass *k, size_t idx)
  * linked, so an emptied slab can leave it for the released list. */
 static void partial_push(struct sclass *k, uint32_t si)
 {
-    struct slab *s = &k->slabs[si];
+    struct slab *s = slab_at(k, si);
     s->in_partial = 1;
     s->prev = 0;
     s->next = k->partial;
     if (k->partial)
-        k->slabs[k->partial - 1].prev = si + 1;
+        slab_at(k, k->partial - 1)->prev = si + 1;
     k->partial = si + 1;
 }
 
 static void partial_remove(struct sclass *k, uint32_t si)
 {
-    struct slab *s = &k->slabs[si];
+    struct slab *s = slab_at(k, si);
     if (s->prev)
-        k->slabs[s->prev - 1].next = s->next;
+        slab_at(k, s->prev - 1)->next = s->next;
     else
         k->partial = s->next;
     if (s->next)
-        k->slabs[s->next - 1].prev = s->prev;
+        slab_at(k, s->next - 1)->prev = s->prev;
     s->in_partial = 0;
 }
 
@@ -300,7 +314,7 @@ static void prime_first(struct sclass *k, uint32_t si)
  * as zero) and moves it to the released list; lock held. */
 static size_t slab_release(struct sclass *k, uint32_t si)
 {
-    struct slab *s = &k->slabs[si];
+    struct slab *s = slab_at(k, si);
     uintptr_t lo = k->base + (size_t)si * k->per_slab * k->slot;
     uintptr_t hi = lo + (size_t)k->per_slab * k->slot;
     lo = (lo + G.page - 1) & ~(G.page - 1);
@@ -333,7 +347,7 @@ static bool slab_new(struct sclass *k)
     }
     uint32_t i = k->nslabs;
     prime_first(k, i);
-    struct slab *s = &k->slabs[i];
+    struct slab *s = slab_at(k, i);
     memset(s, 0, sizeof *s);
     /* the bits past the slab's last slot read as taken */
     uint32_t full = k->per_slab / 64;
@@ -354,13 +368,13 @@ static uintptr_t slab_take(struct sclass *k, uint64_t r)
     for (;;) {
         if (!k->partial && k->rel) { /* released slabs before a new one */
             uint32_t ri = k->rel - 1;
-            k->rel = k->slabs[ri].next;
+            k->rel = slab_at(k, ri)->next;
             partial_push(k, ri);
         }
         if (!k->partial && !slab_new(k))
             return 0;
         uint32_t si = k->partial - 1;
-        struct slab *s = &k->slabs[si];
+        struct slab *s = slab_at(k, si);
         if (s->nfree == 0) { /* full: leave the list */
             partial_remove(k, si);
             continue;
@@ -400,7 +414,7 @@ static void slab_put(struct sclass *k, uintptr_t chunk)
 {
     size_t idx = slot_div(k, chunk - k->base);
     uint32_t si = (uint32_t)(idx / k->per_slab), b = (uint32_t)(idx % k->per_slab);
-    struct slab *s = &k->slabs[si];
+    struct slab *s = slab_at(k, si);
     if (!((s->bits[b / 64] >> (b % 64)) & 1))
         ward_fatal(BUG_STATE_CORRUPTED, CALL_FREE, (void *)(chunk + HDR), TIER_SMALL, k->slot,
                    "slot returned twice to its slab");
@@ -1086,7 +1100,7 @@ static size_t small_trim(void)
         struct sclass *k = &classes[c];
         pthread_mutex_lock(&k->lock);
         for (uint32_t i = 0; i < k->nslabs; i++) {
-            struct slab *s = &k->slabs[i];
+            struct slab *s = slab_at(k, i);
             if (s->nfree != k->per_slab || s->released)
                 continue;
             released += slab_release(k, i);
@@ -1126,7 +1140,7 @@ static void small_stats(struct ward_stats *st)
         st->in_use += k->out * k->slot;
         st->free_bytes += (slots - k->out) * k->slot;
         for (uint32_t i = 0; i < k->nslabs; i++)
-            if (k->slabs[i].nfree == k->per_slab && !k->slabs[i].released)
+            if (slab_at(k, i)->nfree == k->per_slab && !slab_at(k, i)->released)
                 st->releasable += (size_t)k->per_slab * k->slot;
         pthread_mutex_unlock(&k->lock);
     }
@@ -1256,7 +1270,8 @@ static void small_testing_reset(void)
         struct sclass *k = &classes[c];
         pthread_mutex_init(&k->lock, NULL);
         testing_uncommit((void *)k->base, k->committed);
-        memset(k->slabs, 0, (size_t)k->nslabs * sizeof(struct slab));
+        for (uint32_t i = 0; i < k->nslabs; i++)
+            memset(slab_at(k, i), 0, sizeof(struct slab));
         memset(k->live, 0, (size_t)k->nslabs * k->per_slab);
         k->nslabs = k->partial = k->rel = k->empty = 0;
         k->nxfer = 0;
