@@ -30,7 +30,10 @@ CFLAGS_LIB := $(CSTD) $(WARN) $(OPT) -fPIC -pthread -fvisibility=hidden \
 # so that they interpose glibc's versioned malloc@GLIBC_2.2.5 and friends.
 LDFLAGS_LIB := -shared -Wl,-soname,libward.so.$(SOVERSION) -Wl,--version-script=src/ward.map \
 	-Wl,-z,relro,-z,now -Wl,-z,noexecstack -Wl,--no-undefined $(LDFLAGS)
-LIBS := -lsodium -lunwind -pthread
+# libsodium linked in (its symbols hidden): loading it as a library of its
+# own cost each exec about 170 us (bench/README.md, startup); libunwind's
+# archive is not position-independent, so it stays a shared library
+LIBS := -Wl,--exclude-libs,libsodium.a -Wl,-Bstatic -lsodium -Wl,-Bdynamic -lunwind -pthread
 
 # install locations
 PREFIX ?= /usr/local
