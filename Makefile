@@ -30,10 +30,11 @@ CFLAGS_LIB := $(CSTD) $(WARN) $(OPT) -fPIC -pthread -fvisibility=hidden \
 # so that they interpose glibc's versioned malloc@GLIBC_2.2.5 and friends.
 LDFLAGS_LIB := -shared -Wl,-soname,libward.so.$(SOVERSION) -Wl,--version-script=src/ward.map \
 	-Wl,-z,relro,-z,now -Wl,-z,noexecstack -Wl,--no-undefined $(LDFLAGS)
-# libsodium linked in (its symbols hidden): loading it as a library of its
-# own cost each exec about 170 us (bench/README.md, startup); libunwind's
-# archive is not position-independent, so it stays a shared library
-LIBS := -Wl,--exclude-libs,libsodium.a -Wl,-Bstatic -lsodium -Wl,-Bdynamic -lunwind -pthread
+# libsodium and libgcc's unwinder (libgcc_eh.a, for backtraces) linked in,
+# their symbols hidden: loading libsodium, and libunwind with liblzma, as
+# libraries of their own cost each exec about 170 us apiece (README.md's
+# Dependencies, bench/README.md's startup)
+LIBS := -static-libgcc -Wl,--exclude-libs,libsodium.a:libgcc_eh.a:libgcc.a -Wl,-Bstatic -lsodium -Wl,-Bdynamic -pthread
 
 # install locations
 PREFIX ?= /usr/local
@@ -99,10 +100,8 @@ $(BUILD)/obj $(BUILD)/obj-prefixed $(BUILD)/obj-light $(BUILD)/tests $(BUILD)/de
 	mkdir -p $@
 
 # pkg-config: `cc app.c $$(pkg-config --cflags --libs ward)`, or with
-# `--static` for `-static` links (libsodium's and libunwind's own .pc files
-# add what they need, liblzma for libunwind).  -lgcc_eh comes before
-# -lunwind: libunwind.a also defines _Unwind_Resume, and a static C++
-# program must take it (with the rest of its unwinder) from libgcc_eh.
+# `--static` for `-static` links (libsodium's own .pc file adds what it
+# needs; -lgcc_eh gives libward.a's backtraces the compiler's unwinder).
 # The install locations the .pc file and the launcher were made for: both are
 # remade when PREFIX or LIBDIR change (`make install PREFIX=/usr` after `make`).
 $(BUILD)/install-dirs: FORCE | $(BUILD)/obj
@@ -115,7 +114,7 @@ $(BUILD)/ward.pc: $(BUILD)/install-dirs Makefile
 		'includedir=$(call pc_dir,$(INCLUDEDIR))' '' \
 		'Name: ward' 'Description: hardened, checked malloc (heap misuse becomes an immediate report)' \
 		'Version: $(VERSION)' \
-		'Requires.private: libsodium libunwind' \
+		'Requires.private: libsodium' \
 		'Libs: -L$${libdir} -lward' 'Libs.private: -pthread -lgcc_eh' 'Cflags: -I$${includedir}' >$@
 
 # the launcher: ward [--KEY=VALUE ...] -- PROGRAM [ARGS...]; installed, it

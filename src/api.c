@@ -217,6 +217,8 @@ void ward_init_slow(void)
 __attribute__((constructor)) static void ward_constructor(void)
 {
     ward_ensure_init();
+    if (G.opt.stacks)
+        os_fast_stacks();
     if (G.opt.leaks)
         leak_init();
 }

@@ -8,7 +8,8 @@
 
 #include <errno.h>
 #define UNW_LOCAL_ONLY
-#include <libunwind.h>
+#include <unwind.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sodium.h>
@@ -256,11 +257,73 @@ static inline bool sandboxed(void)
     return st == 2 || (st == 0 && probe_sandbox());
 }
 
-/* libunwind checks with mincore each stack page it has not seen before
- * (its memory validation), so under a filter no stack is taken. */
-bool os_unwind_ok(void) { return !sandboxed(); }
+/* Stacks come from the C compiler's own unwinder (libgcc's, linked into
+ * libward.so from libgcc_eh.a, its symbols hidden): it reads the .eh_frame
+ * tables each module carries, finds a module with _dl_find_object, and
+ * makes no system call and no allocation on the way (it allocates only
+ * for frames registered with __register_frame_info, which nothing does
+ * with ward's private copy).  glibc's backtrace(3) would load libgcc_s
+ * with dlopen on first use, which allocates; libunwind, which ward used
+ * before, cost every exec about 170 us to load (with liblzma) and called
+ * mincore, which seccomp filters kill on. */
+struct bt {
+    void **pcs;
+    int n, cap, skip;
+};
 
-int os_backtrace(void **pcs, int cap) { return os_unwind_ok() ? unw_backtrace(pcs, cap) : 0; }
+static _Unwind_Reason_Code bt_frame(struct _Unwind_Context *ctx, void *arg)
+{
+    struct bt *b = arg;
+    uintptr_t ip = _Unwind_GetIP(ctx);
+    if (!ip || b->n == b->cap)
+        return _URC_END_OF_STACK;
+    if (b->skip > 0)
+        b->skip--;
+    else
+        b->pcs[b->n++] = (void *)ip;
+    return _URC_NO_REASON;
+}
+
+/* With stacks=1 a stack is taken at every malloc and free, and libgcc's
+ * unwinder, which interprets each frame's unwind table every time, takes
+ * about 3 us for one (bench/pairs ring under stacks=1: 12 times the time
+ * with libunwind, whose backtrace keeps a cache).  So when libunwind is
+ * already in the process at start-up (the launcher preloads it with
+ * --stacks=1; or the program links it), ward's constructor looks it up
+ * and stacks come from it.  Never loaded with dlopen here: a library
+ * loaded later has its thread-local storage allocated with malloc at each
+ * thread's first use, which would re-enter ward inside its own locks.
+ * Never under a seccomp filter: libunwind calls mincore. */
+static int (*unw_bt)(void **pcs, int cap);
+
+void os_fast_stacks(void)
+{
+    if (sandboxed())
+        return;
+    void *f = dlsym(RTLD_DEFAULT, "unw_backtrace"); /* start-up is over: may allocate */
+    if (f)
+        __atomic_store_n(&unw_bt, (int (*)(void **, int))f, __ATOMIC_RELEASE);
+}
+
+/* The first frame is the caller's. */
+__attribute__((noinline)) int os_backtrace(void **pcs, int cap)
+{
+    int (*fast)(void **, int) = __atomic_load_n(&unw_bt, __ATOMIC_ACQUIRE);
+    if (fast && cap > 0 && !sandboxed()) {
+        void *tmp[65];
+        int n = fast(tmp, cap < 64 ? cap + 1 : 65); /* its first frame is this function's */
+        if (n <= 1)
+            return 0;
+        if (n - 1 > cap)
+            n = cap + 1;
+        memcpy(pcs, tmp + 1, (size_t)(n - 1) * sizeof *pcs);
+        return n - 1;
+    }
+    struct bt b = {pcs, 0, cap, 1};
+    if (cap > 0)
+        _Unwind_Backtrace(bt_frame, &b);
+    return b.n;
+}
 
 bool os_is_sandboxed(void) { return sandboxed(); }
 

@@ -26,12 +26,13 @@ ssize_t os_read_file(const char *path, char *buf, size_t cap) INTERNAL;
  * PR_SET_VMA naming. */
 void os_sandboxed(void) INTERNAL;
 bool os_is_sandboxed(void) INTERNAL;
-/* A stack may be taken with libunwind (false under a seccomp filter:
- * libunwind calls mincore as it reads the stack; reports and records then
- * have no stack); os_backtrace is unw_backtrace behind that test (0
- * frames under a filter). */
-bool os_unwind_ok(void) INTERNAL;
+/* Up to cap return addresses of the calling thread's stack, its caller's
+ * first: libgcc's unwinder, no system call, no allocation (os.c). */
 int os_backtrace(void **pcs, int cap) INTERNAL;
+/* stacks=1: take stacks with libunwind from now on, if the process loaded
+ * it at start-up (faster than libgcc's unwinder); called once, from ward's
+ * constructor. */
+void os_fast_stacks(void) INTERNAL;
 void *os_map(size_t size) INTERNAL;              /* read-write anonymous; NULL on ENOMEM */
 void os_unmap(void *p, size_t size) INTERNAL;
 void os_protect_none(void *p, size_t size) INTERNAL;

@@ -1,7 +1,8 @@
 /* report.c: the one path by which ward reports a heap error.  It formats
  * into a stack buffer, writes with write(2), prints a backtrace through
- * libunwind (which unwinds without calling malloc, unlike glibc's
- * backtrace(3) on first use), then ends the process as WARD_OPTIONS says. */
+ * libgcc's unwinder (which unwinds without calling malloc, unlike glibc's
+ * backtrace(3) on first use: os_backtrace), then ends the process as
+ * WARD_OPTIONS says. */
 #include "state.h"
 #include "report.h"
 #include "os.h"
@@ -458,8 +459,6 @@ static void emit_text_rest(const struct report_text *r)
     }
     if (r->stacks)
         sym_print_text();
-    if (G.opt.backtrace && !os_unwind_ok())
-        ward_printf("ward: no backtrace: the process is under a seccomp filter (libunwind would call mincore)\n");
 }
 
 static _Noreturn void fatal_v(enum ward_bug bug, enum ward_call op, const void *ptr, int tier, size_t csize,

@@ -29,7 +29,6 @@
 
 #include <errno.h>
 #define UNW_LOCAL_ONLY
-#include <libunwind.h>
 
 #define SFRAMES 20
 #define SLACK_BYTE 0xd7 /* top bit set, like the canary */
@@ -72,26 +71,8 @@ static uint64_t rnd(void)
     return rng_next(&sample_rng);
 }
 
-/* A sampled block's stack, by unw_step rather than unw_backtrace: the
- * latter keeps a cache per thread, a 256 KiB mapping filled at once, so every
- * thread that drew a sampled allocation paid that much resident memory (and
- * a short-lived thread its mapping and unmapping).  The first frame kept is
- * the caller's, as unw_backtrace gives. */
-static __attribute__((noinline)) int capture(uintptr_t *pcs, int cap)
-{
-    unw_context_t uc;
-    unw_cursor_t c;
-    int n = 0;
-    if (!os_unwind_ok() || unw_getcontext(&uc) != 0 || unw_init_local(&c, &uc) != 0)
-        return 0;
-    while (n < cap && unw_step(&c) > 0) {
-        unw_word_t ip;
-        if (unw_get_reg(&c, UNW_REG_IP, &ip) != 0 || !ip)
-            break;
-        pcs[n++] = (uintptr_t)ip;
-    }
-    return n;
-}
+/* A sampled block's stack, its caller's frame first. */
+static __attribute__((noinline)) int capture(uintptr_t *pcs, int cap) { return os_backtrace((void **)pcs, cap); }
 
 static inline uintptr_t data_page(uint32_t i) { return G.pool_lo + (2 * (uintptr_t)i + 1) * G.page; }
 

@@ -10,9 +10,9 @@
  * a medium block.  So once a process is, or may be, under a filter, ward
  * makes neither call (os_sandboxed): it then treats every page of a freed
  * block as resident (zeroing and checking it whole: the same guarantee,
- * more work) and leaves its mappings unnamed; and it takes no stack with
- * libunwind, which calls mincore on each stack page it reads (reports
- * then come without their backtrace, stacks=1 records none).
+ * more work) and leaves its mappings unnamed.  Stacks are still taken
+ * (os_backtrace makes no system call); only their function names, which
+ * addr2line would give, are left out.
  *
  * Inherited filters (systemd, containers, a parent's) show in
  * /proc/self/status, which os.c reads before its first such call.  A

@@ -1,5 +1,5 @@
 /* trace.c: with trace=1, where each chunk was allocated and first freed, so
- * a report can name both.  Stacks (libunwind, which never calls malloc) are
+ * a report can name both.  Stacks (os_backtrace, which never calls malloc) are
  * kept once each in a depot of their own mappings, found by hash; a side
  * table outside the heap holds each small/medium chunk's two stack ids,
  * indexed by the chunk's 16-byte granule.  Off by default: it costs a stack

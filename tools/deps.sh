@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages ward needs to build and test, if any is missing.
 set -euo pipefail
-pkgs=(make gcc g++ clang libc6-dev libsodium-dev libunwind-dev libclang-rt-14-dev llvm-14 afl++ zip python3 git sqlite3 xz-utils coreutils binutils time cmake
-    pkgconf man-db groff-base liblzma-dev perl redis-server redis-tools libpython3.11-testsuite python3-jsonschema
+pkgs=(make gcc g++ clang libc6-dev libsodium-dev libunwind8 libclang-rt-14-dev llvm-14 afl++ zip python3 git sqlite3 xz-utils coreutils binutils time cmake
+    pkgconf man-db groff-base perl redis-server redis-tools libpython3.11-testsuite python3-jsonschema
     dpkg-dev debhelper fakeroot lintian sudo openssh-server openssh-client)
 missing=()
 for p in "${pkgs[@]}"; do

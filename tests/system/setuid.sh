@@ -18,7 +18,7 @@ command -v setpriv >/dev/null 2>&1 || { say "setpriv not installed: skipped"; ex
 
 cc=${CC:-cc}
 src=$root/tests/system/secure.c
-if ! $cc -O1 -g -o "$tmp/linked" "$src" "$build/libward.a" -lsodium -lunwind -pthread 2>"$tmp/cc.log" ||
+if ! $cc -O1 -g -o "$tmp/linked" "$src" "$build/libward.a" -lsodium -pthread 2>"$tmp/cc.log" ||
     ! $cc -O1 -g -o "$tmp/plain" "$src" 2>>"$tmp/cc.log"; then
     fail build "$(cat "$tmp/cc.log")"
     finish
