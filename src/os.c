@@ -7,7 +7,6 @@
 #include "tier.h"
 
 #include <errno.h>
-#define UNW_LOCAL_ONLY
 #include <unwind.h>
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -310,12 +309,10 @@ __attribute__((noinline)) int os_backtrace(void **pcs, int cap)
 {
     int (*fast)(void **, int) = __atomic_load_n(&unw_bt, __ATOMIC_ACQUIRE);
     if (fast && cap > 0 && !sandboxed()) {
-        void *tmp[65];
-        int n = fast(tmp, cap < 64 ? cap + 1 : 65); /* its first frame is this function's */
+        void *tmp[65]; /* its first frame is this function's: one more, dropped */
+        int n = fast(tmp, cap < 64 ? cap + 1 : 65);
         if (n <= 1)
             return 0;
-        if (n - 1 > cap)
-            n = cap + 1;
         memcpy(pcs, tmp + 1, (size_t)(n - 1) * sizeof *pcs);
         return n - 1;
     }

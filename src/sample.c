@@ -28,7 +28,6 @@
 #include "chunk.h"
 
 #include <errno.h>
-#define UNW_LOCAL_ONLY
 
 #define SFRAMES 20
 #define SLACK_BYTE 0xd7 /* top bit set, like the canary */

@@ -138,7 +138,7 @@ void small_init(void)
         k->per_slab = per;
         uint32_t cap = XFER_BYTES / k->slot;
         k->xfer_cap = (cap < XFER_MAX ? cap : XFER_MAX) & ~(uint32_t)(TC_BATCH - 1);
-        k->max_slabs = (uint32_t)(G.class_region / ((size_t)per * k->slot));
+        k->max_slabs = max_slabs_of(c);
         k->slabs = records + c;
         k->live = (uint8_t *)meta;
         meta += class_live_bytes(c);

@@ -33,11 +33,10 @@ static TU_UNUSED void child_collect(pid_t pid, const int pfd[2], struct child_re
         ;
 }
 
-/* Runs `self CASE` with WARD_OPTIONS=opts (unset when NULL); kills it after
- * secs seconds (a hang is a failure). */
-static TU_UNUSED void run_case(const char *case_name, const char *opts, int secs, struct child_result *res)
+/* Forks with the child's stderr going into a new pipe (pfd); the parent
+ * collects it with child_collect. */
+static TU_UNUSED pid_t fork_capturing(int pfd[2])
 {
-    int pfd[2];
     if (pipe(pfd))
         fail("pipe: %s", strerror(errno));
     pid_t pid = fork();
@@ -47,6 +46,17 @@ static TU_UNUSED void run_case(const char *case_name, const char *opts, int secs
         dup2(pfd[1], 2);
         close(pfd[0]);
         close(pfd[1]);
+    }
+    return pid;
+}
+
+/* Runs `self CASE` with WARD_OPTIONS=opts (unset when NULL); kills it after
+ * secs seconds (a hang is a failure). */
+static TU_UNUSED void run_case(const char *case_name, const char *opts, int secs, struct child_result *res)
+{
+    int pfd[2];
+    pid_t pid = fork_capturing(pfd);
+    if (pid == 0) {
         if (opts)
             setenv("WARD_OPTIONS", opts, 1);
         else
@@ -66,15 +76,8 @@ static TU_UNUSED void run_case(const char *case_name, const char *opts, int secs
 static TU_UNUSED void run_forked(void (*fn)(const void *), const void *arg, struct child_result *res)
 {
     int pfd[2];
-    if (pipe(pfd))
-        fail("pipe: %s", strerror(errno));
-    pid_t pid = fork();
-    if (pid < 0)
-        fail("fork: %s", strerror(errno));
+    pid_t pid = fork_capturing(pfd);
     if (pid == 0) {
-        dup2(pfd[1], 2);
-        close(pfd[0]);
-        close(pfd[1]);
         fn(arg);
         _exit(0);
     }
