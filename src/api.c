@@ -214,8 +214,17 @@ void ward_init_slow(void)
     errno = e;
 }
 
+/* Start-up waits for the first call into the allocator: a program that
+ * never allocates (true, test, many a shell helper) pays for loading ward
+ * and nothing else; no mapping, key or signal handler is made for it.
+ * WARD_OPTIONS may ask for work that cannot be done inside an allocation
+ * (stacks=1 looks libunwind up with dlsym, leaks=1 asks the loader for its
+ * TLS figures): when it is set, start-up happens here, as the library is
+ * loaded. */
 __attribute__((constructor)) static void ward_constructor(void)
 {
+    if (__atomic_load_n(&ward_ready, __ATOMIC_ACQUIRE) != 2 && !getenv("WARD_OPTIONS"))
+        return;
     ward_ensure_init();
     if (G.opt.stacks)
         os_fast_stacks();

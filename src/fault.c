@@ -53,7 +53,7 @@ static void report_if_ours(const siginfo_t *si, const void *uc)
     if (si->si_code > 0 && __atomic_load_n(&ward_ready, __ATOMIC_ACQUIRE) == 2) {
         if (in_pool(a))
             sample_fault(a, write, pc);
-        else if (a - (G.zero_lo - G.page) < G.zero_hi - G.zero_lo + 2 * G.page)
+        else if (G.zero_hi && a - (G.zero_lo - G.page) < G.zero_hi - G.zero_lo + 2 * G.page)
             zero_fault(a, write, pc);
         else if (a >= G.page)
             large_fault(a, write, pc);

@@ -26,9 +26,14 @@ void zero_init(void)
 {
     size_t bytes = ZERO_SLOTS / 8, span = ZERO_SLOTS * 16ull + 2 * G.page;
     char *region = os_reserve(span);
-    uint64_t *bits = os_map(2 * bytes);
-    if (!region || !bits)
-        ward_die("cannot reserve the region for malloc(0)");
+    uint64_t *bits = region ? os_map(2 * bytes) : NULL;
+    if (!bits) {
+        /* under a tight RLIMIT_AS (start-up comes at the first allocation,
+         * which may follow a setrlimit): malloc(0) takes a real chunk */
+        if (region)
+            os_unmap(region, span);
+        return;
+    }
     os_name(region, span, "ward malloc(0)");
     os_name(bits, 2 * bytes, "ward malloc(0) bitmaps");
     zero.live = bits;
@@ -42,6 +47,8 @@ static inline uint64_t bit_of(size_t i) { return 1ull << (i % 64); }
 /* NULL when the region is full (the caller falls back to a real chunk) */
 void *zero_alloc(void)
 {
+    if (!zero.live)
+        return NULL;
     for (int tries = 0; tries < 64; tries++) {
         size_t i = __atomic_fetch_add(&zero.next, 1, __ATOMIC_RELAXED) % ZERO_SLOTS;
         if (!(__atomic_fetch_or(&zero.live[i / 64], bit_of(i), __ATOMIC_ACQ_REL) & bit_of(i))) {

@@ -15,6 +15,11 @@
  *            192 MiB above what is used not counting ward's unused
  *            reservation (far below the kernel's count, which includes it):
  *            small and medium chunks stop at the limit too.
+ *   first    RLIMIT_AS lowered before the program's first allocation, to
+ *            128 MiB above what is mapped: ward has not started then
+ *            (nothing of it is mapped: start-up comes at the first call),
+ *            so it starts under the limit, malloc(0)'s region included,
+ *            and every call works, large ones until the limit.
  *   maps     the child uses up vm.max_map_count with its own mappings: every
  *            call either succeeds or returns NULL with ENOMEM, freeing large
  *            chunks (whose unmapping may need a split) never reports, one
@@ -200,7 +205,7 @@ static int case_late(void)
 {
     ward_loaded();
     setup();
-    void *keep = malloc(100); /* a small block before the limit */
+    void *volatile keep = malloc(100); /* a small block before the limit: start-up */
     struct rlimit rl;
     long vm_kb = proc_status_kb("VmSize");
     rl.rlim_cur = rl.rlim_max = (rlim_t)vm_kb * 1024 + 64 * MiB;
@@ -298,6 +303,52 @@ static int case_maps(void)
     return 0;
 }
 
+/* VmSize from /proc/self/status, read without allocating */
+static long vmsize_raw_kb(void)
+{
+    char buf[4096];
+    int fd = open("/proc/self/status", O_RDONLY);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0)
+        fail("cannot read /proc/self/status");
+    buf[n] = '\0';
+    const char *s = strstr(buf, "VmSize:");
+    if (!s)
+        fail("no VmSize in /proc/self/status");
+    return atol(s + 7);
+}
+
+static int case_first(void)
+{
+    long vm_kb = vmsize_raw_kb();
+    if (vm_kb > 1024 * 1024)
+        fail("%ld KiB mapped before the first allocation: ward started before it was called", vm_kb);
+    struct rlimit rl;
+    rl.rlim_cur = rl.rlim_max = (rlim_t)vm_kb * 1024 + 128 * MiB;
+    if (setrlimit(RLIMIT_AS, &rl))
+        fail("setrlimit: %s", strerror(errno));
+    ward_loaded();
+    setup();
+    all_work(64);
+    void *z = malloc(0);
+    if (!z)
+        fail("malloc(0) returned NULL under the limit");
+    free(z);
+    all_work(200 * KiB);
+    size_t got = fill(0, 4 * MiB);
+    if (!got)
+        fail("not one 4 MiB block under a limit 128 MiB above what was mapped");
+    check_heap_at("with the limit reached");
+    free_all();
+    all_work(4 * MiB);
+    check_heap_at("at the end");
+    note("limit lowered before the first allocation (%ld MiB mapped then): ward started under it; "
+         "malloc(4 MiB) failed cleanly after %zu blocks", vm_kb / 1024, got);
+    return 0;
+}
+
 static void expect_clean(const char *c, int warnings)
 {
     struct child_result r;
@@ -316,6 +367,8 @@ int main(int argc, char **argv)
         return case_rlimit(argv);
     if (argc == 2 && !strcmp(argv[1], "late"))
         return case_late();
+    if (argc == 2 && !strcmp(argv[1], "first"))
+        return case_first();
     if (argc == 2 && !strcmp(argv[1], "maps"))
         return case_maps();
     ward_loaded();
@@ -323,6 +376,7 @@ int main(int argc, char **argv)
         return 0;
     expect_clean("rlimit", 0);
     expect_clean("late", 0);
+    expect_clean("first", 0);
     FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
     long max = 0;
     if (!f || fscanf(f, "%ld", &max) != 1)
