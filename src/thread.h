@@ -17,6 +17,7 @@ static inline uint64_t rng_next(struct rng *r);
 
 struct tcache {
     uint32_t count[NCLASSES];
+    uint8_t batch[NCLASSES];    /* slots the class's next refill takes from its slabs (0: the first) */
     uintptr_t slot[NCLASSES][TC_MAX];
     /* quarantine: a ring of user pointers */
     uintptr_t q[Q_SLOTS];
