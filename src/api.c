@@ -175,8 +175,14 @@ void ward_init_slow(void)
      * paid only where its other functions could be used */
     if (G.opt.checksum == CHECKSUM_SIPHASH && sodium_init() < 0)
         ward_die("libsodium failed to start");
-    os_random(&G.keys, sizeof G.keys);
-    os_random(&G.guard0, sizeof G.guard0);
+    struct {
+        struct ward_keys keys;
+        uint64_t guard;
+    } seed; /* one draw, one system call */
+    os_random(&seed, sizeof seed);
+    G.keys = seed.keys;
+    G.guard0 = seed.guard;
+    explicit_bzero(&seed, sizeof seed);
     G.guard1 = ~G.guard0;
     /* 2 GiB of address space per size class and 4 GiB per arena (80 GiB,
      * PROT_NONE until used).  Under an address-space limit (ulimit -v,

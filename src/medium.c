@@ -513,11 +513,11 @@ static inline size_t need_of(size_t n)
 
 void medium_init(void)
 {
-    /* every arena's three bitmaps in one mapping: two system calls; pages
+    /* every arena's three bitmaps in one mapping: one system call; pages
      * are touched only as the arenas grow */
     size_t bits = G.arena_region / 16 / 8;
-    uint64_t *maps = os_reserve(NARENAS * 3 * bits);
-    if (!maps || !os_commit(maps, NARENAS * 3 * bits))
+    uint64_t *maps = os_map_sparse(NARENAS * 3 * bits);
+    if (!maps)
         ward_die("cannot reserve arena bitmaps");
     os_name(maps, NARENAS * 3 * bits, "ward arena bitmaps");
     for (int i = 0; i < NARENAS; i++) {

@@ -85,6 +85,23 @@ static void *reserve(size_t size, int flags, uintptr_t hint)
 
 void *os_reserve(size_t size) { return reserve(size, MAP_NORESERVE, 0); }
 
+/* Read-write but not charged to the commit limit: metadata laid out for
+ * the whole heap, of which a process touches a few pages (one system call,
+ * where os_reserve and os_commit take two). */
+void *os_map_sparse(size_t size)
+{
+    void *p = INJECTED() ? MAP_FAILED
+                         : mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        if (errno == ENOMEM) {
+            os_enomem("mmap", size);
+            return NULL;
+        }
+        os_fail(CALL_MMAP, NULL, size, errno);
+    }
+    return p;
+}
+
 /* A large block's mapping.  Without MAP_NORESERVE the kernel charges the
  * data pages to the commit limit when they become writable and marks them
  * (VM_ACCOUNT), which its guard pages, never writable, are not: so the
@@ -441,8 +458,11 @@ bool os_random_raw(void *buf, size_t n)
 
 void os_random(void *buf, size_t n)
 {
-    /* libsodium reads getrandom(2) (or /dev/urandom); it never calls malloc. */
-    randombytes_buf(buf, n);
+    /* getrandom(2) itself: one system call (libsodium's first call makes
+     * one more, to see whether the kernel has it); libsodium, which reads
+     * /dev/urandom and never calls malloc, where it has not */
+    if (!os_random_raw(buf, n))
+        randombytes_buf(buf, n);
 }
 
 /* ---- why an mmap failed ----------------------------------------------------

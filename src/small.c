@@ -106,8 +106,8 @@ void small_init(void)
     for (unsigned c = 1; c < NCLASSES; c++)
         if (slot_sizes[c] - slot_sizes[c - 1] > CANARY_MAX || slot_sizes[0] - HDR > CANARY_MAX)
             ward_die("size classes too far apart for the small canary");
-    /* every class's metadata in one mapping away from the slots (two
-     * system calls, not two a class): the slab records, a row of NCLASSES
+    /* every class's metadata in one mapping away from the slots (one
+     * system call, not two a class): the slab records, a row of NCLASSES
      * per slab index (slab_at), then each class's live bytes; pages are
      * touched only as slabs are made */
     size_t rows = 0;
@@ -117,8 +117,8 @@ void small_init(void)
     size_t rec_bytes = (rows * NCLASSES * sizeof(struct slab) + G.page - 1) & ~(G.page - 1), meta_total = rec_bytes;
     for (unsigned c = 0; c < NCLASSES; c++)
         meta_total += class_live_bytes(c);
-    char *meta = os_reserve(meta_total);
-    if (!meta || !os_commit(meta, meta_total))
+    char *meta = os_map_sparse(meta_total);
+    if (!meta)
         ward_die("cannot reserve slab metadata");
     os_name(meta, meta_total, "ward slab metadata");
     struct slab *records = (struct slab *)(void *)meta;
