@@ -409,6 +409,16 @@ static void zero_read(size_t n UNUSED, long off)
     volatile char *p = xmalloc(0);
     printf("%d\n", hide((void *)p)[off]);
 }
+/* every malloc(0) address live (4,194,304 of them): the next malloc(0) is
+ * a small chunk of 0 bytes instead, whose canary a write changes */
+static void zero_full_write(size_t n UNUSED, long arg UNUSED)
+{
+    for (long i = 0; i < (1L << 22); i++)
+        (void)hide(xmalloc(0));
+    char *p = xmalloc(0);
+    hide(p)[0] = 'X';
+    xfree(p);
+}
 static void write_after_free(size_t n, long off)
 {
     char *p = xmalloc(n);
@@ -761,6 +771,7 @@ static const struct tcase cases[] = {
     {"zero_underflow",            zero_access,                  0,           -1,    NULL, "heap buffer overflow", "access(", ABORT, NULL},
     {"zero_read",                 zero_read,                    0,           0,     NULL, "heap buffer overflow", "access(", ABORT, NULL},
     {"zero_waf",                  zero_access,                  1,           0,     NULL, "write after free", "access(", ABORT, NULL},
+    {"zero_full_write",           zero_full_write,              0,           0,     NULL, "heap buffer overflow", "free(", ABORT, "canary after the 0 requested bytes"},
     {"df_zero",                   double_free,                  0,           0,     NULL, "double free", "free(", ABORT, NULL},
     {"usable_freed_zero",         usable_freed,                 0,           0,     NULL, "use after free", "malloc_usable_size", ABORT, NULL},
     {"replay_small",              replay_header,                SMALL,       0,     NULL, "double free", "free(", ABORT, NULL},
