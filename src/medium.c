@@ -28,6 +28,7 @@
 #include "tier.h"
 
 #include <errno.h>
+#include <time.h>
 
 struct arena {
     pthread_mutex_t lock;
@@ -42,6 +43,7 @@ struct arena {
     uintptr_t bins[NBINS];  /* list heads: out of the heap, so stored plainly */
     uint64_t binmap[NBINS / 64];
     size_t dirty;           /* free bytes not given back since the last purge */
+    uint64_t purged_ms;     /* when free pages were last given back (CLOCK_MONOTONIC_COARSE) */
     uintptr_t touched;      /* no chunk was ever handed out at or above this */
     size_t live_bytes, free_bytes, nfree;
 } __attribute__((aligned(64)));
@@ -404,18 +406,22 @@ static void coalesce_insert(struct arena *a, uintptr_t c, size_t size, bool dirt
 
 /* Gives whole free pages back to the OS, largest free chunks first, until
  * at most `keep` bytes of possibly resident free pages are left.  Released
- * pages read back as zero, which is the poison. */
-static size_t purge(struct arena *a, size_t keep)
+ * pages read back as zero, which is the poison; so they are verified first
+ * (their resident ones), or a write after free there would vanish. */
+static size_t purge(struct arena *a, size_t keep, enum ward_call op)
 {
     size_t released = 0;
     for (unsigned b = NBINS; b-- > 0 && a->dirty > keep;)
-        for (uintptr_t c = a->bins[b]; c && a->dirty > keep; c = link_get(a, c, L_NEXT, CALL_MALLOC_TRIM)) {
-            uint64_t m = free_meta(a, c, CALL_MALLOC_TRIM);
+        for (uintptr_t c = a->bins[b]; c && a->dirty > keep; c = link_get(a, c, L_NEXT, op)) {
+            uint64_t m = free_meta(a, c, op);
             if (!m_pages(m))
                 continue;
-            uintptr_t lo, hi;
+            uintptr_t lo, hi, bad;
             size_t s = meta_size(m);
             (void)releasable(c, s, &lo, &hi);
+            if (!m_dirty(m) && !poison_ok(lo, hi - lo, &bad))
+                corrupt(a, BUG_WRITE_AFTER_FREE, op, c + HDR, s,
+                        "a free chunk was written after it was freed (found as its pages were given back)");
             os_release((void *)lo, hi - lo);
             released += hi - lo;
             a->dirty -= m_pages(m) * G.page;
@@ -703,6 +709,25 @@ void medium_check_quarantined(uintptr_t p, enum ward_call op)
     pthread_mutex_unlock(&a->lock);
 }
 
+/* Free memory goes back to the OS in the course of normal calls, not only
+ * past purge_threshold: a free that finds more than PURGE_KEEP free
+ * resident bytes in its arena, purge_after milliseconds or more after the
+ * arena's last purge (or since it first held that much), gives back the
+ * rest (a coarse clock: the vDSO, no system call).  Lock held. */
+static bool purge_due(struct arena *a)
+{
+    struct timespec ts;
+    if (!G.opt.purge_after || clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0)
+        return false;
+    uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1;
+    if (!a->purged_ms) /* the first time past PURGE_KEEP starts the clock */
+        a->purged_ms = now;
+    if (now - a->purged_ms < (uint64_t)G.opt.purge_after)
+        return false;
+    a->purged_ms = now;
+    return true;
+}
+
 void medium_release(uintptr_t p)
 {
     struct arena *a = arena_of(p);
@@ -713,9 +738,14 @@ void medium_release(uintptr_t p)
     bool dirty = meta_unused(m) & F_DIRTY;
     bit_set(a->freed, bit_of(a, c));
     coalesce_insert(a, c, size, dirty, m_pages(m), CALL_FREE);
-    if (a->dirty > (size_t)G.opt.purge_threshold) {
+    size_t keep = SIZE_MAX;
+    if (a->dirty > (size_t)G.opt.purge_threshold)
+        keep = (size_t)G.opt.purge_threshold / 2;
+    else if (a->dirty > PURGE_KEEP && purge_due(a))
+        keep = PURGE_KEEP;
+    if (keep != SIZE_MAX) {
         int e = errno;
-        purge(a, (size_t)G.opt.purge_threshold / 2);
+        purge(a, keep, CALL_FREE);
         errno = e;
     }
     pthread_mutex_unlock(&a->lock);
@@ -788,7 +818,7 @@ static size_t medium_trim(void)
     size_t r = 0;
     for (int i = 0; i < NARENAS; i++) {
         pthread_mutex_lock(&arenas[i].lock);
-        r += purge(&arenas[i], 0);
+        r += purge(&arenas[i], 0, CALL_MALLOC_TRIM);
         pthread_mutex_unlock(&arenas[i].lock);
     }
     return r;
@@ -981,6 +1011,7 @@ static void medium_testing_reset(void)
         memset(a->binmap, 0, sizeof a->binmap);
         a->end = a->base;
         a->touched = 0;
+        a->purged_ms = 0;
         a->committed = 0;
         a->dirty = a->live_bytes = a->free_bytes = a->nfree = 0;
     }

@@ -51,6 +51,9 @@ enum { REPORT_TEXT, REPORT_JSON };
            "keyed header check: a multiply mix (fast) or SipHash-2-4 (siphash)")                        \
     NUM(purge_threshold, 64 << 20, 0, 1L << 40,                                                         \
         "free bytes an arena keeps before giving whole pages back to the OS")                           \
+    NUM(purge_after, 1000, 0, 1L << 30,                                                                 \
+        "milliseconds after which a free call gives an arena's free pages back to the OS beyond 1m "    \
+        "(0: only past purge_threshold)")                                                               \
     BOOL(backtrace, 1, "print a backtrace with each report")                                            \
     BOOL(stacks, 0,                                                                                     \
          "record where each chunk was allocated and first freed, and print both in reports (a stack "   \

@@ -38,6 +38,7 @@
 #define MED_MIN_CHUNK 48u              /* header + links + footer */
 #define NARENAS 4
 #define ARENA_GROW (2u * 1024 * 1024)  /* arenas grow by at least this much */
+#define PURGE_KEEP (1u << 20)          /* free resident bytes an arena keeps past purge_after */
 #define COMMIT_STEP (1u * 1024 * 1024) /* slabs are committed in steps of this */
 #define NBINS 576                      /* 64 exact, then 16 per power of two */
 #define Q_SLOTS 4096                   /* per-thread quarantine ring capacity */

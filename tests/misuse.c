@@ -518,6 +518,27 @@ static void write_after_free_check(size_t n, long arg UNUSED)
     int (*check)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "ward_check_heap");
     check();
 }
+/* A freed medium block out of the quarantine (quarantine_bytes=0: at
+ * once), written, then its pages given back: by malloc_trim (arg 0), or by
+ * the purge a free makes purge_after (1 s) later (arg 1: four 512 KiB
+ * blocks written and freed, so the arena holds more than the 1 MiB it
+ * keeps; the bug is in the last, the trigger is cut from the first). */
+static void write_after_free_purged(size_t n, long arg)
+{
+    char *p[4];
+    int k = arg ? 4 : 1;
+    for (int i = 0; i < k; i++)
+        memset(p[i] = xmalloc(n), 7, n);
+    for (int i = 0; i < k; i++)
+        xfree(p[i]);
+    hide(p[k - 1])[n / 2] = 'X';
+    if (!arg) {
+        malloc_trim(0);
+        return;
+    }
+    usleep(1100 * 1000);
+    xfree(xmalloc(8192));
+}
 static void link_poison(size_t n, long arg UNUSED)
 {
     /* free-list poisoning: plant an address in a freed chunk's link words */
@@ -800,6 +821,8 @@ static const struct tcase cases[] = {
     {"waf_medium_mid_noquar",     write_after_free,             262144,      131072, "quarantine_bytes=0", "write after free", "malloc(", ABORT, NULL},
     {"waf_check_medium_mid",      write_after_free_check,       262144,      0,     NULL, "write after free", "ward_check_heap(", ABORT, NULL},
     {"waf_exit_medium_mid",       write_after_free_exit,        262144,      0,     NULL, "write after free", "exit", ABORT, NULL},
+    {"waf_trim_medium_mid",       write_after_free_purged,      262144,      0,     "quarantine_bytes=0", "write after free", "malloc_trim(", ABORT, "given back"},
+    {"waf_purge_medium_mid",      write_after_free_purged,      524288,      1,     "quarantine_bytes=0", "write after free", "free(", ABORT, "given back"},
     {"waf_check_small",           write_after_free_check,       SMALL,       0,     NULL, "write after free", NULL, ABORT, NULL},
     {"waf_check_medium",          write_after_free_check,       MEDIUM,      0,     NULL, "write after free", NULL, ABORT, NULL},
     {"uaf_large",                 large_uaf,                    0,           0,     NULL, "write after free", "access(", ABORT, NULL},

@@ -9,7 +9,11 @@
  *
  * Part 2: 200 MiB allocated in medium-size blocks and touched, then freed
  * (in a shuffled order) and malloc_trim(0): RSS must drop by at least half of
- * what the blocks added. */
+ * what the blocks added.
+ *
+ * Part 3: the same with 48 MiB (below purge_threshold) and no malloc_trim:
+ * 1.2 s after the frees, one more malloc and free must give at least half
+ * of it back (purge_after). */
 #include "test_util.h"
 
 #define SLOTS 4096
@@ -190,6 +194,36 @@ static void big_and_trim(uint64_t seed)
     }
 }
 
+static void freed_goes_back(void)
+{
+    enum { NB = 48 * 1024 / 64 };
+    static void *blk[NB];
+    long rss0 = rss_kb();
+    for (size_t i = 0; i < NB; i++) {
+        blk[i] = malloc(64 * KiB);
+        if (!blk[i])
+            fail("malloc(64 KiB) returned NULL");
+        memset(blk[i], 0x5a, 64 * KiB);
+    }
+    long rss1 = rss_kb();
+    for (size_t i = 0; i < NB; i++)
+        free(blk[i]);
+    long rss2 = rss_kb();
+    usleep(1200 * 1000);
+    void *volatile one = malloc(64 * KiB); /* a free call, past purge_after */
+    free(one);
+    long rss3 = rss_kb();
+    check_heap_at("after the purge");
+    note("48 MiB in medium blocks, freed, then a free 1.2 s later: RSS %ld kB before, %ld kB allocated, "
+         "%ld kB freed, %ld kB after", rss0, rss1, rss2, rss3);
+    long added = rss1 - rss0;
+    if (added < 40 * 1024)
+        fail("allocating and writing 48 MiB added only %ld kB of RSS", added);
+    if (rss1 - rss3 < added / 2)
+        fail("RSS %ld kB with 48 MiB live, %ld kB after freeing it and a free 1.2 s later: less than half "
+             "given back without malloc_trim", rss1, rss3);
+}
+
 int main(int argc, char **argv)
 {
     ward_loaded();
@@ -200,6 +234,7 @@ int main(int argc, char **argv)
     if (ops < 10)
         ops = 10;
     check_heap();
+    freed_goes_back();
     churn(ops, seed);
     big_and_trim(seed);
     check_heap();
