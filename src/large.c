@@ -34,6 +34,7 @@ struct fring {
 struct lcache {
     uintptr_t map;
     size_t map_size;
+    uint64_t put_ms;    /* when it was cached (os_coarse_ms) */
 };
 
 /* The large tier, under one lock: the records of live blocks (a hash table
@@ -176,13 +177,18 @@ static bool cache_put(uintptr_t map, size_t map_size)
     size_t ne = 0;
     pthread_mutex_lock(&large.lock);
     limit = cache_limit();
-    while (large.ncache && (large.ncache == LCACHE_SLOTS || large.cache_bytes + map_size > limit)) {
-        evicted[ne++] = large.cache[0]; /* the oldest goes */
+    /* the oldest go: past the limits, and those cached purge_after ago or
+     * more (their pages are memory the program freed: it goes back to the
+     * OS when no request has taken it by then) */
+    uint64_t now = G.opt.purge_after ? os_coarse_ms() : 0;
+    while (large.ncache && (large.ncache == LCACHE_SLOTS || large.cache_bytes + map_size > limit ||
+                            (now && now - large.cache[0].put_ms >= (uint64_t)G.opt.purge_after))) {
+        evicted[ne++] = large.cache[0];
         large.cache_bytes -= large.cache[0].map_size;
         memmove(&large.cache[0], &large.cache[1], (large.ncache - 1) * sizeof large.cache[0]);
         large.ncache--;
     }
-    large.cache[large.ncache++] = (struct lcache){map, map_size};
+    large.cache[large.ncache++] = (struct lcache){map, map_size, now};
     large.cache_bytes += map_size;
     pthread_mutex_unlock(&large.lock);
     for (size_t i = 0; i < ne; i++)

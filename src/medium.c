@@ -28,7 +28,6 @@
 #include "tier.h"
 
 #include <errno.h>
-#include <time.h>
 
 struct arena {
     pthread_mutex_t lock;
@@ -716,10 +715,9 @@ void medium_check_quarantined(uintptr_t p, enum ward_call op)
  * rest (a coarse clock: the vDSO, no system call).  Lock held. */
 static bool purge_due(struct arena *a)
 {
-    struct timespec ts;
-    if (!G.opt.purge_after || clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0)
+    uint64_t now = G.opt.purge_after ? os_coarse_ms() : 0;
+    if (!now)
         return false;
-    uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1;
     if (!a->purged_ms) /* the first time past PURGE_KEEP starts the clock */
         a->purged_ms = now;
     if (now - a->purged_ms < (uint64_t)G.opt.purge_after)

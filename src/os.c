@@ -7,6 +7,7 @@
 #include "tier.h"
 
 #include <errno.h>
+#include <time.h>
 #include <unwind.h>
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -446,6 +447,16 @@ void os_name_heap(void)
 }
 
 int os_tid(void) { return (int)syscall(SYS_gettid); }
+
+/* Milliseconds of CLOCK_MONOTONIC_COARSE (the vDSO: no system call), never
+ * 0; 0 when the clock cannot be read. */
+uint64_t os_coarse_ms(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1;
+}
 
 /* Fresh random bytes from getrandom(2) itself, with nothing else on the
  * way (safe in a forked child before it calls exec); false when the kernel

@@ -14,6 +14,7 @@ void *os_reserve_block_at(size_t size, uintptr_t hint) INTERNAL; /* near hint, i
 void *os_reserve_try(size_t size) INTERNAL;      /* PROT_NONE; NULL on any failure */
 bool os_commit(void *p, size_t size) INTERNAL;   /* make read-write */
 void *os_map_sparse(size_t size) INTERNAL;       /* read-write, MAP_NORESERVE; NULL on ENOMEM */
+uint64_t os_coarse_ms(void) INTERNAL;            /* a coarse monotonic clock, ms; 0: none */
 void os_decommit(void *p, size_t size) INTERNAL; /* back to PROT_NONE, memory freed */
 void os_release(void *p, size_t size) INTERNAL;  /* give the pages back, keep the range */
 /* which pages are resident (mincore); false when it cannot tell */

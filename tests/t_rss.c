@@ -13,7 +13,11 @@
  *
  * Part 3: the same with 48 MiB (below purge_threshold) and no malloc_trim:
  * 1.2 s after the frees, one more malloc and free must give at least half
- * of it back (purge_after). */
+ * of it back (purge_after).
+ *
+ * Part 4: three large blocks of 1 MiB, written and freed, stay resident in
+ * the large cache; a large free 1.2 s later must give the two it does not
+ * reuse back (purge_after). */
 #include "test_util.h"
 
 #define SLOTS 4096
@@ -224,6 +228,29 @@ static void freed_goes_back(void)
              "given back without malloc_trim", rss1, rss3);
 }
 
+static void large_cache_goes_back(void)
+{
+    void *b[3];
+    long rss0 = rss_kb();
+    for (int i = 0; i < 3; i++) {
+        b[i] = malloc(MiB);
+        if (!b[i])
+            fail("malloc(1 MiB) returned NULL");
+        memset(b[i], 0x5a, MiB);
+    }
+    for (int i = 0; i < 3; i++)
+        free(b[i]);
+    long rss1 = rss_kb();
+    usleep(1200 * 1000);
+    void *volatile one = malloc(MiB); /* a large free, past purge_after */
+    free(one);
+    long rss2 = rss_kb();
+    note("3 large blocks of 1 MiB: RSS %ld kB before, %ld kB after their free, %ld kB after a large free 1.2 s "
+         "later", rss0, rss1, rss2);
+    if (rss1 - rss2 < 1536)
+        fail("the large cache kept the freed blocks' pages 1.2 s on (RSS %ld kB, then %ld kB)", rss1, rss2);
+}
+
 int main(int argc, char **argv)
 {
     ward_loaded();
@@ -235,6 +262,7 @@ int main(int argc, char **argv)
         ops = 10;
     check_heap();
     freed_goes_back();
+    large_cache_goes_back();
     churn(ops, seed);
     big_and_trim(seed);
     check_heap();
