@@ -68,12 +68,12 @@ static COLD _Noreturn void os_fail(enum ward_call call, void *p, size_t size, in
     ward_fatal(BUG_STATE_CORRUPTED, call, p, TIER_NONE, size, "system call failed unexpectedly (errno %d)", err);
 }
 
-/* PROT_NONE at `hint` when that range is free, else where the kernel
- * chooses (no MAP_FIXED: nothing mapped is ever replaced). */
-static void *reserve(size_t size, int flags, uintptr_t hint)
+/* An anonymous private mapping at `hint` when that range is free, else
+ * where the kernel chooses (no MAP_FIXED: nothing mapped is ever
+ * replaced); NULL on ENOMEM. */
+static void *map_anon(size_t size, int prot, int flags, uintptr_t hint)
 {
-    void *p = INJECTED() ? MAP_FAILED
-                         : mmap((void *)hint, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+    void *p = INJECTED() ? MAP_FAILED : mmap((void *)hint, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
     if (p == MAP_FAILED) {
         if (errno == ENOMEM) {
             os_enomem("mmap", size);
@@ -83,25 +83,15 @@ static void *reserve(size_t size, int flags, uintptr_t hint)
     }
     return p;
 }
+
+static void *reserve(size_t size, int flags, uintptr_t hint) { return map_anon(size, PROT_NONE, flags, hint); }
 
 void *os_reserve(size_t size) { return reserve(size, MAP_NORESERVE, 0); }
 
 /* Read-write but not charged to the commit limit: metadata laid out for
  * the whole heap, of which a process touches a few pages (one system call,
  * where os_reserve and os_commit take two). */
-void *os_map_sparse(size_t size)
-{
-    void *p = INJECTED() ? MAP_FAILED
-                         : mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED) {
-        if (errno == ENOMEM) {
-            os_enomem("mmap", size);
-            return NULL;
-        }
-        os_fail(CALL_MMAP, NULL, size, errno);
-    }
-    return p;
-}
+void *os_map_sparse(size_t size) { return map_anon(size, PROT_READ | PROT_WRITE, MAP_NORESERVE, 0); }
 
 /* A large block's mapping.  Without MAP_NORESERVE the kernel charges the
  * data pages to the commit limit when they become writable and marks them
@@ -351,18 +341,7 @@ bool os_resident(void *p, size_t size, unsigned char *vec)
     return !sandboxed() && mincore(p, size, vec) == 0;
 }
 
-void *os_map(size_t size)
-{
-    void *p = INJECTED() ? MAP_FAILED : mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) {
-        if (errno == ENOMEM) {
-            os_enomem("mmap", size);
-            return NULL;
-        }
-        os_fail(CALL_MMAP, NULL, size, errno);
-    }
-    return p;
-}
+void *os_map(size_t size) { return map_anon(size, PROT_READ | PROT_WRITE, 0, 0); }
 
 void os_unmap(void *p, size_t size)
 {
