@@ -127,6 +127,13 @@ static void take_as(size_t i, void *p, size_t n, size_t align, int zeroed, unsig
     if (zeroed && !all_zero(s[i].p, n))
         finding("%s: a %zu-byte block is not zero", what, n);
     check_new(s, SLOTS, i, what);
+    /* the kernel refused a call during this one: ward gave back what it
+     * held (the large quarantine unmapped, the quarantine drained) and
+     * tried again, so this block may take a freed one's place at once */
+    if (ward_testing_os_failures() != refused) {
+        oracle_drained();
+        refused = ward_testing_os_failures();
+    }
     oracle_alloc(p, n, sampled, what);
     total += n;
     stamp(&s[i], fill);
@@ -308,7 +315,9 @@ static void fork_step(void)
             finding("fork: two children placed %d small blocks of %d bytes at the same addresses", NS / 2,
                     c ? 200 : 64);
     if (!memcmp(got[0] + NS, got[1] + NS, NM * sizeof(uintptr_t)))
-        finding("fork: two children placed their medium blocks at the same addresses");
+        finding("fork: two children placed their medium blocks at the same addresses (%p and %p; their large "
+                "blocks at %p and %p)",
+                (void *)got[0][NS], (void *)got[0][NS + 1], (void *)got[0][NS + NM], (void *)got[1][NS + NM]);
     /* (not under AddressSanitizer: its shadow takes a quarter of the range
      * ward's random hints fall in, and a hint there leaves the placement
      * to the kernel, alike in both children) */
