@@ -279,6 +279,7 @@ void thread_testing_reset(void)
     pthread_mutex_init(&reg_lock, NULL);
     for (struct tcache *t = registry; t; t = t->next) {
         memset(t->count, 0, sizeof t->count);
+        memset(t->batch, 0, sizeof t->batch); /* refills start small again, as in a new thread */
         t->qhead = t->qlen = 0;
         t->qbytes = 0;
     }
@@ -286,6 +287,7 @@ void thread_testing_reset(void)
         struct tcache *t = stocked;
         stocked = t->next;
         memset(t->count, 0, sizeof t->count);
+        memset(t->batch, 0, sizeof t->batch);
         t->qhead = t->qlen = 0;
         t->qbytes = 0;
         t->next = pool;
